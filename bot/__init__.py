@@ -1,0 +1,1 @@
+"""The running Discord service: settings, storage, per-guild catalogues."""

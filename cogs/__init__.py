@@ -1,0 +1,1 @@
+"""Thin Discord front-ends (slash commands, autocomplete, reaction listeners)."""
