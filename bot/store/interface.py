@@ -1,0 +1,226 @@
+"""The storage interface the bot programs against.
+
+A backend (SQLite today, PostgreSQL when the bot is sharded across processes) is a
+subclass of :class:`Store` in its own module. Every method that touches a guild's
+data takes the guild id and never returns another guild's rows. The track cache is
+shared by all guilds and implements ``recommender.cache.TrackCache``.
+
+All timestamps are timezone-aware UTC datetimes. Methods that record a time take
+an optional ``at``/``now`` so callers and tests can pin the clock.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from bot.store.guild_settings import GuildSettings
+from bot.store.models import (
+    ForgetResult,
+    GuildCatalogue,
+    PlaylistSource,
+    RatedTrack,
+    Rating,
+    RatingCounts,
+    RatingValue,
+    RecommendationItem,
+    RecommendationMessage,
+)
+from recommender.track import Track
+
+
+class Store(abc.ABC):
+    """Persistent state of the bot. Use as ``async with`` (closes on exit)."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the connection(s); the store is unusable afterwards."""
+
+    # -- track cache (shared across guilds; recommender.cache.TrackCache) ------------
+
+    @abc.abstractmethod
+    async def get_tracks(self, track_ids: Sequence[str]) -> dict[str, Track]:
+        """Return the cached records among ``track_ids`` (missing ids are absent)."""
+
+    @abc.abstractmethod
+    async def put_tracks(self, tracks: Sequence[Track], *, at: dt.datetime | None = None) -> None:
+        """Insert or replace records (a later value for the same id wins)."""
+
+    @abc.abstractmethod
+    async def count_tracks(self) -> int:
+        """Number of cached track records."""
+
+    @abc.abstractmethod
+    async def prune_tracks(self, fetched_before: dt.datetime) -> int:
+        """Delete cached tracks fetched before the cutoff that no source, rating or
+        recommendation refers to; return how many were deleted."""
+
+    # -- guild settings --------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """The guild's settings (defaults when it never changed any)."""
+
+    @abc.abstractmethod
+    async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
+        """Persist the guild's settings."""
+
+    @abc.abstractmethod
+    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
+        """Apply ``changes`` to the stored settings atomically; return the result.
+
+        Raises ``InvalidSettingError`` (nothing stored) for an unknown name or an
+        out-of-range value.
+        """
+
+    # -- playlist sources and membership ---------------------------------------------
+
+    @abc.abstractmethod
+    async def save_source(self, source: PlaylistSource, track_ids: Sequence[str]) -> PlaylistSource:
+        """Add or refresh a source and replace its membership, in one transaction.
+
+        ``track_ids`` is the playlist in order and must already be in the track
+        cache (``UnknownTrackError`` otherwise). On a refresh the original
+        ``added_by``/``added_at`` are kept; ``track_count`` becomes
+        ``len(track_ids)`` and ``refreshed_at`` defaults to now. On any error the
+        previous source and membership are left intact. Returns the stored record.
+        """
+
+    @abc.abstractmethod
+    async def get_source(self, guild_id: int, key: str) -> PlaylistSource | None:
+        """The guild's source with this key, or ``None``."""
+
+    @abc.abstractmethod
+    async def list_sources(self, guild_id: int) -> list[PlaylistSource]:
+        """The guild's sources, oldest first."""
+
+    @abc.abstractmethod
+    async def count_sources(self, guild_id: int) -> int:
+        """How many sources the guild has (the caller enforces its cap with this)."""
+
+    @abc.abstractmethod
+    async def remove_source(self, guild_id: int, key: str) -> bool:
+        """Delete a source and its membership; ``False`` if it did not exist."""
+
+    @abc.abstractmethod
+    async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
+        """The source's track ids in playlist order (``SourceNotFoundError`` if absent)."""
+
+    @abc.abstractmethod
+    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+        """All tracks of the guild's sources, deduplicated, with their memberships."""
+
+    # -- recommendation messages -----------------------------------------------------
+
+    @abc.abstractmethod
+    async def save_recommendation(self, message: RecommendationMessage) -> None:
+        """Store a posted recommendation and its items (``DuplicateMessageError``
+        if the message id is already stored)."""
+
+    @abc.abstractmethod
+    async def get_recommendation(
+        self, guild_id: int, message_id: int
+    ) -> RecommendationMessage | None:
+        """The guild's recommendation message with this id, or ``None``."""
+
+    @abc.abstractmethod
+    async def get_recommendation_item(
+        self, guild_id: int, message_id: int, emoji: str
+    ) -> RecommendationItem | None:
+        """The item that a reaction ``emoji`` on the message rates, or ``None``."""
+
+    @abc.abstractmethod
+    async def recent_recommended_track_ids(
+        self, guild_id: int, user_id: int, *, limit_messages: int = 10
+    ) -> list[str]:
+        """Track ids suggested to the member in their latest messages, newest first
+        (so asking again can offer new tracks)."""
+
+    @abc.abstractmethod
+    async def prune_recommendations(self, created_before: dt.datetime) -> int:
+        """Delete recommendation messages older than the cutoff (all guilds)."""
+
+    # -- ratings ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def set_rating(
+        self,
+        guild_id: int,
+        user_id: int,
+        track_id: str,
+        value: RatingValue,
+        *,
+        at: dt.datetime | None = None,
+    ) -> RatingValue | None:
+        """Record a like (+1) or dislike (-1), replacing an earlier one; return the
+        previous value (``None`` if there was none)."""
+
+    @abc.abstractmethod
+    async def remove_rating(
+        self, guild_id: int, user_id: int, track_id: str, *, value: RatingValue | None = None
+    ) -> bool:
+        """Delete a rating; with ``value``, only if the stored rating has that value
+        (removing a stale like reaction must not undo a newer dislike)."""
+
+    @abc.abstractmethod
+    async def get_rating(self, guild_id: int, user_id: int, track_id: str) -> Rating | None:
+        """The member's rating of the track in the guild, or ``None``."""
+
+    @abc.abstractmethod
+    async def list_member_ratings(
+        self, guild_id: int, user_id: int, *, limit: int | None = None
+    ) -> list[RatedTrack]:
+        """The member's ratings in the guild, newest first, with cached track records."""
+
+    @abc.abstractmethod
+    async def list_guild_ratings(self, guild_id: int) -> list[Rating]:
+        """Every rating in the guild (for co-likes and taste profiles)."""
+
+    @abc.abstractmethod
+    async def count_ratings(
+        self, guild_id: int, track_ids: Sequence[str] | None = None
+    ) -> dict[str, RatingCounts]:
+        """Likes and dislikes per rated track in the guild (optionally only these)."""
+
+    # -- privacy and guild lifecycle -------------------------------------------------
+
+    @abc.abstractmethod
+    async def export_member_ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
+        """Everything the store holds as the member's ratings in the guild."""
+
+    @abc.abstractmethod
+    async def forget_member(self, guild_id: int, user_id: int) -> ForgetResult:
+        """Delete the member's ratings and the recommendation messages they requested."""
+
+    @abc.abstractmethod
+    async def delete_guild_data(self, guild_id: int) -> None:
+        """Delete all of the guild's data (settings, sources, messages, ratings)."""
+
+    @abc.abstractmethod
+    async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
+        """Record that the bot left the guild (kept if already recorded)."""
+
+    @abc.abstractmethod
+    async def unmark_guild_left(self, guild_id: int) -> bool:
+        """Forget a departure (the bot rejoined); ``False`` if none was recorded."""
+
+    @abc.abstractmethod
+    async def purge_departed_guilds(
+        self, older_than: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> list[int]:
+        """Delete the data of guilds the bot left more than ``older_than`` ago;
+        return their ids."""

@@ -1,0 +1,115 @@
+"""SQL for recommendation messages and their items."""
+
+from __future__ import annotations
+
+import json
+
+import aiosqlite
+
+from bot.store.errors import DuplicateMessageError
+from bot.store.models import RecommendationItem, RecommendationMessage
+from bot.store.rows import from_db_time, to_db_time
+from bot.store.sql_guilds import ensure_guild
+
+
+async def save(db: aiosqlite.Connection, message: RecommendationMessage, now: str) -> None:
+    """Insert the message and its items."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT 1 FROM rec_messages WHERE message_id = ?", (message.message_id,)
+        )
+    )
+    if rows:
+        raise DuplicateMessageError(message.message_id)
+    await ensure_guild(db, message.guild_id, now)
+    await db.execute(
+        """INSERT INTO rec_messages
+           (message_id, guild_id, channel_id, user_id, seed_track_ids, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (
+            message.message_id,
+            message.guild_id,
+            message.channel_id,
+            message.user_id,
+            json.dumps(list(message.seed_track_ids)),
+            to_db_time(message.created_at),
+        ),
+    )
+    await db.executemany(
+        "INSERT INTO rec_items (message_id, position, track_id, emoji) VALUES (?, ?, ?, ?)",
+        ((message.message_id, i.position, i.track_id, i.emoji) for i in message.items),
+    )
+
+
+async def get(
+    db: aiosqlite.Connection, guild_id: int, message_id: int
+) -> RecommendationMessage | None:
+    """The guild's message with its items in position order, or ``None``."""
+    rows = list(
+        await db.execute_fetchall(
+            """SELECT channel_id, user_id, seed_track_ids, created_at FROM rec_messages
+               WHERE message_id = ? AND guild_id = ?""",
+            (message_id, guild_id),
+        )
+    )
+    if not rows:
+        return None
+    channel_id, user_id, seeds, created_at = rows[0]
+    item_rows = await db.execute_fetchall(
+        "SELECT position, track_id, emoji FROM rec_items WHERE message_id = ? ORDER BY position",
+        (message_id,),
+    )
+    return RecommendationMessage(
+        guild_id=guild_id,
+        channel_id=channel_id,
+        message_id=message_id,
+        user_id=user_id,
+        seed_track_ids=tuple(json.loads(seeds)),
+        created_at=from_db_time(created_at),
+        items=tuple(RecommendationItem(p, t, e) for p, t, e in item_rows),
+    )
+
+
+async def get_item(
+    db: aiosqlite.Connection, guild_id: int, message_id: int, emoji: str
+) -> RecommendationItem | None:
+    """The item of the guild's message that ``emoji`` stands for."""
+    rows = list(
+        await db.execute_fetchall(
+            """SELECT i.position, i.track_id, i.emoji
+               FROM rec_items i JOIN rec_messages m ON m.message_id = i.message_id
+               WHERE i.message_id = ? AND m.guild_id = ? AND i.emoji = ?""",
+            (message_id, guild_id, emoji),
+        )
+    )
+    return RecommendationItem(*rows[0]) if rows else None
+
+
+async def recent_track_ids(
+    db: aiosqlite.Connection, guild_id: int, user_id: int, limit_messages: int
+) -> list[str]:
+    """Track ids of the member's latest messages, newest first, without repeats."""
+    rows = await db.execute_fetchall(
+        """SELECT i.track_id FROM (
+               SELECT message_id, created_at FROM rec_messages
+               WHERE guild_id = ? AND user_id = ?
+               ORDER BY created_at DESC, message_id DESC LIMIT ?) m
+           JOIN rec_items i ON i.message_id = m.message_id
+           ORDER BY m.created_at DESC, m.message_id DESC, i.position""",
+        (guild_id, user_id, limit_messages),
+    )
+    return list(dict.fromkeys(row[0] for row in rows))
+
+
+async def delete_for_member(db: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """Delete the messages the member requested in the guild (items cascade)."""
+    cursor = await db.execute(
+        "DELETE FROM rec_messages WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    return cursor.rowcount
+
+
+async def prune(db: aiosqlite.Connection, created_before: str) -> int:
+    """Delete messages older than the cutoff in every guild."""
+    cursor = await db.execute("DELETE FROM rec_messages WHERE created_at < ?", (created_before,))
+    return cursor.rowcount

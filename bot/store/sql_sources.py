@@ -1,0 +1,174 @@
+"""SQL for guild playlist sources, their membership and the guild catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from bot.store.errors import SourceNotFoundError, UnknownTrackError
+from bot.store.models import GuildCatalogue, PlaylistSource
+from bot.store.rows import from_db_time, optional_time, row_to_track, to_db_time, track_select
+from bot.store.sql_guilds import ensure_guild
+from bot.store.sql_tracks import missing_track_ids
+
+_SOURCE_COLUMNS = (
+    "guild_id, source_key, kind, display_name, added_by, added_at, snapshot_id, "
+    "track_count, skipped_count, featureless_count, refreshed_at"
+)
+
+
+def _row_to_source(row: Sequence[Any]) -> PlaylistSource:
+    return PlaylistSource(
+        guild_id=row[0],
+        key=row[1],
+        kind=row[2],
+        display_name=row[3],
+        added_by=row[4],
+        added_at=from_db_time(row[5]),
+        snapshot_id=row[6],
+        track_count=row[7],
+        skipped_count=row[8],
+        featureless_count=row[9],
+        refreshed_at=optional_time(row[10]),
+    )
+
+
+async def _source_id(db: aiosqlite.Connection, guild_id: int, key: str) -> int | None:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT source_id FROM sources WHERE guild_id = ? AND source_key = ?", (guild_id, key)
+        )
+    )
+    return int(rows[0][0]) if rows else None
+
+
+async def get_source(db: aiosqlite.Connection, guild_id: int, key: str) -> PlaylistSource | None:
+    """The guild's source with this key, or ``None``."""
+    rows = list(
+        await db.execute_fetchall(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? AND source_key = ?",
+            (guild_id, key),
+        )
+    )
+    return _row_to_source(rows[0]) if rows else None
+
+
+async def list_sources(db: aiosqlite.Connection, guild_id: int) -> list[PlaylistSource]:
+    """The guild's sources in the order they were first added."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY source_id",
+        (guild_id,),
+    )
+    return [_row_to_source(row) for row in rows]
+
+
+async def count_sources(db: aiosqlite.Connection, guild_id: int) -> int:
+    """How many sources the guild has."""
+    rows = list(
+        await db.execute_fetchall("SELECT count(*) FROM sources WHERE guild_id = ?", (guild_id,))
+    )
+    return int(rows[0][0])
+
+
+async def save_source(
+    db: aiosqlite.Connection, source: PlaylistSource, track_ids: Sequence[str], now: str
+) -> PlaylistSource:
+    """Upsert the source row and replace its membership (caller holds the transaction)."""
+    # Checked up front so the error names the ids; the foreign key would only say
+    # "constraint failed".
+    missing = await missing_track_ids(db, track_ids)
+    if missing:
+        raise UnknownTrackError(missing)
+    await ensure_guild(db, source.guild_id, now)
+    refreshed_at = to_db_time(source.refreshed_at) if source.refreshed_at else now
+    # On conflict the first adder and date stay: a refresh is not a new addition.
+    await db.execute(
+        f"""INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(guild_id, source_key) DO UPDATE SET
+              kind = excluded.kind, display_name = excluded.display_name,
+              snapshot_id = excluded.snapshot_id, track_count = excluded.track_count,
+              skipped_count = excluded.skipped_count,
+              featureless_count = excluded.featureless_count,
+              refreshed_at = excluded.refreshed_at""",
+        (
+            source.guild_id,
+            source.key,
+            source.kind,
+            source.display_name,
+            source.added_by,
+            to_db_time(source.added_at),
+            source.snapshot_id,
+            len(track_ids),
+            source.skipped_count,
+            source.featureless_count,
+            refreshed_at,
+        ),
+    )
+    source_id = await _source_id(db, source.guild_id, source.key)
+    await db.execute("DELETE FROM source_tracks WHERE source_id = ?", (source_id,))
+    await db.executemany(
+        "INSERT INTO source_tracks (source_id, position, track_id) VALUES (?, ?, ?)",
+        ((source_id, position, track_id) for position, track_id in enumerate(track_ids)),
+    )
+    stored = await get_source(db, source.guild_id, source.key)
+    assert stored is not None  # written above, in this transaction
+    return stored
+
+
+async def remove_source(db: aiosqlite.Connection, guild_id: int, key: str) -> bool:
+    """Delete the source (its membership cascades)."""
+    cursor = await db.execute(
+        "DELETE FROM sources WHERE guild_id = ? AND source_key = ?", (guild_id, key)
+    )
+    return cursor.rowcount > 0
+
+
+async def source_track_ids(db: aiosqlite.Connection, guild_id: int, key: str) -> list[str]:
+    """The source's track ids in playlist order."""
+    source_id = await _source_id(db, guild_id, key)
+    if source_id is None:
+        raise SourceNotFoundError(guild_id, key)
+    rows = await db.execute_fetchall(
+        "SELECT track_id FROM source_tracks WHERE source_id = ? ORDER BY position", (source_id,)
+    )
+    return [row[0] for row in rows]
+
+
+async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalogue:
+    """The guild's tracks and memberships in two set-based queries (no per-track I/O)."""
+    membership_rows = await db.execute_fetchall(
+        """SELECT s.source_key, st.track_id
+           FROM sources s LEFT JOIN source_tracks st ON st.source_id = s.source_id
+           WHERE s.guild_id = ?
+           ORDER BY s.source_id, st.position""",
+        (guild_id,),
+    )
+    memberships: dict[str, list[str]] = {}
+    sources_of: dict[str, list[str]] = {}  # insertion order = first appearance
+    for key, track_id in membership_rows:
+        members = memberships.setdefault(key, [])
+        if track_id is None:  # a source with no tracks (LEFT JOIN)
+            continue
+        members.append(track_id)
+        keys = sources_of.get(track_id)
+        if keys is None:
+            sources_of[track_id] = [key]
+        elif keys[-1] != key:  # rows come grouped by source
+            keys.append(key)
+    # DISTINCT in the subquery, primary-key lookups into the shared cache: the cost
+    # grows with this guild's catalogue, not with the whole cache.
+    track_rows = await db.execute_fetchall(
+        f"""SELECT {track_select()} FROM tracks t WHERE t.id IN (
+                SELECT st.track_id FROM sources s
+                JOIN source_tracks st ON st.source_id = s.source_id
+                WHERE s.guild_id = ?)""",
+        (guild_id,),
+    )
+    by_id = {row[0]: row_to_track(row) for row in track_rows}
+    return GuildCatalogue(
+        tracks=[by_id[track_id] for track_id in sources_of],
+        memberships=memberships,
+        _sources_of={track_id: tuple(keys) for track_id, keys in sources_of.items()},
+    )

@@ -1,0 +1,74 @@
+"""SQL for the shared track cache (runs inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from bot.store.rows import TRACK_COLUMNS, chunks, row_to_track, track_select, track_to_row
+from recommender.track import Track
+
+# Bound parameters per IN (...) query. SQLite before 3.32 allowed 999 variables;
+# staying under that keeps the store correct on any build, and ~100 round trips
+# for 100k ids cost far less than building the records.
+MAX_VARIABLES = 900
+
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in (*TRACK_COLUMNS, "fetched_at"))
+_PLACEHOLDERS = ", ".join("?" for _ in (*TRACK_COLUMNS, "fetched_at"))
+_UPDATES = ", ".join(f'"{c}" = excluded."{c}"' for c in (*TRACK_COLUMNS[1:], "fetched_at"))
+# An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first, which would
+# cascade or trip the foreign keys of the playlists that contain it.
+_UPSERT = (
+    f"INSERT INTO tracks ({_COLUMN_LIST}) VALUES ({_PLACEHOLDERS}) "
+    f"ON CONFLICT(id) DO UPDATE SET {_UPDATES}"
+)
+
+
+async def put_tracks(db: aiosqlite.Connection, tracks: Sequence[Track], fetched_at: str) -> None:
+    """Insert or update the records; rows are applied in order, so a later duplicate wins."""
+    await db.executemany(_UPSERT, (track_to_row(t, fetched_at) for t in tracks))
+
+
+async def get_tracks(db: aiosqlite.Connection, track_ids: Sequence[str]) -> dict[str, Track]:
+    """The cached records among ``track_ids``, by id."""
+    unique = list(dict.fromkeys(track_ids))
+    found: dict[str, Track] = {}
+    for chunk in chunks(unique, MAX_VARIABLES):
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT {track_select()} FROM tracks t WHERE t.id IN ({marks})"
+        for row in await db.execute_fetchall(sql, chunk):
+            found[row[0]] = row_to_track(row)
+    return found
+
+
+async def missing_track_ids(db: aiosqlite.Connection, track_ids: Sequence[str]) -> list[str]:
+    """The ids among ``track_ids`` that are not cached, in input order."""
+    unique = list(dict.fromkeys(track_ids))
+    present: set[str] = set()
+    for chunk in chunks(unique, MAX_VARIABLES):
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.execute_fetchall(f"SELECT id FROM tracks WHERE id IN ({marks})", chunk)
+        present.update(row[0] for row in rows)
+    return [i for i in unique if i not in present]
+
+
+async def count_tracks(db: aiosqlite.Connection) -> int:
+    """Number of cached records."""
+    rows = list(await db.execute_fetchall("SELECT count(*) FROM tracks"))
+    return int(rows[0][0])
+
+
+async def prune_tracks(db: aiosqlite.Connection, fetched_before: str) -> int:
+    """Delete old records nothing refers to; return how many."""
+    # NOT IN over uncorrelated subqueries: each is materialised once, instead of a
+    # per-row probe of ratings/rec_items, which have no index on track_id alone.
+    cursor = await db.execute(
+        """DELETE FROM tracks
+           WHERE fetched_at < ?
+             AND id NOT IN (SELECT track_id FROM source_tracks)
+             AND id NOT IN (SELECT track_id FROM ratings)
+             AND id NOT IN (SELECT track_id FROM rec_items)""",
+        (fetched_before,),
+    )
+    return cursor.rowcount
