@@ -1,0 +1,17 @@
+"""Ingestion: playlists and tracks from Spotify, completed by the provider chain."""
+
+from recommender.ingest.pipeline import IngestResult, fetch_track, ingest_playlist
+from recommender.ingest.progress import IngestProgress, ProgressCallback
+from recommender.ingest.service import Ingestion, build_chain
+from recommender.ingest.summary import IngestSummary
+
+__all__ = [
+    "IngestProgress",
+    "IngestResult",
+    "IngestSummary",
+    "Ingestion",
+    "ProgressCallback",
+    "build_chain",
+    "fetch_track",
+    "ingest_playlist",
+]

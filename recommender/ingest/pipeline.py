@@ -1,0 +1,132 @@
+"""Ingest a playlist or one track: Spotify metadata, then the provider chain, via the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+from recommender.cache import TrackCache
+from recommender.ids import parse_spotify_id
+from recommender.ingest.progress import IngestProgress, ProgressCallback, notify
+from recommender.ingest.summary import IngestSummary
+from recommender.providers.chain import ProviderChain
+from recommender.spotify.client import SpotifyClient
+from recommender.spotify.errors import BadReference, TrackNotFound
+from recommender.spotify.playlists import read_playlist
+from recommender.spotify.stats import counting_requests
+from recommender.spotify.tracks import get_tracks
+from recommender.spotify.transport import waiting_up_to
+from recommender.track import Track
+
+
+class IngestResult(NamedTuple):
+    """The playlist's tracks (unique, in playlist order) and what the ingest did."""
+
+    tracks: list[Track]
+    summary: IngestSummary
+
+
+def _merge(fresh: Track, cached: Track | None) -> Track:
+    """Fresh metadata from the playlist, with the values the cache already had."""
+    if cached is None:
+        return fresh
+    changes: dict[str, object] = {}
+    if fresh.features is None and cached.features is not None:
+        changes.update(features=cached.features, feature_source=cached.feature_source)
+    if fresh.popularity is None and cached.popularity is not None:
+        changes.update(popularity=cached.popularity, popularity_source=cached.popularity_source)
+    return dataclasses.replace(fresh, **changes) if changes else fresh
+
+
+async def ingest_playlist(
+    client: SpotifyClient,
+    reference: str,
+    *,
+    chain: ProviderChain,
+    cache: TrackCache | None = None,
+    progress: ProgressCallback | None = None,
+    max_wait: float | None = None,
+) -> IngestResult:
+    """Fetch a playlist's tracks with features and popularity.
+
+    ``reference`` is a playlist link, URI or id. The cache is consulted before
+    any provider and receives every completed track. ``progress`` receives an
+    :class:`IngestProgress` per page and per provider batch (sync or async).
+    ``max_wait`` lets this (deferred, long) job sleep through a ``Retry-After``
+    of up to that many seconds instead of the client's short default.
+
+    Raises :class:`~recommender.spotify.errors.BadReference`,
+    :class:`~recommender.spotify.errors.PlaylistNotFound`,
+    :class:`~recommender.spotify.errors.PlaylistNotReadable`,
+    :class:`~recommender.spotify.errors.RateLimited` (or ``QuotaExceeded``) and
+    other :class:`~recommender.spotify.errors.SpotifyError` subclasses. Provider
+    failures do not raise: they become ``summary.warnings``.
+    """
+    with counting_requests() as stats, waiting_up_to(max_wait):
+
+        async def on_page(done: int, total: int) -> None:
+            await notify(progress, IngestProgress("playlist", done, total))
+
+        contents = await read_playlist(client, reference, on_page=on_page)
+        fresh = contents.tracks
+        cached = await cache.get_tracks([t.id for t in fresh]) if cache is not None else {}
+        merged = [_merge(track, cached.get(track.id)) for track in fresh]
+        from_cache = sum(1 for t in merged if t.features is not None)
+
+        async def on_stage(stage: str, done: int, total: int) -> None:
+            await notify(progress, IngestProgress(stage, done, total))
+
+        tracks, report = await chain.complete(merged, on_stage=on_stage)
+        if cache is not None:
+            await cache.put_tracks(tracks)
+        await notify(progress, IngestProgress("done", len(tracks), len(tracks)))
+
+    summary = IngestSummary(
+        playlist=contents.info,
+        tracks=len(tracks),
+        from_cache=from_cache,
+        skipped_local=contents.skipped_local,
+        skipped_episodes=contents.skipped_episodes,
+        skipped_unavailable=contents.skipped_unavailable,
+        duplicates=contents.duplicates,
+        features_by_source=dict(report.features_by_source),
+        popularity_by_source=dict(report.popularity_by_source),
+        requests=stats.requests,
+        retries=stats.retries,
+        rate_limited=stats.rate_limited,
+        peak_concurrency=stats.peak_in_flight,
+        spotify_mode=client.capabilities.mode,
+        endpoint=contents.endpoint,
+        warnings=report.warnings,
+    )
+    return IngestResult(tracks, summary)
+
+
+async def fetch_track(
+    client: SpotifyClient,
+    reference: str,
+    *,
+    chain: ProviderChain,
+    cache: TrackCache | None = None,
+) -> Track:
+    """One track by link, URI or id, with features and popularity where available.
+
+    A cached record with features is returned without any request (the bot calls
+    this inside Discord's 3-second window). Raises ``BadReference``,
+    ``TrackNotFound`` or a transport error.
+    """
+    track_id = parse_spotify_id(reference, "track")
+    if track_id is None:
+        raise BadReference(reference, "track")
+    cached = (await cache.get_tracks([track_id])).get(track_id) if cache is not None else None
+    if cached is not None and cached.features is not None:
+        return cached
+    found = (await get_tracks(client, [track_id])).get(track_id)
+    if found is None:
+        if cached is not None:
+            return cached
+        raise TrackNotFound(track_id)
+    (track,), _ = await chain.complete([_merge(found, cached)])
+    if cache is not None:
+        await cache.put_tracks([track])
+    return track

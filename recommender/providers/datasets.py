@@ -1,0 +1,63 @@
+"""Local datasets (CSV files keyed by Spotify track id) as a feature and popularity source."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from recommender.catalogue import Catalogue
+from recommender.features import FEATURE_NAMES
+from recommender.loaders import load_catalogue
+from recommender.providers.base import BatchCallback, report_batch
+
+log = logging.getLogger(__name__)
+
+
+class DatasetProvider:
+    """Features and popularity from one CSV file in any schema the engine loads.
+
+    The file is read once, on first use, off the event loop. Values are recorded
+    with the source ``dataset:<file name>``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"dataset:{self.path.name}"
+        self._catalogue: Catalogue | None = None
+        self._lock = asyncio.Lock()
+
+    async def catalogue(self) -> Catalogue:
+        """The loaded file (loaded on the first call)."""
+        async with self._lock:
+            if self._catalogue is None:
+                self._catalogue = await asyncio.to_thread(load_catalogue, self.path)
+                log.info("loaded %d tracks from %s", len(self._catalogue), self.path.name)
+            return self._catalogue
+
+    async def features(
+        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+    ) -> dict[str, dict[str, float]]:
+        catalogue = await self.catalogue()
+        has_features = catalogue.has_features
+        found: dict[str, dict[str, float]] = {}
+        for track_id in track_ids:
+            row = catalogue.row_of(track_id)
+            if row is not None and has_features[row]:
+                values = catalogue.features[row].tolist()
+                found[track_id] = dict(zip(FEATURE_NAMES, values, strict=True))
+        await report_batch(on_batch, len(track_ids))
+        return found
+
+    async def popularity(
+        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+    ) -> dict[str, int]:
+        catalogue = await self.catalogue()
+        found: dict[str, int] = {}
+        for track_id in track_ids:
+            row = catalogue.row_of(track_id)
+            if row is not None and catalogue.popularity[row] == catalogue.popularity[row]:
+                found[track_id] = int(catalogue.popularity[row])  # NaN != NaN: skipped above
+        await report_batch(on_batch, len(track_ids))
+        return found

@@ -1,0 +1,122 @@
+"""Settings of the Spotify client and the feature providers, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.spotify.com/v1"
+DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
+DEFAULT_RECCOBEATS_URL = "https://api.reccobeats.com/v1"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the client cannot use; the message names the variable."""
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {text!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class SpotifySettings:
+    """Everything the ingestion layer needs to know about its surroundings.
+
+    Secrets (``client_secret``, ``refresh_token``) are excluded from ``repr`` so a
+    settings object can be logged. ``max_retry_after`` is the longest server-requested
+    wait (``Retry-After``) the client sleeps through before failing fast;
+    ``rate_window`` is the length of Spotify's rolling rate-limit window.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    accounts_url: str = DEFAULT_ACCOUNTS_URL
+    reccobeats_url: str | None = DEFAULT_RECCOBEATS_URL
+    feature_datasets: tuple[Path, ...] = ()
+    market: str | None = None
+    max_concurrency: int = 16
+    request_timeout: float = 15.0
+    max_retry_after: float = 5.0
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    rate_window: float = 30.0
+
+    @property
+    def has_client_credentials(self) -> bool:
+        """True when both the client id and secret are set."""
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def has_user_token(self) -> bool:
+        """True when a refresh token (from ``spotify-login``) is set."""
+        return bool(self.client_id and self.refresh_token)
+
+    @classmethod
+    def from_env(cls, mapping: Mapping[str, str] | None = None) -> SpotifySettings:
+        """Read the settings from ``mapping`` (default: ``os.environ``).
+
+        Variables: ``SPOTIFY_CLIENT_ID``, ``SPOTIFY_CLIENT_SECRET``,
+        ``SPOTIFY_REFRESH_TOKEN``, ``SPOTIFY_API_URL``, ``SPOTIFY_ACCOUNTS_URL``,
+        ``RECCOBEATS_API_URL`` (empty or ``off`` disables ReccoBeats),
+        ``FEATURE_DATASETS`` (paths separated by ``os.pathsep`` or commas),
+        ``SPOTIFY_MARKET``, ``SPOTIFY_MAX_CONCURRENCY``, ``SPOTIFY_TIMEOUT``,
+        ``SPOTIFY_MAX_RETRY_AFTER``, ``SPOTIFY_MAX_ATTEMPTS``, ``SPOTIFY_BACKOFF_BASE``,
+        ``SPOTIFY_RATE_WINDOW``.
+        """
+        env = os.environ if mapping is None else mapping
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        recco = env.get("RECCOBEATS_API_URL")
+        if recco is None:
+            reccobeats_url: str | None = DEFAULT_RECCOBEATS_URL
+        elif recco.strip().lower() in ("", "off", "none", "0", "false"):
+            reccobeats_url = None
+        else:
+            reccobeats_url = recco.strip().rstrip("/")
+        datasets_text = env.get("FEATURE_DATASETS", "")
+        parts = [p.strip() for chunk in datasets_text.split(os.pathsep) for p in chunk.split(",")]
+        return cls(
+            client_id=text("SPOTIFY_CLIENT_ID"),
+            client_secret=text("SPOTIFY_CLIENT_SECRET"),
+            refresh_token=text("SPOTIFY_REFRESH_TOKEN"),
+            api_url=(text("SPOTIFY_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            accounts_url=(text("SPOTIFY_ACCOUNTS_URL") or DEFAULT_ACCOUNTS_URL).rstrip("/"),
+            reccobeats_url=reccobeats_url,
+            feature_datasets=tuple(Path(p).expanduser() for p in parts if p),
+            market=text("SPOTIFY_MARKET"),
+            max_concurrency=_int(env, "SPOTIFY_MAX_CONCURRENCY", 16),
+            request_timeout=_float(env, "SPOTIFY_TIMEOUT", 15.0),
+            max_retry_after=_float(env, "SPOTIFY_MAX_RETRY_AFTER", 5.0),
+            max_attempts=_int(env, "SPOTIFY_MAX_ATTEMPTS", 4),
+            backoff_base=_float(env, "SPOTIFY_BACKOFF_BASE", 0.5),
+            rate_window=_float(env, "SPOTIFY_RATE_WINDOW", 30.0),
+        )

@@ -1,0 +1,245 @@
+"""One JSON-over-HTTP service (Spotify, its accounts service, ReccoBeats) with retries.
+
+The transport owns what is common to every call: bounded concurrency, the rolling
+window limiter, ``Retry-After`` up to a cap, a circuit after quota exhaustion, and
+backoff with jitter on 5xx and timeouts. It knows nothing of tokens or of what a
+403 means for a given endpoint: callers interpret non-retryable answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+
+from recommender.spotify.errors import QuotaExceeded, RateLimited, SpotifyUnavailable
+from recommender.spotify.limiter import RollingWindowLimiter
+from recommender.spotify.stats import (
+    RequestStats,
+    record_end,
+    record_rate_limited,
+    record_retry,
+    record_start,
+)
+
+log = logging.getLogger(__name__)
+
+# A Retry-After this long is a quota, not a burst: stop and degrade instead of waiting.
+LONG_RETRY_AFTER = 60.0
+# 429s retried for one request before giving up (the limiter should make this rare).
+MAX_RATE_LIMIT_RETRIES = 8
+MAX_BACKOFF = 10.0
+DEFAULT_RETRY_AFTER = 1.0
+
+_patience: ContextVar[float | None] = ContextVar("recommender_patience", default=None)
+
+
+@contextlib.contextmanager
+def waiting_up_to(seconds: float | None) -> Iterator[None]:
+    """Inside the block, sleep through a ``Retry-After`` of up to ``seconds``.
+
+    A long, deferred job (an ingest reporting progress) can afford to wait out
+    a rolling window; an interactive call should keep the client's short cap.
+    ``None`` keeps the client's setting.
+    """
+    token = _patience.set(seconds)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished HTTP exchange: status, headers and the decoded JSON body (or None)."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def error_field(self, name: str) -> str | None:
+        """A field of a Web API error body ``{"error": {"status", "message", "reason"}}``."""
+        error = self.body.get("error") if isinstance(self.body, dict) else None
+        if isinstance(error, dict):
+            value = error.get(name)
+            return str(value) if value is not None else None
+        return None
+
+
+def parse_retry_after(value: str | None) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if not value:
+        return DEFAULT_RETRY_AFTER
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Transport:
+    """Send requests to one service through shared limits; retry what is retryable."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        service: str,
+        max_concurrency: int = 16,
+        timeout: float = 15.0,
+        max_retry_after: float = 5.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.5,
+        rate_window: float = 30.0,
+        stats: RequestStats | None = None,
+    ) -> None:
+        self.session = session
+        self.service = service
+        self.max_retry_after = max_retry_after
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.stats = stats if stats is not None else RequestStats()
+        self.limiter = RollingWindowLimiter(rate_window)
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._circuit_until = 0.0
+        self._circuit_quota = False
+
+    @property
+    def patience(self) -> float:
+        """The longest ``Retry-After`` slept through in the current context."""
+        override = _patience.get()
+        return self.max_retry_after if override is None else override
+
+    def _check_circuit(self) -> None:
+        remaining = self._circuit_until - time.monotonic()
+        if remaining > 0:
+            if self._circuit_quota:
+                raise QuotaExceeded(remaining, self.service)
+            raise RateLimited(remaining, self.service)
+
+    def _open_circuit(self, seconds: float, *, quota: bool) -> None:
+        self._circuit_until = max(self._circuit_until, time.monotonic() + seconds)
+        self._circuit_quota = self._circuit_quota or quota
+        log.warning(
+            "%s: %s; no requests for %.0f s",
+            self.service,
+            "quota exhausted" if quota else "long rate limit",
+            seconds,
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one request, retrying 429 (within patience), 5xx and timeouts.
+
+        Returns the final response for any other status, for the caller to
+        interpret. Raises :class:`RateLimited`, :class:`QuotaExceeded` or
+        :class:`SpotifyUnavailable` when retrying is pointless or exhausted.
+        """
+        failures = 0
+        rate_limited = 0
+        while True:
+            self._check_circuit()
+            sent_at = await self.limiter.acquire()
+            response, failure = await self._send(method, url, params, headers, data)
+            if response is not None and response.status == 429:
+                rate_limited += 1
+                self._on_429(response, sent_at, rate_limited)
+                record_retry(self.stats, rate_limited=True)
+                continue
+            if response is not None and response.status < 500:
+                return response
+            failures += 1
+            detail = failure or f"HTTP {response.status if response else '?'}"
+            if failures >= self.max_attempts:
+                raise SpotifyUnavailable(f"{detail} after {failures} attempts", self.service)
+            delay = self._backoff(failures, response)
+            log.info("%s: %s on %s %s; retry in %.2f s", self.service, detail, method, url, delay)
+            record_retry(self.stats)
+            await asyncio.sleep(delay)
+
+    def _on_429(self, response: Response, sent_at: float, count: int) -> None:
+        """Decide what a 429 means: wait and retry (return), or raise."""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if response.error_field("reason") == "QUOTA_EXCEEDED":
+            record_rate_limited(self.stats)
+            self._open_circuit(retry_after, quota=True)
+            raise QuotaExceeded(retry_after, self.service)
+        if retry_after > self.patience or count > MAX_RATE_LIMIT_RETRIES:
+            record_rate_limited(self.stats)
+            if retry_after > LONG_RETRY_AFTER:
+                self._open_circuit(retry_after, quota=False)
+            raise RateLimited(retry_after, self.service)
+        self.limiter.on_rate_limited(retry_after, sent_at)
+        log.info(
+            "%s: 429, waiting %.1f s; now at most %s requests per %.0f s",
+            self.service,
+            retry_after,
+            self.limiter.limit,
+            self.limiter.window,
+        )
+
+    def _backoff(self, failures: int, response: Response | None) -> float:
+        if response is not None and "Retry-After" in response.headers:
+            hinted = parse_retry_after(response.headers.get("Retry-After"))
+            if hinted <= self.patience:
+                return hinted
+        # Jitter spreads the retries of concurrent requests so they do not collide again.
+        base = min(MAX_BACKOFF, self.backoff_base * 2 ** (failures - 1))
+        return base * random.uniform(0.5, 1.0)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+    ) -> tuple[Response | None, str | None]:
+        async with self._semaphore:
+            record_start(self.stats)
+            try:
+                async with self.session.request(
+                    method, url, params=params, headers=headers, data=data, timeout=self._timeout
+                ) as raw:
+                    text = await raw.text()
+                    status = raw.status
+                    response_headers = CIMultiDict(raw.headers)
+            except TimeoutError:
+                return None, "timeout"
+            except aiohttp.ClientError as error:
+                return None, type(error).__name__
+            finally:
+                record_end(self.stats)
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        log.debug("%s %s -> %s", method, url, status)
+        return Response(status, body, response_headers), None
