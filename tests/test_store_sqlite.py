@@ -193,3 +193,16 @@ async def test_everything_survives_a_restart(tmp_path: Path) -> None:
         assert item is not None and item.track_id == tracks[1].id
         assert [r.rating.value for r in await store.list_member_ratings(1, 7)] == [1]
         assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [2]
+
+
+async def test_in_memory_database_for_other_tests() -> None:
+    async with SqliteStore.open(":memory:") as store:
+        await store.put_tracks([track(1)])
+        assert await store.count_tracks() == 1
+        assert await store.pragma("foreign_keys") == 1
+
+
+def test_the_interface_is_fully_implemented() -> None:
+    # A backend that forgets a method cannot be instantiated; SqliteStore has none left.
+    assert not getattr(SqliteStore, "__abstractmethods__", frozenset())
+    assert {"get_tracks", "put_tracks", "load_guild_catalogue"} <= Store.__abstractmethods__

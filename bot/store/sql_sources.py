@@ -9,7 +9,14 @@ import aiosqlite
 
 from bot.store.errors import SourceNotFoundError, UnknownTrackError
 from bot.store.models import GuildCatalogue, PlaylistSource
-from bot.store.rows import from_db_time, optional_time, row_to_track, to_db_time, track_select
+from bot.store.rows import (
+    decode_off_loop,
+    from_db_time,
+    optional_time,
+    rows_to_tracks,
+    to_db_time,
+    track_select,
+)
 from bot.store.sql_guilds import ensure_guild
 from bot.store.sql_tracks import missing_track_ids
 
@@ -166,7 +173,7 @@ async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalo
                 WHERE s.guild_id = ?)""",
         (guild_id,),
     )
-    by_id = {row[0]: row_to_track(row) for row in track_rows}
+    by_id = await decode_off_loop(list(track_rows), rows_to_tracks)
     return GuildCatalogue(
         tracks=[by_id[track_id] for track_id in sources_of],
         memberships=memberships,

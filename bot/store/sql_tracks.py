@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aiosqlite
 
-from bot.store.rows import TRACK_COLUMNS, chunks, row_to_track, track_select, track_to_row
+from bot.store.rows import (
+    TRACK_COLUMNS,
+    chunks,
+    decode_off_loop,
+    rows_to_tracks,
+    track_select,
+    track_to_row,
+)
 from recommender.track import Track
 
 # Bound parameters per IN (...) query. SQLite before 3.32 allowed 999 variables;
@@ -33,13 +41,12 @@ async def put_tracks(db: aiosqlite.Connection, tracks: Sequence[Track], fetched_
 async def get_tracks(db: aiosqlite.Connection, track_ids: Sequence[str]) -> dict[str, Track]:
     """The cached records among ``track_ids``, by id."""
     unique = list(dict.fromkeys(track_ids))
-    found: dict[str, Track] = {}
+    rows: list[Any] = []
     for chunk in chunks(unique, MAX_VARIABLES):
         marks = ", ".join("?" * len(chunk))
         sql = f"SELECT {track_select()} FROM tracks t WHERE t.id IN ({marks})"
-        for row in await db.execute_fetchall(sql, chunk):
-            found[row[0]] = row_to_track(row)
-    return found
+        rows.extend(await db.execute_fetchall(sql, chunk))
+    return await decode_off_loop(rows, rows_to_tracks)
 
 
 async def missing_track_ids(db: aiosqlite.Connection, track_ids: Sequence[str]) -> list[str]:
