@@ -58,7 +58,9 @@ def _normalise_api_url(api_url: str) -> str:
 def _normalise_gateway_url(gateway_url: str) -> yarl.URL:
     url = yarl.URL(gateway_url)
     if url.scheme not in ("ws", "wss") or not url.host:
-        raise ValueError(f"DISCORD_GATEWAY_URL must be a ws(s) URL with a host, got {gateway_url!r}")
+        raise ValueError(
+            f"DISCORD_GATEWAY_URL must be a ws(s) URL with a host, got {gateway_url!r}"
+        )
     return url
 
 

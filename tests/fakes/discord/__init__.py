@@ -1,0 +1,139 @@
+"""A fake Discord (REST + gateway) on 127.0.0.1 that runs the real discord.py client.
+
+The bot under test is the real ``commands.Bot``: it logs in over REST, connects to
+the gateway (HELLO, IDENTIFY, READY, GUILD_CREATE, heartbeats, RESUME), syncs its
+commands, and answers interactions over HTTP, exactly as against Discord. Only
+the URLs differ (:func:`bot.discord_urls.apply_discord_urls`, the same settings
+``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` a REST or gateway proxy uses).
+Protocol details and traps: ``docs/discord.md`` §2.3 in the shared notes.
+
+Setting up the world::
+
+    async with running_fake_discord(guilds=["Rock Club"]) as fake:
+        guild = next(iter(fake.guilds.values()))          # has #general, owner, bot
+        admin = fake.add_member(guild, "alice", permissions=MANAGE_GUILD)
+        member = fake.add_member(guild, "bob")             # @everyone permissions only
+        other = fake.add_guild("Jazz Club")                # more guilds, channels, roles
+        fake.add_channel(guild, "music"); fake.add_role(guild, "DJ", MANAGE_GUILD)
+
+Running a bot (construct it with ``Intents`` ``guilds`` + ``guild_reactions``)::
+
+    async with running_bot(MyBot(), fake) as bot:          # ready, all guilds cached
+        await bot.tree.sync(guild=discord.Object(guild.id))
+        fake.command_syncs[-1].payload                     # what discord.py sent
+        fake.command("recommend", guild)                   # as Discord returned it (id...)
+
+        choices = await fake.autocomplete(guild, member, "recommend", focused="song", value="so")
+
+        handle = await fake.invoke(guild, member, "recommend", options={"song": "x", "count": 3})
+        first = await handle.wait_response()               # InteractionCallback
+        first.type, first.deferred, first.ephemeral, first.embeds
+        final = await handle.wait_final()                  # FakeMessage after edits/followups
+        final.content, final.embed, final.attachments, final.reactions
+        handle.ack_latency                                 # dispatch -> first callback, seconds
+
+        await fake.react(member, final, "👍")              # MESSAGE_REACTION_ADD (+ member)
+        await fake.unreact(member, final, "👍")            # MESSAGE_REACTION_REMOVE
+
+        fake.rate_limit(1, method="PUT", path="/channels/*/reactions/*")  # next call: 429
+        await fake.disconnect(4000)                        # the client RESUMEs
+
+The pieces:
+
+- :class:`FakeDiscord`: the server and the world. Setup: ``add_guild``,
+  ``add_channel``, ``add_role``, ``add_user``, ``add_member`` (permission bits as
+  an int such as :data:`MANAGE_GUILD` or a ``discord.Permissions``; an
+  interaction's ``member.permissions`` is @everyone | roles | extra, everything
+  for the owner or ADMINISTRATOR). URLs: ``api_url``, ``gateway_url``. Driving:
+  ``invoke`` (slash command; ``"group sub"`` names; option types taken from the
+  synced command, else from the value; a :class:`FakeAttachment` value becomes
+  an attachment option whose URL the fake serves), ``dispatch_autocomplete`` /
+  ``autocomplete``, ``react`` / ``unreact``, ``disconnect``. Inspection:
+  ``requests`` (:class:`RecordedRequest`: method, path, query, json, headers,
+  files, monotonic time, status) and ``find_requests(method, path_glob)``;
+  ``command_syncs`` (:class:`CommandSync`), ``commands(guild)``,
+  ``command(name, guild)``; ``messages`` / ``channel_messages(channel)``
+  (:class:`FakeMessage`: content, embeds, attachments with bytes, flags,
+  ``reactions`` emoji -> user ids, ``history`` of create/edit payloads);
+  ``interactions`` (handles); ``gateway_ops`` and ``identifies``;
+  ``wait_until(predicate)`` re-checked after every request and event. Faults:
+  ``rate_limit(count, method=, path=, retry_after=, is_global=)`` answers 429
+  with ``retry_after`` JSON, ``Retry-After``, ``X-RateLimit-*`` and
+  ``Via: 1.1 google``; ``ack_deadline=3.0`` makes late callbacks fail with
+  ``10062`` as on Discord; a second callback always gets ``40060``.
+- :class:`InteractionHandle`: ``wait_response``, ``wait_final(predicate=None)``,
+  ``callbacks``, ``original``, ``followups``, ``messages``, ``dispatched_at`` /
+  ``first_callback_at`` (``time.monotonic()``) and ``ack_latency``.
+- :func:`running_fake_discord`, :func:`running_bot`, :func:`start_bot`,
+  :func:`stop_bot`: lifecycles for pytest (no leaked sessions or tasks).
+
+Behaviour matching Discord: the bot's own ``add_reaction`` is echoed as
+MESSAGE_REACTION_ADD (with ``member``); reaction events go only to sessions that
+asked for the ``guild_reactions`` intent; MESSAGE_REACTION_REMOVE carries no
+``member``; the first followup after a defer edits the "thinking" message;
+ephemeral messages never appear in channel listings; command ids are stable
+across overwrites; GUILD_CREATE lists only the bot as member (no members
+intent); a session closed with 1000/1001 cannot be resumed, any other close can.
+
+Not implemented: MESSAGE_CREATE/UPDATE events (the bot has no message intents),
+DMs, threads, components/modals beyond recording the callback, voice, member
+chunking, per-route rate-limit buckets other than injected 429s.
+"""
+
+from .harness import running_bot, running_fake_discord, start_bot, stop_bot
+from .interactions import (
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    MODAL,
+    InteractionCallback,
+    InteractionHandle,
+)
+from .models import (
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    EPHEMERAL,
+    MANAGE_GUILD,
+    CommandSync,
+    FakeAttachment,
+    FakeChannel,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    RateLimitRule,
+    RecordedRequest,
+)
+from .server import FakeDiscord, json_response
+
+__all__ = [
+    "ADMINISTRATOR",
+    "ALL_PERMISSIONS",
+    "AUTOCOMPLETE_RESULT",
+    "CHANNEL_MESSAGE",
+    "DEFAULT_EVERYONE_PERMISSIONS",
+    "DEFERRED_CHANNEL_MESSAGE",
+    "EPHEMERAL",
+    "MANAGE_GUILD",
+    "MODAL",
+    "CommandSync",
+    "FakeAttachment",
+    "FakeChannel",
+    "FakeDiscord",
+    "FakeGuild",
+    "FakeMember",
+    "FakeMessage",
+    "FakeRole",
+    "FakeUser",
+    "InteractionCallback",
+    "InteractionHandle",
+    "RateLimitRule",
+    "RecordedRequest",
+    "json_response",
+    "running_bot",
+    "running_fake_discord",
+    "start_bot",
+    "stop_bot",
+]

@@ -1,0 +1,1412 @@
+"""The fake Discord: an aiohttp server on 127.0.0.1 with the REST API and the gateway.
+
+It speaks enough of Discord's protocol for the real discord.py 2.7 client to log
+in, connect, sync commands, receive interactions and reactions, answer them, and
+survive rate limits. See the package docstring for the test-facing API and
+docs/discord.md §2.3 for the protocol details it reproduces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import logging
+import math
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import BodyPartReader, WSMsgType, web
+
+from .interactions import (
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    InteractionCallback,
+    InteractionHandle,
+)
+from .models import (
+    ADD_REACTIONS,
+    ATTACH_FILES,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    EMBED_LINKS,
+    EPHEMERAL,
+    INTENT_GUILD_MESSAGE_REACTIONS,
+    LOADING,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    CommandSync,
+    FakeAttachment,
+    FakeChannel,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    RateLimitRule,
+    RecordedRequest,
+    emoji_key,
+    emoji_payload,
+    new_id,
+)
+
+_log = logging.getLogger(__name__)
+
+#: What the bot may do in every channel (sent as ``app_permissions``).
+BOT_PERMISSIONS = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | ADD_REACTIONS | READ_MESSAGE_HISTORY
+)
+#: Discord's default upload limit for a server without boosts (10 MiB).
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+# Gateway opcodes.
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
+OP_RECONNECT, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 9, 10, 11
+#: Close codes after which Discord forgets the session (no RESUME possible).
+_SESSION_ENDING_CLOSE_CODES = {1000, 1001, 4004, 4010, 4011, 4012, 4013, 4014}
+
+Handler = Callable[[web.Request, "_Body", dict[str, str]], Awaitable[web.StreamResponse]]
+UserRef = FakeUser | FakeMember | int
+GuildRef = FakeGuild | int
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON reply with ``Content-Type`` exactly ``application/json``.
+
+    discord.py compares the header with ``==``; aiohttp's ``json_response`` appends
+    ``; charset=utf-8`` and the client would then treat the body as text.
+    """
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def error_response(status: int, code: int, message: str) -> web.Response:
+    """Discord's error body: ``{"message": ..., "code": ...}``."""
+    return json_response({"message": message, "code": code}, status=status)
+
+
+def _permission_bits(value: Any) -> int:
+    # Accept an int or a discord.Permissions (anything with .value).
+    return int(getattr(value, "value", value))
+
+
+@dataclass
+class _Body:
+    """A parsed request body: JSON (or multipart ``payload_json``) and uploaded files."""
+
+    json: Any = None
+    #: ``files[n]`` index -> the uploaded file.
+    files: dict[int, FakeAttachment] = field(default_factory=dict)
+
+
+@dataclass(eq=False)  # identity semantics: kept in a set
+class _Connection:
+    """One open gateway websocket."""
+
+    ws: web.WebSocketResponse
+    compressor: Any = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The close code when the fake closed it (the client's echo may differ).
+    server_close_code: int | None = None
+
+    async def close(self, code: int, message: bytes) -> None:
+        self.server_close_code = code
+        await self.ws.close(code=code, message=message)
+
+
+@dataclass
+class _Session:
+    """A gateway session: survives a dropped connection so the client can RESUME."""
+
+    id: str
+    shard: tuple[int, int]
+    intents: int
+    seq: int = 0
+    conn: _Connection | None = None
+    #: Dispatch frames sent so far (for RESUME replay).
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+    def covers(self, guild_id: int) -> bool:
+        shard_id, shard_count = self.shard
+        return (guild_id >> 22) % shard_count == shard_id
+
+
+class FakeDiscord:
+    """A fake Discord (REST + gateway) on 127.0.0.1 for the real discord.py client.
+
+    Configure the world (guilds, users, members), ``await start()``, point the bot
+    at :attr:`api_url` and :attr:`gateway_url`, then drive it with :meth:`invoke`,
+    :meth:`autocomplete`, :meth:`react` and inspect what it did through
+    :attr:`requests`, :attr:`command_syncs`, :attr:`messages` and the handles.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_name: str = "testbot",
+        heartbeat_interval_ms: int = 41_250,
+        ping_interval: float = 30.0,
+        shard_count: int = 1,
+        ack_deadline: float | None = None,
+        zlib_frames: bool = False,
+        valid_tokens: Iterable[str] | None = None,
+        max_replay: int = 1000,
+    ) -> None:
+        """Create an unstarted fake.
+
+        ``ping_interval``: seconds between the fake's own op-1 heartbeat requests,
+        so an idle client always hears from the gateway well within its 60 s
+        ``heartbeat_timeout``. ``shard_count``: what ``GET /gateway/bot`` advises.
+        ``ack_deadline``: if set, a first callback later than this many seconds
+        after dispatch gets Discord's ``10062 Unknown interaction`` (off by
+        default so slow CI machines do not fail tests). ``zlib_frames``: send
+        zlib-stream binary frames when the client asks for them (TEXT frames
+        otherwise, which discord.py always accepts). ``valid_tokens``: tokens
+        accepted by login and IDENTIFY (any non-empty token if ``None``).
+        """
+        self.application_id = new_id()
+        self.bot_user = FakeUser(new_id(), bot_name, bot=True)
+        self.owner = FakeUser(new_id(), "owner")
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.ping_interval = ping_interval
+        self.shard_count = shard_count
+        self.ack_deadline = ack_deadline
+        self.zlib_frames = zlib_frames
+        self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
+        self.max_replay = max_replay
+
+        self.guilds: dict[int, FakeGuild] = {}
+        self.users: dict[int, FakeUser] = {
+            self.bot_user.id: self.bot_user,
+            self.owner.id: self.owner,
+        }
+        #: Every REST request, in arrival order.
+        self.requests: list[RecordedRequest] = []
+        #: Every bulk overwrite of application commands, in order.
+        self.command_syncs: list[CommandSync] = []
+        #: Every message the bot created, by id (ephemeral and deleted ones too).
+        self.messages: dict[int, FakeMessage] = {}
+        #: Every interaction dispatched, in order.
+        self.interactions: list[InteractionHandle] = []
+        #: Client -> gateway opcodes, in order (``[1, 2, 1, 6]`` = identify, then resume).
+        self.gateway_ops: list[int] = []
+        #: IDENTIFY payloads (``intents``, ``shard``, ``properties`` ...).
+        self.identifies: list[dict[str, Any]] = []
+        #: Exceptions raised inside the fake's handlers (answered with a 400).
+        self.errors: list[Exception] = []
+
+        self._commands: dict[int | None, dict[tuple[str, int], dict[str, Any]]] = {}
+        self._handles: dict[int, InteractionHandle] = {}
+        self._handles_by_token: dict[str, InteractionHandle] = {}
+        self._attachments: dict[int, FakeAttachment] = {}
+        self._rate_limits: list[RateLimitRule] = []
+        self._sessions: dict[str, _Session] = {}
+        self._connections: set[_Connection] = set()
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._install_routes()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> FakeDiscord:
+        """Listen on 127.0.0.1 on a free port."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Close every gateway connection and the server."""
+        for conn in list(self._connections):
+            await conn.close(1001, b"fake discord stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeDiscord:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        if not self.port:
+            raise RuntimeError("the fake Discord is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The REST base for ``DISCORD_API_URL``: ``http://127.0.0.1:PORT/api/v10``."""
+        return f"{self.http_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway for ``DISCORD_GATEWAY_URL``: ``ws://127.0.0.1:PORT/gateway``."""
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # ------------------------------------------------------------------ world setup
+
+    def add_user(self, username: str, *, bot: bool = False) -> FakeUser:
+        """A new user (not yet a member of any guild)."""
+        user = FakeUser(new_id(), username, bot=bot)
+        self.users[user.id] = user
+        return user
+
+    def add_guild(
+        self,
+        name: str = "Test Guild",
+        *,
+        channels: Iterable[str] = ("general",),
+        everyone_permissions: Any = DEFAULT_EVERYONE_PERMISSIONS,
+    ) -> FakeGuild:
+        """A guild with an @everyone role, the given text channels, the owner and the bot.
+
+        If the bot is already connected it receives a GUILD_CREATE (it "joined").
+        """
+        guild_id = new_id()
+        everyone = FakeRole(guild_id, "@everyone", _permission_bits(everyone_permissions))
+        guild = FakeGuild(guild_id, name, owner_id=self.owner.id, everyone=everyone)
+        for position, channel_name in enumerate(channels):
+            guild.channels.append(FakeChannel(new_id(), guild_id, channel_name, position))
+        guild.members[self.owner.id] = FakeMember(self.owner, guild)
+        guild.members[self.bot_user.id] = FakeMember(self.bot_user, guild)
+        self.guilds[guild_id] = guild
+        self._spawn_guild_create(guild)
+        return guild
+
+    def add_channel(self, guild: GuildRef, name: str) -> FakeChannel:
+        """Another text channel (configure before the bot connects)."""
+        g = self.guild(guild)
+        channel = FakeChannel(new_id(), g.id, name, len(g.channels))
+        g.channels.append(channel)
+        return channel
+
+    def add_role(self, guild: GuildRef, name: str, permissions: Any = 0) -> FakeRole:
+        """A role with the given permission bits (an int or ``discord.Permissions``)."""
+        g = self.guild(guild)
+        role = FakeRole(new_id(), name, _permission_bits(permissions), position=len(g.roles) + 1)
+        g.roles.append(role)
+        return role
+
+    def add_member(
+        self,
+        guild: GuildRef,
+        user: FakeUser | str,
+        *,
+        permissions: Any = 0,
+        roles: Iterable[FakeRole] = (),
+    ) -> FakeMember:
+        """Make ``user`` (or a new user called so) a member of ``guild``.
+
+        ``permissions`` are granted on top of @everyone and ``roles``; pass e.g.
+        ``MANAGE_GUILD`` or ``discord.Permissions(manage_guild=True)`` for an admin.
+        """
+        g = self.guild(guild)
+        if isinstance(user, str):
+            user = self.add_user(user)
+        member = FakeMember(user, g, list(roles), _permission_bits(permissions))
+        g.members[user.id] = member
+        return member
+
+    def guild(self, guild: GuildRef) -> FakeGuild:
+        """The guild (a ``FakeGuild`` or its id)."""
+        guild_id = guild if isinstance(guild, int) else guild.id
+        return self.guilds[guild_id]
+
+    # ------------------------------------------------------------------ inspection
+
+    def find_requests(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[RecordedRequest]:
+        """Recorded requests by method and a glob on the path (``"/channels/*/messages"``)."""
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (path is None or fnmatch.fnmatchcase(r.path, path))
+        ]
+
+    def commands(self, guild: GuildRef | None = None) -> list[dict[str, Any]]:
+        """The registered commands (as Discord returns them) for a guild, or global ones."""
+        scope = None if guild is None else self.guild(guild).id
+        return list(self._commands.get(scope, {}).values())
+
+    def command(self, name: str, guild: GuildRef | None = None) -> dict[str, Any]:
+        """One registered chat-input command by name."""
+        for command in self.commands(guild):
+            if command["name"] == name and command.get("type", 1) == 1:
+                return command
+        scope = "globally" if guild is None else f"in guild {self.guild(guild).name!r}"
+        raise KeyError(f"command {name!r} is not registered {scope}")
+
+    def message(self, message_id: int) -> FakeMessage:
+        """A message the bot created."""
+        return self.messages[message_id]
+
+    def channel_messages(self, channel: FakeChannel | int) -> list[FakeMessage]:
+        """Messages visible in a channel, oldest first (no ephemeral or deleted ones)."""
+        channel_id = channel if isinstance(channel, int) else channel.id
+        return [
+            m
+            for m in self.messages.values()
+            if m.channel_id == channel_id and not m.deleted and not m.ephemeral
+        ]
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> None:
+        """Wait until ``predicate()`` holds; re-checked after every request and gateway event."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a client has a live, identified gateway connection."""
+        return any(s.conn is not None for s in self._sessions.values())
+
+    # ------------------------------------------------------------------ fault injection
+
+    def rate_limit(
+        self,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float = 0.05,
+        is_global: bool = False,
+    ) -> RateLimitRule:
+        """Answer the next ``count`` matching REST calls with Discord's 429.
+
+        ``method`` and ``path`` (a glob on the path after ``/api/v10``, e.g.
+        ``"/channels/*/messages/*/reactions/*"``) narrow the calls; ``None``
+        matches all. The reply has a JSON body with ``retry_after`` and
+        ``global``, ``Retry-After`` and ``X-RateLimit-*`` headers, and
+        ``Via: 1.1 google`` (without ``Via`` discord.py assumes a Cloudflare ban
+        and raises). The returned rule's ``hits`` lists the requests it answered.
+        """
+        rule = RateLimitRule(
+            remaining=count,
+            method=method.upper() if method else None,
+            path=path,
+            retry_after=retry_after,
+            is_global=is_global,
+            scope="global" if is_global else "user",
+        )
+        self._rate_limits.append(rule)
+        return rule
+
+    def _take_rate_limit(self, record: RecordedRequest) -> RateLimitRule | None:
+        for rule in self._rate_limits:
+            if (
+                rule.remaining > 0
+                and (rule.method is None or rule.method == record.method)
+                and (rule.path is None or fnmatch.fnmatchcase(record.path, rule.path))
+            ):
+                rule.remaining -= 1
+                rule.hits.append(record)
+                return rule
+        return None
+
+    @staticmethod
+    def _rate_limited_response(rule: RateLimitRule) -> web.Response:
+        headers = {
+            "Retry-After": str(max(1, math.ceil(rule.retry_after))),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": f"{time.time() + rule.retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{rule.retry_after:.3f}",
+            "X-RateLimit-Bucket": "fakebucket" + uuid.uuid4().hex[:8],
+            "X-RateLimit-Scope": rule.scope,
+            "Via": "1.1 google",
+        }
+        if rule.is_global:
+            headers["X-RateLimit-Global"] = "true"
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": rule.retry_after,
+            "global": rule.is_global,
+            "code": 0,
+        }
+        return json_response(body, status=429, headers=headers)
+
+    # ------------------------------------------------------------------ driving the bot
+
+    async def invoke(
+        self,
+        guild: GuildRef,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        channel: FakeChannel | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> InteractionHandle:
+        """Send a slash-command INTERACTION_CREATE as ``user`` in ``guild``; return its handle.
+
+        ``name`` may be ``"group sub"`` for a subcommand. Option types come from the
+        synced command (else from the Python value: str, int, float, bool, or a
+        ``FakeAttachment`` for an attachment option, served by the fake's CDN).
+        Waits up to ``timeout`` for a gateway connection.
+        """
+        return await self._dispatch_interaction(
+            2, guild, user, name, options or {}, None, channel, locale, timeout
+        )
+
+    async def dispatch_autocomplete(
+        self,
+        guild: GuildRef,
+        user: UserRef,
+        name: str,
+        *,
+        focused: str,
+        value: str = "",
+        options: Mapping[str, Any] | None = None,
+        channel: FakeChannel | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> InteractionHandle:
+        """Send an autocomplete INTERACTION_CREATE (type 4) and return its handle.
+
+        ``focused`` names the option being typed, ``value`` what is typed so far;
+        ``options`` are the other (possibly partial) options already filled in.
+        """
+        all_options = {**(options or {}), focused: value}
+        return await self._dispatch_interaction(
+            4, guild, user, name, all_options, focused, channel, locale, timeout
+        )
+
+    async def autocomplete(
+        self,
+        guild: GuildRef,
+        user: UserRef,
+        name: str,
+        *,
+        focused: str,
+        value: str = "",
+        options: Mapping[str, Any] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> list[dict[str, Any]]:
+        """Ask for autocomplete choices and return them (``[{"name", "value"}, ...]``)."""
+        handle = await self.dispatch_autocomplete(
+            guild, user, name, focused=focused, value=value, options=options, timeout=timeout
+        )
+        callback = await handle.wait_response(timeout)
+        if callback.type != AUTOCOMPLETE_RESULT:
+            raise AssertionError(f"autocomplete answered with callback type {callback.type}")
+        return callback.choices
+
+    async def react(
+        self, user: UserRef, message: FakeMessage | int, emoji: str, *, burst: bool = False
+    ) -> None:
+        """``user`` adds ``emoji`` to a bot message: MESSAGE_REACTION_ADD with ``member``."""
+        msg, member = self._reaction_target(user, message)
+        key = emoji_key(emoji)
+        users = msg.reactions.setdefault(key, [])
+        if member.id in users:
+            return  # Discord sends nothing for a duplicate reaction.
+        users.append(member.id)
+        await self._send_reaction_event("MESSAGE_REACTION_ADD", msg, member, key, burst=burst)
+
+    async def unreact(self, user: UserRef, message: FakeMessage | int, emoji: str) -> None:
+        """``user`` removes ``emoji``: MESSAGE_REACTION_REMOVE (like Discord's, no ``member``)."""
+        msg, member = self._reaction_target(user, message)
+        key = emoji_key(emoji)
+        users = msg.reactions.get(key, [])
+        if member.id not in users:
+            return
+        users.remove(member.id)
+        await self._send_reaction_event("MESSAGE_REACTION_REMOVE", msg, member, key)
+
+    async def disconnect(self, code: int = 4000) -> None:
+        """Drop every gateway connection with ``code``; 4000 makes the client RESUME."""
+        for conn in list(self._connections):
+            await conn.close(code, b"fake discord disconnect")
+
+    async def wait_connected(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> None:
+        """Wait until a client is identified (or resumed) on the gateway."""
+        try:
+            await self.wait_until(lambda: self.connected, timeout)
+        except TimeoutError:
+            raise AssertionError(f"no gateway connection within {timeout}s") from None
+
+    def _reaction_target(
+        self, user: UserRef, message: FakeMessage | int
+    ) -> tuple[FakeMessage, FakeMember]:
+        msg = message if isinstance(message, FakeMessage) else self.messages[message]
+        if msg.guild_id is None:
+            raise ValueError("the fake only supports reactions in guilds")
+        return msg, self.guild(msg.guild_id).member(user)
+
+    async def _send_reaction_event(
+        self, event: str, msg: FakeMessage, member: FakeMember, emoji: str, *, burst: bool = False
+    ) -> None:
+        assert msg.guild_id is not None
+        data: dict[str, Any] = {
+            "user_id": str(member.id),
+            "channel_id": str(msg.channel_id),
+            "message_id": str(msg.id),
+            "guild_id": str(msg.guild_id),
+            "emoji": emoji_payload(emoji),
+            "burst": burst,
+            "type": 1 if burst else 0,  # discord.py >= 2.4 requires "type"
+        }
+        if event == "MESSAGE_REACTION_ADD":
+            data["member"] = member.to_payload()
+            data["message_author_id"] = str(msg.author.id)
+            data["burst_colors"] = []
+        await self._dispatch_to_guild(
+            msg.guild_id, event, data, intent=INTENT_GUILD_MESSAGE_REACTIONS
+        )
+
+    # ------------------------------------------------------------------ interactions
+
+    def _member(self, guild: FakeGuild, user: UserRef) -> FakeMember:
+        return guild.member(user)
+
+    def _registered(self, guild: FakeGuild, name: str) -> dict[str, Any] | None:
+        for scope in (guild.id, None):
+            for command in self._commands.get(scope, {}).values():
+                if command["name"] == name and command.get("type", 1) == 1:
+                    return command
+        return None
+
+    def _build_options(
+        self,
+        schema: list[dict[str, Any]],
+        options: Mapping[str, Any],
+        focused: str | None,
+        resolved: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        types = {o["name"]: o.get("type", 3) for o in schema}
+        built = []
+        for name, value in options.items():
+            option_type = types.get(name) or _infer_option_type(value)
+            item: dict[str, Any] = {"name": name, "type": option_type}
+            if isinstance(value, FakeAttachment):
+                self._serve_attachment(value, channel_id=0)
+                resolved.setdefault("attachments", {})[str(value.id)] = value.to_payload()
+                item["value"] = str(value.id)
+            elif name == focused:
+                item["value"] = str(value)  # Discord sends the typed text as is
+                item["focused"] = True
+            else:
+                item["value"] = value
+            built.append(item)
+        return built
+
+    async def _dispatch_interaction(
+        self,
+        kind: int,
+        guild_ref: GuildRef,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str | None,
+        channel: FakeChannel | None,
+        locale: str,
+        timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> InteractionHandle:
+        guild = self.guild(guild_ref)
+        member = self._member(guild, user)
+        channel = channel or guild.default_channel
+        root, *subs = name.split()
+        command = self._registered(guild, root)
+        resolved: dict[str, Any] = {}
+
+        # Walk the schema down the subcommand path so option types come from it.
+        schema: list[dict[str, Any]] = (command or {}).get("options", [])
+        path_schema: list[list[dict[str, Any]]] = []
+        for sub in subs:
+            path_schema.append(schema)
+            sub_schema = next((o for o in schema if o["name"] == sub), {})
+            schema = sub_schema.get("options", [])
+        leaf = self._build_options(schema, options, focused, resolved)
+        for sub, parent in zip(reversed(subs), reversed(path_schema), strict=True):
+            sub_type = next((o.get("type", 1) for o in parent if o["name"] == sub), 1)
+            leaf = [{"name": sub, "type": sub_type, "options": leaf}]
+
+        interaction_id = new_id()
+        token = f"fake-interaction-token-{interaction_id}-{uuid.uuid4().hex}"
+        data: dict[str, Any] = {
+            "id": command["id"] if command else str(new_id()),
+            "name": root,
+            "type": 1,
+            "options": leaf,
+        }
+        if command and command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        if resolved:
+            data["resolved"] = resolved
+        payload: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": kind,
+            "token": token,
+            "version": 1,
+            "guild_id": str(guild.id),
+            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+            "channel_id": str(channel.id),
+            "channel": channel.to_payload(),
+            "member": member.to_payload(with_permissions=True),
+            "app_permissions": str(BOT_PERMISSIONS),
+            "locale": locale,
+            "guild_locale": guild.locale,
+            "entitlements": [],
+            "context": 0,
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+            "data": data,
+        }
+        handle = InteractionHandle(
+            interaction_id=interaction_id,
+            token=token,
+            type=kind,
+            name=name,
+            guild=guild,
+            member=member,
+            payload=payload,
+        )
+        self.interactions.append(handle)
+        self._handles[interaction_id] = handle
+        self._handles_by_token[token] = handle
+        await self.wait_connected(timeout)
+        # Stamped before the write: Discord's 3-second window includes delivery.
+        handle.dispatched_at = time.monotonic()
+        await self._dispatch_to_guild(guild.id, "INTERACTION_CREATE", payload)
+        return handle
+
+    # ------------------------------------------------------------------ gateway
+
+    def _spawn_guild_create(self, guild: FakeGuild) -> None:
+        sessions = [s for s in self._sessions.values() if s.conn is not None and s.covers(guild.id)]
+        for session in sessions:
+            bot_member = guild.members[self.bot_user.id]
+            task = asyncio.get_running_loop().create_task(
+                self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(bot_member))
+            )
+            task.add_done_callback(lambda t: t.exception())
+
+    async def _dispatch_to_guild(
+        self, guild_id: int, event: str, data: dict[str, Any], *, intent: int | None = None
+    ) -> None:
+        sessions = [s for s in self._sessions.values() if s.covers(guild_id)]
+        if intent is not None:
+            sessions = [s for s in sessions if s.intents & intent]
+        if not sessions:
+            if intent is not None and self._sessions:
+                return  # the client did not ask for these events; Discord stays silent
+            raise RuntimeError(f"no gateway session to deliver {event} (is the bot running?)")
+        for session in sessions:
+            await self._send_dispatch(session, event, data)
+        await self._notify()
+
+    async def _send_dispatch(self, session: _Session, event: str, data: dict[str, Any]) -> None:
+        conn = session.conn
+        if conn is None:
+            # Disconnected but resumable: keep it for the RESUME replay.
+            session.seq += 1
+            self._remember(session, {"op": OP_DISPATCH, "d": data, "s": session.seq, "t": event})
+            return
+        async with conn.lock:
+            session.seq += 1
+            frame = {"op": OP_DISPATCH, "d": data, "s": session.seq, "t": event}
+            self._remember(session, frame)
+            await self._write(conn, frame)
+
+    def _remember(self, session: _Session, frame: dict[str, Any]) -> None:
+        session.frames.append(frame)
+        del session.frames[: -self.max_replay]
+
+    async def _write(self, conn: _Connection, frame: dict[str, Any]) -> None:
+        text = json.dumps(frame)
+        try:
+            if conn.compressor is not None:
+                payload = conn.compressor.compress(text.encode()) + conn.compressor.flush(
+                    zlib.Z_SYNC_FLUSH
+                )
+                await conn.ws.send_bytes(payload)
+            else:
+                await conn.ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:
+            # The client went away mid-write; the session stays resumable.
+            _log.debug("gateway write failed: %r", exc)
+
+    async def _send_op(self, conn: _Connection, op: int, data: Any = None) -> None:
+        async with conn.lock:
+            await self._write(conn, {"op": op, "d": data, "s": None, "t": None})
+
+    async def _ping_loop(self, conn: _Connection) -> None:
+        # Real Discord may ask for a heartbeat at any time (op 1); discord.py answers
+        # at once. It also keeps an idle connection from hitting heartbeat_timeout.
+        while not conn.ws.closed:
+            await asyncio.sleep(self.ping_interval)
+            await self._send_op(conn, OP_HEARTBEAT)
+
+    def _token_ok(self, token: str | None) -> bool:
+        if not token:
+            return False
+        return self.valid_tokens is None or token in self.valid_tokens
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        conn = _Connection(ws)
+        if self.zlib_frames and request.query.get("compress") == "zlib-stream":
+            conn.compressor = zlib.compressobj()
+        self._connections.add(conn)
+        session: _Session | None = None
+        pinger = asyncio.create_task(self._ping_loop(conn))
+        try:
+            await self._send_op(conn, OP_HELLO, {"heartbeat_interval": self.heartbeat_interval_ms})
+            async for msg in ws:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                packet = json.loads(msg.data)
+                op = packet.get("op")
+                self.gateway_ops.append(op)
+                if op == OP_HEARTBEAT:
+                    await self._send_op(conn, OP_HEARTBEAT_ACK)
+                elif op == OP_IDENTIFY:
+                    session = await self._identify(conn, packet["d"])
+                elif op == OP_RESUME:
+                    session = await self._resume(conn, packet["d"])
+                await self._notify()
+        finally:
+            pinger.cancel()
+            self._connections.discard(conn)
+            if session is not None and session.conn is conn:
+                session.conn = None
+                code = conn.server_close_code or ws.close_code
+                if code in _SESSION_ENDING_CLOSE_CODES:
+                    self._sessions.pop(session.id, None)
+            await self._notify()
+        return ws
+
+    async def _identify(self, conn: _Connection, data: dict[str, Any]) -> _Session | None:
+        self.identifies.append(data)
+        if not self._token_ok(data.get("token")):
+            await conn.close(4004, b"Authentication failed.")
+            return None
+        shard_id, shard_count = data.get("shard") or (0, 1)
+        session = _Session(uuid.uuid4().hex, (shard_id, shard_count), int(data.get("intents", 0)))
+        guilds = [g for g in self.guilds.values() if session.covers(g.id)]
+        ready = {
+            "v": 10,
+            "user": {
+                **self.bot_user.to_payload(),
+                "verified": True,
+                "mfa_enabled": False,
+                "flags": 0,
+            },
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.gateway_url,
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "geo_ordered_rtc_regions": [],
+            "auth_session_id_hash": "",
+            "shard": [shard_id, shard_count],
+        }
+        self._sessions[session.id] = session
+        session.conn = conn
+        await self._send_dispatch(session, "READY", ready)
+        for guild in guilds:
+            bot_member = guild.members[self.bot_user.id]
+            await self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(bot_member))
+        return session
+
+    async def _resume(self, conn: _Connection, data: dict[str, Any]) -> _Session | None:
+        session = self._sessions.get(data.get("session_id", ""))
+        if session is None or not self._token_ok(data.get("token")):
+            await self._send_op(conn, OP_INVALID_SESSION, False)
+            return None
+        session.conn = conn
+        last_seq = int(data.get("seq") or 0)
+        async with conn.lock:
+            for frame in session.frames:
+                if frame["s"] > last_seq:
+                    await self._write(conn, frame)
+        await self._send_dispatch(session, "RESUMED", {})
+        return session
+
+    # ------------------------------------------------------------------ REST plumbing
+
+    def _route(self, method: str, template: str, handler: Handler) -> None:
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        self._routes.append((method, re.compile(f"^{pattern}$"), handler))
+
+    async def _read_body(self, request: web.Request) -> _Body:
+        body = _Body()
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "payload_json":
+                    body.json = json.loads(await part.text())
+                    continue
+                content = bytes(await part.read())
+                index = int(re.sub(r"\D", "", part.name or "") or len(body.files))
+                body.files[index] = FakeAttachment(
+                    filename=part.filename or f"file{index}",
+                    content=content,
+                    content_type=part.headers.get("Content-Type"),
+                )
+        elif request.can_read_body:
+            raw = await request.read()
+            body.json = json.loads(raw) if raw else None
+        return body
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body = await self._read_body(request)
+        record = RecordedRequest(
+            method=request.method,
+            path=path,
+            query=dict(request.query),
+            json=body.json,
+            headers=dict(request.headers),
+            files=list(body.files.values()),
+            time=time.monotonic(),
+        )
+        self.requests.append(record)
+        try:
+            response = await self._answer(request, path, body, record)
+        except Exception as exc:
+            # A bug in the fake (or a payload it cannot parse) must fail fast: a 5xx
+            # would make discord.py retry with back-off for ~25 s.
+            _log.exception("fake Discord failed on %s %s", request.method, path)
+            self.errors.append(exc)
+            response = error_response(400, 0, f"fake Discord error: {exc!r}")
+        record.status = response.status
+        await self._notify()
+        return response
+
+    async def _answer(
+        self, request: web.Request, path: str, body: _Body, record: RecordedRequest
+    ) -> web.StreamResponse:
+        rule = self._take_rate_limit(record)
+        if rule is not None:
+            return self._rate_limited_response(rule)
+        # Webhook and interaction routes are authenticated by their token, not the bot's.
+        if not path.startswith(("/webhooks/", "/interactions/")):
+            auth = request.headers.get("Authorization", "")
+            if not auth.startswith("Bot ") or not self._token_ok(auth[4:]):
+                return error_response(401, 0, "401: Unauthorized")
+        for method, pattern, handler in self._routes:
+            if method != request.method:
+                continue
+            match = pattern.match(path)
+            if match:
+                return await handler(request, body, match.groupdict())
+        return error_response(404, 0, "404: Not Found")
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        attachment = self._attachments.get(int(request.match_info["attachment_id"]))
+        if attachment is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(
+            body=attachment.content,
+            headers={"Content-Type": attachment.content_type or "application/octet-stream"},
+        )
+
+    def _serve_attachment(self, attachment: FakeAttachment, channel_id: int) -> FakeAttachment:
+        attachment.url = (
+            f"{self.http_url}/attachments/{channel_id}/{attachment.id}/{attachment.filename}"
+        )
+        self._attachments[attachment.id] = attachment
+        return attachment
+
+    def _install_routes(self) -> None:
+        app = "{app_id}"
+        r = self._route
+        r("GET", "/users/@me", self._get_me)
+        r("GET", "/users/{user_id}", self._get_user)
+        r("GET", "/oauth2/applications/@me", self._get_application)
+        r("GET", "/applications/@me", self._get_application)
+        r("GET", "/gateway", self._get_gateway)
+        r("GET", "/gateway/bot", self._get_gateway_bot)
+        r("PUT", f"/applications/{app}/commands", self._put_commands)
+        r("PUT", f"/applications/{app}/guilds/{{guild_id}}/commands", self._put_commands)
+        r("GET", f"/applications/{app}/commands", self._get_commands)
+        r("GET", f"/applications/{app}/guilds/{{guild_id}}/commands", self._get_commands)
+        r("GET", f"/applications/{app}/guilds/{{guild_id}}/commands/permissions", self._empty_list)
+        r("POST", "/interactions/{interaction_id}/{token}/callback", self._interaction_callback)
+        r("POST", f"/webhooks/{app}/{{token}}", self._followup)
+        for method in ("GET", "PATCH", "DELETE"):
+            r(method, f"/webhooks/{app}/{{token}}/messages/{{message_id}}", self._webhook_message)
+        r("GET", "/guilds/{guild_id}", self._get_guild)
+        r("GET", "/guilds/{guild_id}/channels", self._get_guild_channels)
+        r("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member)
+        r("GET", "/channels/{channel_id}", self._get_channel)
+        r("POST", "/channels/{channel_id}/messages", self._create_message)
+        r("GET", "/channels/{channel_id}/messages", self._list_messages)
+        for method in ("GET", "PATCH", "DELETE"):
+            r(method, "/channels/{channel_id}/messages/{message_id}", self._channel_message)
+        reactions = "/channels/{channel_id}/messages/{message_id}/reactions"
+        r("PUT", reactions + "/{emoji}/@me", self._add_own_reaction)
+        r("DELETE", reactions + "/{emoji}/{user_id}", self._remove_reaction)
+        r("GET", reactions + "/{emoji}", self._reaction_users)
+
+    # ------------------------------------------------------------------ REST: login & gateway
+
+    async def _get_me(self, _req: web.Request, _body: _Body, _p: dict[str, str]) -> web.Response:
+        return json_response({**self.bot_user.to_payload(), "verified": True, "flags": 0})
+
+    async def _get_user(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
+        user = self.users.get(int(p["user_id"]))
+        if user is None:
+            return error_response(404, 10013, "Unknown User")
+        return json_response(user.to_payload())
+
+    async def _get_application(
+        self, _req: web.Request, _body: _Body, _p: dict[str, str]
+    ) -> web.Response:
+        return json_response(
+            {
+                "id": str(self.application_id),
+                "name": self.bot_user.username,
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.owner.to_payload(),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "bot": self.bot_user.to_payload(),
+                "approximate_guild_count": len(self.guilds),
+                "interactions_endpoint_url": None,
+                "redirect_uris": [],
+            }
+        )
+
+    async def _get_gateway(
+        self, _req: web.Request, _body: _Body, _p: dict[str, str]
+    ) -> web.Response:
+        return json_response({"url": self.gateway_url})
+
+    async def _get_gateway_bot(
+        self, _req: web.Request, _body: _Body, _p: dict[str, str]
+    ) -> web.Response:
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": self.shard_count,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    # ------------------------------------------------------------------ REST: commands
+
+    def _check_app(self, p: dict[str, str]) -> web.Response | None:
+        if p.get("app_id") != str(self.application_id):
+            return error_response(404, 10002, "Unknown Application")
+        return None
+
+    async def _put_commands(
+        self, _req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        if (error := self._check_app(p)) is not None:
+            return error
+        guild_id = int(p["guild_id"]) if "guild_id" in p else None
+        if guild_id is not None and guild_id not in self.guilds:
+            return error_response(403, 50001, "Missing Access")
+        payload = body.json or []
+        self.command_syncs.append(CommandSync(guild_id, payload, time.monotonic()))
+        old = self._commands.get(guild_id, {})
+        registered: dict[tuple[str, int], dict[str, Any]] = {}
+        for command in payload:
+            key = (command["name"], command.get("type", 1))
+            # Discord keeps a command's id across overwrites when name and type match.
+            command_id = old[key]["id"] if key in old else str(new_id())
+            registered[key] = self._command_object(command, command_id, guild_id)
+        self._commands[guild_id] = registered
+        return json_response(list(registered.values()))
+
+    def _command_object(
+        self, command: dict[str, Any], command_id: str, guild_id: int | None
+    ) -> dict[str, Any]:
+        permissions = command.get("default_member_permissions")
+        result = {
+            **command,
+            "id": command_id,
+            "application_id": str(self.application_id),
+            "version": str(new_id()),
+            "type": command.get("type", 1),
+            "description": command.get("description", ""),
+            "options": command.get("options", []),
+            # Discord returns the permission bit set as a string.
+            "default_member_permissions": None if permissions is None else str(permissions),
+            "nsfw": command.get("nsfw", False),
+            "contexts": command.get("contexts"),
+            "integration_types": command.get("integration_types") or [0],
+        }
+        if guild_id is not None:
+            result["guild_id"] = str(guild_id)
+        return result
+
+    async def _get_commands(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        if (error := self._check_app(p)) is not None:
+            return error
+        guild_id = int(p["guild_id"]) if "guild_id" in p else None
+        return json_response(list(self._commands.get(guild_id, {}).values()))
+
+    async def _empty_list(
+        self, _req: web.Request, _body: _Body, _p: dict[str, str]
+    ) -> web.Response:
+        return json_response([])
+
+    # ------------------------------------------------------------------ REST: interactions
+
+    def _new_message(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int | None,
+        data: dict[str, Any],
+        files: dict[int, FakeAttachment],
+        interaction_id: int | None = None,
+        flags: int = 0,
+    ) -> FakeMessage:
+        message = FakeMessage(
+            id=new_id(),
+            channel_id=channel_id,
+            guild_id=guild_id,
+            author=self.bot_user,
+            interaction_id=interaction_id,
+            flags=flags,
+        )
+        self._apply_edit(message, data, files, creating=True)
+        self.messages[message.id] = message
+        return message
+
+    def _apply_edit(
+        self,
+        message: FakeMessage,
+        data: dict[str, Any],
+        files: dict[int, FakeAttachment],
+        *,
+        creating: bool = False,
+    ) -> None:
+        """Apply a create/edit payload the way Discord does (absent keys stay as they were)."""
+        if "content" in data:
+            message.content = data["content"] or ""
+        if "embeds" in data:
+            message.embeds = list(data["embeds"] or [])
+        elif "embed" in data:
+            message.embeds = [data["embed"]] if data["embed"] else []
+        if "components" in data:
+            message.components = list(data["components"] or [])
+        if "attachments" in data:
+            # The list names what to keep (existing ids) and what is new (file indexes).
+            existing = {str(a.id): a for a in message.attachments}
+            kept: list[FakeAttachment] = []
+            for item in data["attachments"] or []:
+                ref = str(item.get("id"))
+                if ref in existing:
+                    kept.append(existing[ref])
+                elif ref.isdigit() and int(ref) in files:
+                    kept.append(self._serve_attachment(files[int(ref)], message.channel_id))
+            message.attachments = kept
+        else:
+            message.attachments += [
+                self._serve_attachment(f, message.channel_id) for f in files.values()
+            ]
+        if not creating:
+            message.flags &= ~LOADING
+            message.edited_at = time.monotonic()
+        message.history.append(data)
+
+    def _handle_for(self, interaction_id: int | None, token: str) -> InteractionHandle | None:
+        handle = self._handles_by_token.get(token)
+        if handle is None or (interaction_id is not None and handle.id != interaction_id):
+            return None
+        return handle
+
+    async def _interaction_callback(
+        self, _req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        handle = self._handle_for(int(p["interaction_id"]), p["token"])
+        if handle is None:
+            return error_response(404, 10062, "Unknown interaction")
+        now = time.monotonic()
+        if handle.callbacks:
+            return error_response(400, 40060, "Interaction has already been acknowledged.")
+        if self.ack_deadline is not None and now - handle.dispatched_at > self.ack_deadline:
+            return error_response(404, 10062, "Unknown interaction")
+        payload = body.json or {}
+        callback_type = int(payload.get("type", 0))
+        data = payload.get("data") or {}
+        handle.callbacks.append(
+            InteractionCallback(callback_type, data, list(body.files.values()), now)
+        )
+        handle.first_callback_at = now
+
+        interaction: dict[str, Any] = {"id": str(handle.id), "type": handle.type}
+        result: dict[str, Any] = {"interaction": interaction}
+        if callback_type in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE):
+            flags = int(data.get("flags") or 0) & EPHEMERAL
+            if callback_type == DEFERRED_CHANNEL_MESSAGE:
+                flags |= LOADING
+                message_data: dict[str, Any] = {}
+            else:
+                message_data = data
+            message = self._new_message(
+                channel_id=int(handle.payload["channel_id"]),
+                guild_id=handle.guild.id,
+                data=message_data,
+                files=body.files,
+                interaction_id=handle.id,
+                flags=flags,
+            )
+            handle.original = message
+            interaction.update(
+                response_message_id=str(message.id),
+                response_message_loading=callback_type == DEFERRED_CHANNEL_MESSAGE,
+                response_message_ephemeral=bool(flags & EPHEMERAL),
+            )
+            result["resource"] = {
+                "type": callback_type,
+                "message": message.to_payload(self.bot_user.id),
+            }
+        elif callback_type != AUTOCOMPLETE_RESULT:
+            result["resource"] = {"type": callback_type}
+        await handle.notify()
+        return json_response(result)
+
+    async def _followup(
+        self, req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.StreamResponse:
+        if (error := self._check_app(p)) is not None:
+            return error
+        handle = self._handle_for(None, p["token"])
+        if handle is None:
+            return error_response(404, 10015, "Unknown Webhook")
+        if not handle.callbacks:
+            return error_response(404, 10015, "Unknown Webhook")
+        data = body.json or {}
+        original = handle.original
+        if original is not None and original.loading and not handle.followups:
+            # Discord's (deprecated) compatibility rule: the first followup after a
+            # defer edits the "thinking" message instead of creating a new one.
+            self._apply_edit(original, data, body.files)
+            message = original
+        else:
+            message = self._new_message(
+                channel_id=int(handle.payload["channel_id"]),
+                guild_id=handle.guild.id,
+                data=data,
+                files=body.files,
+                interaction_id=handle.id,
+                flags=int(data.get("flags") or 0) & EPHEMERAL,
+            )
+            handle.followups.append(message)
+        await handle.notify()
+        if req.query.get("wait", "").lower() in ("1", "true"):
+            return json_response(message.to_payload(self.bot_user.id))
+        return web.Response(status=204)
+
+    async def _webhook_message(
+        self, req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.StreamResponse:
+        if (error := self._check_app(p)) is not None:
+            return error
+        handle = self._handle_for(None, p["token"])
+        if handle is None:
+            return error_response(404, 10015, "Unknown Webhook")
+        if p["message_id"] == "@original":
+            message = handle.original
+        else:
+            message = next((m for m in handle.messages if str(m.id) == p["message_id"]), None)
+        if message is None or message.deleted:
+            return error_response(404, 10008, "Unknown Message")
+        if req.method == "PATCH":
+            self._apply_edit(message, body.json or {}, body.files)
+            await handle.notify()
+        elif req.method == "DELETE":
+            message.deleted = True
+            await handle.notify()
+            return web.Response(status=204)
+        return json_response(message.to_payload(self.bot_user.id))
+
+    # ------------------------------------------------------------------ REST: guilds & channels
+
+    def _find_channel(self, channel_id: str) -> FakeChannel | None:
+        for guild in self.guilds.values():
+            for channel in guild.channels:
+                if str(channel.id) == channel_id:
+                    return channel
+        return None
+
+    async def _get_guild(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
+        guild = self.guilds.get(int(p["guild_id"]))
+        if guild is None:
+            return error_response(404, 10004, "Unknown Guild")
+        payload = guild.to_payload(guild.members[self.bot_user.id])
+        for key in ("members", "channels", "threads", "voice_states", "presences", "joined_at"):
+            payload.pop(key, None)
+        return json_response(payload)
+
+    async def _get_guild_channels(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        guild = self.guilds.get(int(p["guild_id"]))
+        if guild is None:
+            return error_response(404, 10004, "Unknown Guild")
+        return json_response([c.to_payload() for c in guild.channels])
+
+    async def _get_member(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
+        guild = self.guilds.get(int(p["guild_id"]))
+        member = guild.members.get(int(p["user_id"])) if guild else None
+        if member is None:
+            return error_response(404, 10007, "Unknown Member")
+        return json_response(member.to_payload())
+
+    async def _get_channel(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        channel = self._find_channel(p["channel_id"])
+        if channel is None:
+            return error_response(404, 10003, "Unknown Channel")
+        return json_response(channel.to_payload())
+
+    async def _create_message(
+        self, _req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        channel = self._find_channel(p["channel_id"])
+        if channel is None:
+            return error_response(404, 10003, "Unknown Channel")
+        message = self._new_message(
+            channel_id=channel.id, guild_id=channel.guild_id, data=body.json or {}, files=body.files
+        )
+        return json_response(message.to_payload(self.bot_user.id))
+
+    async def _list_messages(
+        self, req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        channel = self._find_channel(p["channel_id"])
+        if channel is None:
+            return error_response(404, 10003, "Unknown Channel")
+        limit = int(req.query.get("limit", "50"))
+        newest_first = list(reversed(self.channel_messages(channel)))[:limit]
+        return json_response([m.to_payload(self.bot_user.id) for m in newest_first])
+
+    def _channel_message_or_error(self, p: dict[str, str]) -> FakeMessage | web.Response:
+        message = self.messages.get(int(p["message_id"]))
+        if message is None or message.deleted or str(message.channel_id) != p["channel_id"]:
+            return error_response(404, 10008, "Unknown Message")
+        return message
+
+    async def _channel_message(
+        self, req: web.Request, body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        message = self._channel_message_or_error(p)
+        if isinstance(message, web.Response):
+            return message
+        if req.method == "PATCH":
+            self._apply_edit(message, body.json or {}, body.files)
+        elif req.method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        return json_response(message.to_payload(self.bot_user.id))
+
+    # ------------------------------------------------------------------ REST: reactions
+
+    async def _add_own_reaction(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        message = self._channel_message_or_error(p)
+        if isinstance(message, web.Response):
+            return message
+        key = emoji_key(p["emoji"])
+        users = message.reactions.setdefault(key, [])
+        if self.bot_user.id not in users:
+            users.append(self.bot_user.id)
+            if message.guild_id is not None:
+                # Discord echoes the bot's own reaction over the gateway as well.
+                bot_member = self.guild(message.guild_id).members[self.bot_user.id]
+                await self._send_reaction_event("MESSAGE_REACTION_ADD", message, bot_member, key)
+        return web.Response(status=204)
+
+    async def _remove_reaction(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        message = self._channel_message_or_error(p)
+        if isinstance(message, web.Response):
+            return message
+        key = emoji_key(p["emoji"])
+        user_id = self.bot_user.id if p["user_id"] == "@me" else int(p["user_id"])
+        users = message.reactions.get(key, [])
+        if user_id in users:
+            users.remove(user_id)
+            if message.guild_id is not None:
+                member = self.guild(message.guild_id).members.get(user_id)
+                if member is not None:
+                    await self._send_reaction_event("MESSAGE_REACTION_REMOVE", message, member, key)
+        return web.Response(status=204)
+
+    async def _reaction_users(
+        self, _req: web.Request, _body: _Body, p: dict[str, str]
+    ) -> web.Response:
+        message = self._channel_message_or_error(p)
+        if isinstance(message, web.Response):
+            return message
+        users = message.reactions.get(emoji_key(p["emoji"]), [])
+        return json_response([self.users[u].to_payload() for u in users if u in self.users])
+
+
+def _infer_option_type(value: Any) -> int:
+    """Application command option type for a Python value (when nothing was synced)."""
+    if isinstance(value, FakeAttachment):
+        return 11
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return 4
+    if isinstance(value, float):
+        return 10
+    return 3
