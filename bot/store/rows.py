@@ -92,7 +92,7 @@ def track_to_row(track: Track, fetched_at: str) -> tuple[Any, ...]:
 
 # The C scanner behind json.loads, without its per-call Python wrappers: decoding
 # the artists is a third of the cost of building 100k tracks otherwise.
-_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _N_FEATURES = len(FEATURE_NAMES)
 
 

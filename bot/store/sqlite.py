@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +162,10 @@ class SqliteStore(Store):
                     await self._db.execute("ROLLBACK")
                 raise
 
-    def _write(self) -> Any:
+    def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         return self._transaction("BEGIN IMMEDIATE")
 
-    def _read(self) -> Any:
+    def _read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         return self._transaction("BEGIN")
 
     # -- track cache -----------------------------------------------------------------
