@@ -59,6 +59,8 @@ class Catalogue:
     memberships: dict[str, np.ndarray] = field(default_factory=dict)
     _row_of: dict[str, int] = field(init=False, repr=False)
     _duplicate_groups: np.ndarray | None = field(init=False, repr=False, default=None)
+    _has_features: np.ndarray | None = field(init=False, repr=False, default=None)
+    _duplicate_members: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -131,7 +133,7 @@ class Catalogue:
     def track(self, row: int) -> Track:
         """The full record of one row."""
         features = None
-        if self.has_features[row]:
+        if self.has_features[row]:  # features are never edited after construction
             features = dict(zip(FEATURE_NAMES, self.features[row].tolist(), strict=True))
         popularity = self.popularity[row]
         return Track(
@@ -154,8 +156,12 @@ class Catalogue:
 
     @property
     def has_features(self) -> np.ndarray:
-        """Boolean mask of rows with a full feature vector."""
-        return ~np.isnan(self.features).any(axis=1)
+        """Boolean mask of rows with a full feature vector (read-only)."""
+        if self._has_features is None:
+            mask = ~np.isnan(self.features).any(axis=1)
+            mask.flags.writeable = False
+            self._has_features = mask
+        return self._has_features
 
     def playlists_of(self, row: int) -> list[str]:
         """Ids of the playlists containing a row (linear in the number of playlists)."""
@@ -175,12 +181,20 @@ class Catalogue:
                 key = (normalise_text(name), normalise_text(", ".join(artists)))
                 groups[row] = keys.setdefault(key, len(keys))
             self._duplicate_groups = groups
+            # Only groups with several members need a lookup table.
+            counts = np.bincount(groups)
+            shared = np.flatnonzero(counts[groups] > 1)
+            order = shared[np.argsort(groups[shared], kind="stable")]
+            boundaries = np.flatnonzero(np.diff(groups[order])) + 1
+            self._duplicate_members = {
+                int(groups[members[0]]): members for members in np.split(order, boundaries)
+            }
         return self._duplicate_groups
 
     def duplicates_of(self, row: int) -> np.ndarray:
         """Rows that are the same song as ``row`` (including ``row`` itself)."""
-        groups = self.duplicate_groups
-        return np.flatnonzero(groups == groups[row])
+        group = int(self.duplicate_groups[row])
+        return self._duplicate_members.get(group, np.array([row], dtype=np.int64))
 
 
 def _sorted_contains(sorted_rows: np.ndarray, row: int) -> bool:

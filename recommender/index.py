@@ -1,0 +1,224 @@
+"""Exact hybrid top-k over unit feature vectors and a per-track prior.
+
+The index is one float32 matrix: each row is a track's scaled feature vector,
+L2-normalised once at build time, followed by one column holding the track's prior
+(its release-date-weighted popularity, in [0, 1]). The hybrid score
+
+    score = alpha * similarity + (1 - alpha) * prior
+    similarity = clip((cosine - floor) * scale, 0, 1)      (calibration.py)
+
+is linear in the cosine wherever the clip is inactive, so one matrix-vector product
+with the fused query ``[alpha * scale * q, 1 - alpha]`` ranks every track in a
+single scan (up to a constant). The clip changes the ranking in one way only: it
+*raises* tracks below the floor to ``(1 - alpha) * prior`` (it never matters above 1
+because cosine <= 1). So the exact top-k is the best of two small candidate sets:
+
+* the k best of the linear scan: a track above the floor that is not among them
+  has k tracks whose linear score, hence whose clipped score, beats its own;
+* the k best by prior (a precomputed order): a track below the floor that is not
+  among them has k tracks whose clipped score is at least ``(1 - alpha) * prior``
+  with a higher prior.
+
+Filters never copy the matrix: an ``allowed`` mask and ``exclude`` rows are applied
+to the score vector the scan produces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.calibration import SimilarityCalibration
+from recommender.topk import top_k_indices
+
+_BATCH_CHUNK = 32  # queries per matrix product in batch mode: bounds the score buffer
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Rows best first, with the score and its two components for each."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    similarities: np.ndarray
+    priors: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+
+def validate_alpha(alpha: float) -> float:
+    """Return ``alpha`` as a float, or raise ``ValueError`` unless 0 <= alpha <= 1."""
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:  # also rejects NaN
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    return alpha
+
+
+class FeatureIndex:
+    """Exact top-k search over ``n`` tracks; see the module docstring.
+
+    Parameters
+    ----------
+    vectors:
+        ``(n, d)`` scaled feature vectors. All-zero rows are featureless tracks: their
+        similarity to anything is 0, so they rank by their prior only.
+    prior:
+        ``(n,)`` values in [0, 1] (weighted popularity).
+    calibration:
+        The cosine-to-similarity map; fitted on these vectors when omitted.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        prior: np.ndarray,
+        *,
+        calibration: SimilarityCalibration | None = None,
+    ) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        prior = np.asarray(prior, dtype=np.float32)
+        if vectors.ndim != 2 or prior.shape != (vectors.shape[0],):
+            raise ValueError("vectors must be (n, d) and prior (n,)")
+        if not np.all(np.isfinite(prior)) or np.any((prior < 0) | (prior > 1)):
+            raise ValueError("prior must be finite and within [0, 1]")
+        n, d = vectors.shape
+        self.dimensions = d
+        self._matrix = np.zeros((n, d + 1), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        np.divide(vectors, norms, out=self._matrix[:, :d], where=norms > 0)
+        self._matrix[:, d] = prior
+        self._matrix.flags.writeable = False
+        index_type = np.int32 if n < 2**31 else np.int64
+        # Highest prior first, ties by row: the second candidate set of every search.
+        self._prior_order = np.lexsort((np.arange(n), -prior)).astype(index_type)
+        self.calibration = calibration or SimilarityCalibration.fit(self._matrix[:, :d])
+
+    def __len__(self) -> int:
+        return int(self._matrix.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the index arrays."""
+        return self._matrix.nbytes + self._prior_order.nbytes
+
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """Read-only view of the normalised feature rows (zeros for featureless)."""
+        return self._matrix[:, : self.dimensions]
+
+    @property
+    def prior(self) -> np.ndarray:
+        """Read-only view of the prior column."""
+        return self._matrix[:, self.dimensions]
+
+    def has_vector(self, row: int) -> bool:
+        """Whether a row has features (takes part in similarity)."""
+        return bool(np.any(self._matrix[row, : self.dimensions]))
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        alpha: float,
+        *,
+        exclude: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> SearchResult:
+        """Top ``k`` rows for one query vector.
+
+        ``query`` lives in the unit-vector space: a unit seed vector, or a weighted
+        mean of several (then the cosine, hence the similarity above the floor, is
+        the same weighted mean of the per-seed values). ``exclude`` holds rows that
+        must not appear; ``allowed`` is a boolean mask of rows that may.
+        """
+        alpha = validate_alpha(alpha)
+        fused = self._fused_query(query, alpha)
+        scores = self._matrix @ fused
+        return self._select(scores, fused, k, alpha, exclude, allowed)
+
+    def search_batch(
+        self,
+        queries: np.ndarray,
+        k: int,
+        alpha: float,
+        *,
+        excludes: list[np.ndarray | None] | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        """Top ``k`` rows for each row of ``queries``; the matrix is read once per chunk."""
+        alpha = validate_alpha(alpha)
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        excludes = excludes if excludes is not None else [None] * len(queries)
+        if len(excludes) != len(queries):
+            raise ValueError("one exclude entry per query")
+        results: list[SearchResult] = []
+        for start in range(0, len(queries), _BATCH_CHUNK):
+            fused = np.stack([self._fused_query(q, alpha) for q in queries[start : start + _BATCH_CHUNK]])
+            all_scores = fused @ self._matrix.T  # (chunk, n): each row contiguous
+            for offset, scores in enumerate(all_scores):
+                results.append(
+                    self._select(scores, fused[offset], k, alpha, excludes[start + offset], allowed)
+                )
+        return results
+
+    def _fused_query(self, query: np.ndarray, alpha: float) -> np.ndarray:
+        query = np.asarray(query, dtype=np.float32)
+        if query.shape != (self.dimensions,):
+            raise ValueError(f"query must have {self.dimensions} dimensions")
+        fused = np.empty(self.dimensions + 1, dtype=np.float32)
+        fused[: self.dimensions] = query * (alpha * self.calibration.scale)
+        fused[self.dimensions] = 1.0 - alpha
+        return fused
+
+    def _select(
+        self,
+        scores: np.ndarray,
+        fused: np.ndarray,
+        k: int,
+        alpha: float,
+        exclude: np.ndarray | None,
+        allowed: np.ndarray | None,
+    ) -> SearchResult:
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        if allowed is not None:
+            np.putmask(scores, ~allowed, -np.inf)
+        if exclude is not None and len(exclude):
+            scores[exclude] = -np.inf
+        candidates = np.union1d(top_k_indices(scores, k), self._best_by_prior(k, scores))
+        rows = self._matrix[candidates]
+        d = self.dimensions
+        query = fused[:d] / (alpha * self.calibration.scale) if alpha > 0 else fused[:d]
+        cosines = rows[:, :d] @ query
+        similarities = self.calibration.similarity(cosines).astype(np.float32)
+        priors = rows[:, d]
+        exact = alpha * similarities + (1.0 - alpha) * priors
+        # Best score first; ties (e.g. tracks clipped to similarity 0) by higher cosine,
+        # then by row for determinism.
+        order = np.lexsort((candidates, -cosines, -exact))[:k]
+        return SearchResult(
+            rows=candidates[order].astype(np.int64),
+            scores=exact[order].astype(np.float32),
+            similarities=similarities[order],
+            priors=priors[order],
+        )
+
+    def _best_by_prior(self, k: int, masked_scores: np.ndarray) -> np.ndarray:
+        """The ``k`` best-prior rows still eligible (not masked to -inf)."""
+        found: list[np.ndarray] = []
+        count, start, step = 0, 0, max(4 * k, 64)
+        order = self._prior_order
+        while count < k and start < order.shape[0]:
+            chunk = order[start : start + step]
+            eligible = chunk[masked_scores[chunk] > -np.inf]
+            found.append(eligible)
+            count += eligible.shape[0]
+            start += step
+            step *= 2
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate(found)[:k].astype(np.int64)
