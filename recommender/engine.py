@@ -83,7 +83,9 @@ class Recommender:
             raise UnknownTrackError(f"row {seed} is outside the catalogue")
         return int(seed)
 
-    def query_vector(self, rows: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
+    def query_vector(
+        self, rows: Sequence[int], weights: Sequence[float] | None = None
+    ) -> np.ndarray:
         """Mean of the seeds' unit vectors (weighted), ignoring featureless seeds."""
         usable = [i for i, row in enumerate(rows) if self.index.has_vector(row)]
         if not usable:

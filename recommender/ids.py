@@ -20,7 +20,7 @@ _LINK_RE = re.compile(
 def parse_spotify_id(text: str, kind: SpotifyKind) -> str | None:
     """Return the 22-character id if ``text`` is an id, URI or link of ``kind``.
 
-    >>> parse_spotify_id("https://open.spotify.com/intl-de/track/6f807x0ima9a1j3VPbc7VN?si=x", "track")
+    >>> parse_spotify_id("open.spotify.com/intl-de/track/6f807x0ima9a1j3VPbc7VN?si=x", "track")
     '6f807x0ima9a1j3VPbc7VN'
     >>> parse_spotify_id("spotify:playlist:37i9dQZF1DXcZDD7cfEKhW", "track") is None
     True

@@ -157,7 +157,9 @@ class FeatureIndex:
             raise ValueError("one exclude entry per query")
         results: list[SearchResult] = []
         for start in range(0, len(queries), _BATCH_CHUNK):
-            fused = np.stack([self._fused_query(q, alpha) for q in queries[start : start + _BATCH_CHUNK]])
+            fused = np.stack(
+                [self._fused_query(q, alpha) for q in queries[start : start + _BATCH_CHUNK]]
+            )
             all_scores = fused @ self._matrix.T  # (chunk, n): each row contiguous
             for offset, scores in enumerate(all_scores):
                 results.append(

@@ -47,9 +47,7 @@ class PopularityWeighting:
         if not 0.0 <= self.missing_popularity_quantile <= 1.0:
             raise ValueError("missing_popularity_quantile must be between 0 and 1")
 
-    def recency(
-        self, release_dates: list[str | None], precisions: list[str | None]
-    ) -> np.ndarray:
+    def recency(self, release_dates: list[str | None], precisions: list[str | None]) -> np.ndarray:
         """Recency factor per track, in [floor, 1]."""
         today = self.as_of or dt.date.today()
         ages = np.full(len(release_dates), np.inf)
