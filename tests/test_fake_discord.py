@@ -29,6 +29,7 @@ from tests.fakes.discord import (
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     MANAGE_GUILD,
+    FakeAttachment,
     FakeDiscord,
     FakeGuild,
     FakeMember,
@@ -74,6 +75,11 @@ class ProbeCog(commands.Cog):
         for emoji in ("👍", "👎"):
             await message.add_reaction(emoji)
 
+    @app_commands.command(name="upload", description="Read an attached file")
+    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        content = await file.read()  # downloaded from the fake's CDN route
+        await interaction.response.send_message(f"{file.filename}: {len(content)} bytes")
+
     @app_commands.command(name="configure", description="Admins only")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -95,18 +101,37 @@ class ProbeCog(commands.Cog):
         await self.reactions.put(payload)
 
 
+def probe_intents() -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
+    return intents
+
+
 class ProbeBot(commands.Bot):
     """The smallest bot shaped like the product's: two intents, one cog."""
 
     def __init__(self) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True
-        intents.guild_reactions = True
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents)
+        super().__init__(command_prefix=commands.when_mentioned, intents=probe_intents())
         self.probe = ProbeCog(self)
 
     async def setup_hook(self) -> None:
         await self.add_cog(self.probe)
+
+
+class ShardedProbeBot(commands.AutoShardedBot):
+    """The same bot sharded (shard count from ``GET /gateway/bot``)."""
+
+    def __init__(self) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=probe_intents())
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(ProbeCog(self))
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # discord.py spaces IDENTIFYs 5 s apart for Discord's session limits; the fake
+        # has none, and the public hook is the way to skip the wait.
+        return None
 
 
 @dataclass
@@ -175,7 +200,7 @@ async def test_sync_payloads_are_recorded_and_commands_get_ids(world: World, bot
         world.fake.application_id
     )
     fetched = await bot.tree.fetch_commands()
-    assert {c.name for c in fetched} == {"echo", "report", "configure"}
+    assert {c.name for c in fetched} == {"echo", "report", "upload", "configure"}
     assert world.fake.command("echo", world.guild)["guild_id"] == str(world.guild.id)
 
 
@@ -187,6 +212,15 @@ async def test_slash_command_with_options_replies(world: World, bot: ProbeBot) -
     assert response.content == "echo: hi"
     assert (await handle.wait_final()).content == "echo: hi"
     assert handle.ack_latency is not None and handle.ack_latency >= 0
+
+
+async def test_attachment_option_is_served_to_the_bot(world: World, bot: ProbeBot) -> None:
+    csv = FakeAttachment("playlist.csv", b"id,name\n1,Solo\n", "text/csv")
+    handle = await world.fake.invoke(world.guild, world.admin, "upload", options={"file": csv})
+
+    assert (await handle.wait_response()).content == f"playlist.csv: {len(csv.content)} bytes"
+    option = handle.payload["data"]["options"][0]
+    assert option == {"name": "file", "type": 11, "value": str(csv.id)}
 
 
 async def test_autocomplete_returns_at_most_25_choices(world: World, bot: ProbeBot) -> None:
@@ -329,3 +363,30 @@ async def test_a_rejected_token_fails_start_up_cleanly() -> None:
     async with running_fake_discord(valid_tokens={"good"}) as fake:
         with pytest.raises(discord.LoginFailure):
             await start_bot(ProbeBot(), fake, token="bad")
+
+
+async def test_zlib_frames_and_gateway_pings() -> None:
+    # Binary zlib-stream frames as Discord sends them, and op-1 requests from the
+    # gateway that the client must answer with a heartbeat.
+    async with running_fake_discord(zlib_frames=True, ping_interval=0.01) as fake:
+        member = fake.add_member("Test Guild", "bob")
+        async with running_bot(ProbeBot(), fake):
+            heartbeats = fake.gateway_ops.count(1)
+            await fake.wait_until(lambda: fake.gateway_ops.count(1) >= heartbeats + 3)
+            handle = await fake.invoke("Test Guild", member, "echo", options={"text": "z"})
+            assert (await handle.wait_response()).content == "echo: z"
+
+
+async def test_auto_sharded_bot_splits_guilds_across_shards() -> None:
+    names = [f"Guild {i}" for i in range(6)]
+    async with running_fake_discord(guilds=names, shard_count=2) as fake:
+        members = {name: fake.add_member(name, f"user-{name}") for name in names}
+        async with running_bot(ShardedProbeBot(), fake) as bot:
+            assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
+            assert len(bot.guilds) == len(names)
+            handles = [
+                await fake.invoke(name, members[name], "echo", options={"text": name})
+                for name in names
+            ]
+            replies = [(await h.wait_response()).content for h in handles]
+            assert replies == [f"echo: {name}" for name in names]

@@ -73,7 +73,7 @@ _SESSION_ENDING_CLOSE_CODES = {1000, 1001, 4004, 4010, 4011, 4012, 4013, 4014}
 
 Handler = Callable[[web.Request, "_Body", dict[str, str]], Awaitable[web.StreamResponse]]
 UserRef = FakeUser | FakeMember | int
-GuildRef = FakeGuild | int
+GuildRef = FakeGuild | int | str  # a guild, its id or its name
 
 
 def json_response(
@@ -332,7 +332,12 @@ class FakeDiscord:
         return member
 
     def guild(self, guild: GuildRef) -> FakeGuild:
-        """The guild (a ``FakeGuild`` or its id)."""
+        """The guild: a ``FakeGuild``, its id, or its name."""
+        if isinstance(guild, str):
+            for candidate in self.guilds.values():
+                if candidate.name == guild:
+                    return candidate
+            raise KeyError(f"no guild named {guild!r}")
         guild_id = guild if isinstance(guild, int) else guild.id
         return self.guilds[guild_id]
 
