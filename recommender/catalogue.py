@@ -26,6 +26,25 @@ def normalise_text(text: str) -> str:
     return re.sub(r"[\W_]+", " ", without_marks.casefold()).strip()
 
 
+_DECORATIONS = [
+    # (feat. X), [with X], (ft X)
+    re.compile(r"\s*[\(\[](?:feat\.?|ft\.?|featuring|with)\s[^\)\]]*[\)\]]", re.IGNORECASE),
+    # (Remastered 2011), [2009 Remaster]
+    re.compile(r"\s*[\(\[][^\)\]]*remaster[^\)\]]*[\)\]]", re.IGNORECASE),
+    # " - Remastered 2011", " - 2011 Remaster", " - Remastered Version"
+    re.compile(r"\s+-\s+[^-]*remaster[^-]*$", re.IGNORECASE),
+    # trailing "feat. X" without brackets
+    re.compile(r"\s+(?:feat\.?|ft\.)\s.*$", re.IGNORECASE),
+]
+
+
+def clean_title(name: str) -> str:
+    """Normalised title without credits and remaster suffixes."""
+    for pattern in _DECORATIONS:
+        name = pattern.sub("", name)
+    return normalise_text(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Playlist:
     """A playlist the catalogue knows the membership of (from a dataset or a source)."""
@@ -169,16 +188,16 @@ class Catalogue:
 
     @property
     def duplicate_groups(self) -> np.ndarray:
-        """Group number per row; rows with the same normalised name and artists share one.
+        """Group number per row; rows with the same cleaned title and artists share one.
 
-        The same recording is often released under several ids (single, album,
-        compilation); recommending one of them for another is useless.
+        The same song is often released under several ids (single, album, remaster,
+        a version "with" a guest); recommending one of them for another is useless.
         """
         if self._duplicate_groups is None:
             keys: dict[tuple[str, str], int] = {}
             groups = np.empty(len(self), dtype=np.int64)
             for row, (name, artists) in enumerate(zip(self.names, self.artists, strict=True)):
-                key = (normalise_text(name), normalise_text(", ".join(artists)))
+                key = (clean_title(name), normalise_text(", ".join(artists)))
                 groups[row] = keys.setdefault(key, len(keys))
             self._duplicate_groups = groups
             # Only groups with several members need a lookup table.
