@@ -79,6 +79,9 @@ class Catalogue:
     _row_of: dict[str, int] = field(init=False, repr=False)
     _duplicate_groups: np.ndarray | None = field(init=False, repr=False, default=None)
     _has_features: np.ndarray | None = field(init=False, repr=False, default=None)
+    _song_keys: dict[tuple[str, str], list[int]] | None = field(
+        init=False, repr=False, default=None
+    )
     _duplicate_members: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -209,6 +212,16 @@ class Catalogue:
                 int(groups[members[0]]): members for members in np.split(order, boundaries)
             }
         return self._duplicate_groups
+
+    def rows_matching(self, name: str, artists: Sequence[str]) -> np.ndarray:
+        """Rows that are the same song as a track named ``name`` by ``artists``."""
+        key = (clean_title(name), normalise_text(", ".join(artists)))
+        if self._song_keys is None:
+            self._song_keys = {}
+            for row, (n, a) in enumerate(zip(self.names, self.artists, strict=True)):
+                song = (clean_title(n), normalise_text(", ".join(a)))
+                self._song_keys.setdefault(song, []).append(row)
+        return np.array(self._song_keys.get(key, []), dtype=np.int64)
 
     def duplicates_of(self, row: int) -> np.ndarray:
         """Rows that are the same song as ``row`` (including ``row`` itself)."""

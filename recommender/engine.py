@@ -16,6 +16,7 @@ import numpy as np
 
 from recommender.calibration import SimilarityCalibration
 from recommender.catalogue import Catalogue
+from recommender.features import FEATURE_NAMES, clean_features
 from recommender.index import FeatureIndex, SearchResult, validate_alpha
 from recommender.popularity import PopularityWeighting
 from recommender.scaling import FeatureScaler
@@ -99,7 +100,7 @@ class Recommender:
         """The seeds, every duplicate of them (same song, other id), and ``exclude``."""
         parts = [self.catalogue.duplicates_of(row) for row in seed_rows]
         parts.append(np.array([self.row(s) for s in exclude], dtype=np.int64))
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts))
 
     def recommend(
         self,
@@ -124,6 +125,38 @@ class Recommender:
         query = self._query_or_zero(rows, alpha)
         result = self.index.search(
             query, k, alpha, exclude=self.excluded_rows(rows, exclude), allowed=allowed
+        )
+        return self._recommendations(result)
+
+    def recommend_similar_to(
+        self,
+        track: Track,
+        k: int = 10,
+        alpha: float = 0.5,
+        *,
+        exclude: Sequence[Seed] = (),
+        allowed: np.ndarray | None = None,
+    ) -> list[Recommendation]:
+        """Like :meth:`recommend` for a track that need not be in the catalogue.
+
+        The track itself and catalogue rows that are the same song are excluded.
+        """
+        alpha = validate_alpha(alpha)
+        row = self.catalogue.row_of(track.id)
+        if row is not None:
+            return self.recommend([row], k, alpha, exclude=exclude, allowed=allowed)
+        query = np.zeros(self.index.dimensions, dtype=np.float32)
+        if alpha > 0:
+            features = clean_features(track.features)
+            if features is None:
+                raise NoFeaturesError(f"{track.name} has no audio features")
+            raw = np.array([[features[name] for name in FEATURE_NAMES]])
+            vector = self.scaler.transform(raw)[0]
+            query = vector / np.linalg.norm(vector)
+        same_song = self.catalogue.rows_matching(track.name, track.artists)
+        excluded = self.excluded_rows([], exclude)
+        result = self.index.search(
+            query, k, alpha, exclude=np.union1d(excluded, same_song), allowed=allowed
         )
         return self._recommendations(result)
 

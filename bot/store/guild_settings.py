@@ -49,7 +49,7 @@ class GuildSettings:
     """
 
     alpha: float = 0.5
-    popularity_half_life_days: float = 365.0
+    popularity_half_life_days: float = 3652.5  # 10 years, the engine default
     diversity: float = 0.3
     max_per_artist: int = 2
     default_count: int = 5

@@ -1,0 +1,88 @@
+"""Settings of the running bot, from the environment and a ``.env`` file.
+
+Only ``DISCORD_TOKEN`` is required. Spotify and feature-provider settings are read
+by the engine's own :class:`~recommender.spotify.settings.SpotifySettings` from the
+same environment, so ``.env.example`` documents both in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recommender.spotify.settings import SettingsError, SpotifySettings
+
+
+class ConfigurationError(Exception):
+    """The settings cannot start the bot; the message says which one and why."""
+
+
+class BotSettings(BaseSettings):
+    """The bot's own settings (see ``.env.example`` for each one)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    discord_token: SecretStr = Field(min_length=1)
+    database_path: Path = Path("data/bot.sqlite3")
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    log_level: str = "INFO"
+    max_sources_per_guild: int = Field(default=10, ge=1, le=100)
+    guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
+    sync_guild_id: int | None = None
+
+    @field_validator("discord_api_url", "discord_gateway_url", "sync_guild_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs: the bot's settings and the engine's."""
+
+    bot: BotSettings
+    spotify: SpotifySettings
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read ``env_file`` (if it exists; real environment variables win) and validate.
+
+    Raises :class:`ConfigurationError` with a one-line, secret-free message.
+    """
+    if env_file is not None and Path(env_file).is_file():
+        load_dotenv(env_file, override=False)
+    try:
+        bot = BotSettings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error)) from None
+    try:
+        spotify = SpotifySettings.from_env(os.environ)
+    except SettingsError as error:
+        raise ConfigurationError(str(error)) from None
+    return Settings(bot=bot, spotify=spotify)
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        if item["type"] == "missing":
+            problems.append(f"{name} is not set (put it in .env or the environment)")
+        else:
+            # item["msg"] never contains the input value, so no secret can leak.
+            problems.append(f"{name}: {item['msg']}")
+    return "; ".join(problems)
