@@ -17,6 +17,10 @@ from collections.abc import Callable
 # Stay this fraction below the count that provoked a 429: the server's clock and
 # ours differ by network latency, and other processes may share the app's budget.
 SAFETY = 0.9
+# Fewer requests than this in the window cannot have exhausted a rolling limit: such a
+# 429 comes from elsewhere (another process sharing the app, a throttle), so only the
+# pause is honoured and no limit is learned from it.
+MIN_LEARNED = 10
 
 
 class RollingWindowLimiter:
@@ -65,8 +69,10 @@ class RollingWindowLimiter:
         if self._learned_at is not None and sent_at < self._learned_at:
             return  # in flight before we learned; says nothing about the new limit
         now = self._clock()
-        in_window = sum(1 for t in self._sent if t > now - self.window)
-        observed = max(1, in_window)
+        # What the server had seen when it refused: our sends in the window before this one.
+        observed = sum(1 for t in self._sent if sent_at - self.window < t < sent_at)
+        if observed < MIN_LEARNED:
+            return
         current = self.limit if self.limit is not None else observed
-        self.limit = max(1, int(min(current, observed) * SAFETY))
+        self.limit = max(MIN_LEARNED, int(min(current, observed) * SAFETY))
         self._learned_at = now

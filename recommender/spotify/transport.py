@@ -166,8 +166,7 @@ class Transport:
         rate_limited = 0
         while True:
             self._check_circuit()
-            sent_at = await self.limiter.acquire()
-            response, failure = await self._send(method, url, params, headers, data)
+            response, failure, sent_at = await self._send(method, url, params, headers, data)
             if response is not None and response.status == 429:
                 rate_limited += 1
                 self._on_429(response, sent_at, rate_limited)
@@ -221,8 +220,12 @@ class Transport:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
-    ) -> tuple[Response | None, str | None]:
+    ) -> tuple[Response | None, str | None, float]:
+        # The concurrency slot is taken before the rate permission, so a pause learned
+        # from a 429 also holds back every request not yet on the wire.
         async with self._semaphore:
+            sent_at = await self.limiter.acquire()
+            self._check_circuit()
             record_start(self.stats)
             try:
                 async with self.session.request(
@@ -232,9 +235,9 @@ class Transport:
                     status = raw.status
                     response_headers = CIMultiDict(raw.headers)
             except TimeoutError:
-                return None, "timeout"
+                return None, "timeout", sent_at
             except aiohttp.ClientError as error:
-                return None, type(error).__name__
+                return None, type(error).__name__, sent_at
             finally:
                 record_end(self.stats)
         try:
@@ -242,4 +245,4 @@ class Transport:
         except ValueError:
             body = None
         log.debug("%s %s -> %s", method, url, status)
-        return Response(status, body, response_headers), None
+        return Response(status, body, response_headers), None, sent_at

@@ -42,6 +42,7 @@ from tests.fakes._common import (
 
 Mode = Literal["full", "development"]
 BASE62 = string.digits + string.ascii_letters
+USER = web.RequestKey("user", str)  # the user of the request's token (absent: app token)
 
 
 def random_id(rng: random.Random) -> str:
@@ -160,6 +161,22 @@ class FakeSpotify:
         """The request log."""
         return self.log
 
+    def env(self, *, user: str | None = None) -> dict[str, str]:
+        """Environment variables pointing the real client at this fake.
+
+        With ``user``, also a refresh token for that user (``SPOTIFY_REFRESH_TOKEN``).
+        """
+        env = {
+            "SPOTIFY_CLIENT_ID": self.config.client_id,
+            "SPOTIFY_CLIENT_SECRET": self.config.client_secret,
+            "SPOTIFY_API_URL": self.url,
+            "SPOTIFY_ACCOUNTS_URL": self.accounts_url,
+            "RECCOBEATS_API_URL": "off",
+        }
+        if user is not None:
+            env["SPOTIFY_REFRESH_TOKEN"] = self.issue_refresh_token(user)
+        return env
+
     def set_faults(self, faults: Faults) -> None:
         """Replace the injected faults (counters restart)."""
         self.config.faults = faults
@@ -223,7 +240,9 @@ class FakeSpotify:
 
     def _new_token(self, user: str | None) -> dict[str, Any]:
         token = "BQ" + secrets.token_urlsafe(32)
-        lifetime = self.config.token_lifetime or self.config.token_expires_in
+        lifetime = self.config.token_lifetime
+        if lifetime is None:
+            lifetime = self.config.token_expires_in
         self._tokens[token] = (user, time.monotonic() + lifetime)
         return {
             "access_token": token,
@@ -326,7 +345,7 @@ class FakeSpotify:
                 "subscription status changes, it can take a few hours before requests are "
                 "allowed again.",
             )
-        request["user"] = entry[0]
+        request[USER] = entry[0]
         return await handler(request)
 
     # -- payloads ---------------------------------------------------------------------
@@ -507,7 +526,7 @@ class FakeSpotify:
     def _may_read_items(self, request: web.Request, playlist: FakePlaylist) -> bool:
         if not self.development:
             return True
-        user = request.get("user")
+        user = request.get(USER)
         return user is not None and (user == playlist.owner or user in playlist.collaborators)
 
     @staticmethod
@@ -640,7 +659,7 @@ class FakeSpotify:
         return web.json_response(album)
 
     async def get_me(self, request: web.Request) -> web.Response:
-        user = request.get("user")
+        user = request.get(USER)
         if user is None:
             return json_error(401, "This request requires user authentication.")
         return web.json_response({**self._ext("user", user), "display_name": user.title()})
