@@ -15,6 +15,7 @@ Rows whose features are missing or out of range stay in the catalogue as feature
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,6 +96,20 @@ def read_catalogue_frame(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", "NA"])
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as e:
         raise CatalogueFormatError(f"cannot read {path.name} as CSV: {e}") from None
+
+
+def read_catalogue_bytes(data: bytes, name: str) -> pd.DataFrame:
+    """Read an uploaded CSV file's bytes (UTF-8, optionally with a BOM) as strings."""
+    try:
+        return pd.read_csv(
+            io.BytesIO(data),
+            dtype=str,
+            keep_default_na=False,
+            na_values=["", "NA"],
+            encoding="utf-8-sig",
+        )
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise CatalogueFormatError(f"cannot read {name} as a UTF-8 CSV file: {e}") from None
 
 
 def load_catalogue(path: str | Path) -> Catalogue:

@@ -1,0 +1,97 @@
+"""``python -m bot [run | sync [--guild ID]]``: start the bot, or sync its slash commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import discord
+
+from bot.client import MusicBot
+from bot.discord_urls import apply_discord_urls
+from bot.settings import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the default)")
+    sync = commands.add_parser("sync", help="register the slash commands with Discord")
+    sync.add_argument(
+        "--guild", type=int, help="sync to one server only (instant; for development)"
+    )
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # discord.py's own INFO lines are useful; its DEBUG payloads may carry tokens.
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+async def _run(settings: Settings) -> None:
+    async with MusicBot(settings) as bot:
+        await bot.start(settings.bot.discord_token.get_secret_value())
+
+
+async def _sync(settings: Settings, guild_id: int | None) -> int:
+    async with MusicBot(settings) as bot:
+        await bot.login(settings.bot.discord_token.get_secret_value())  # runs setup_hook
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+        else:
+            synced = await bot.tree.sync()
+        where = f"server {guild_id}" if guild_id else "all servers (may take a while to appear)"
+        print(f"synced {len(synced)} commands to {where}: {', '.join(c.name for c in synced)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    _configure_logging(settings.bot.log_level)
+    try:
+        apply_discord_urls(settings.bot.discord_api_url, settings.bot.discord_gateway_url)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if args.command == "sync":
+            return asyncio.run(_sync(settings, args.guild))
+        asyncio.run(_run(settings))
+    except discord.LoginFailure:
+        print(
+            "error: Discord rejected DISCORD_TOKEN; copy the bot token again from the "
+            "Developer Portal (Bot → Reset Token)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except discord.PrivilegedIntentsRequired:
+        print("error: Discord refused the gateway intents", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Per-guild catalogues in memory: a recommender and a name index for each guild.
+
+Built from the store (no API calls), so a restart serves every guild at once.
+A rebuild happens off the event loop and replaces the guild's entry in one
+assignment: readers never see a half-built catalogue, and a failed rebuild leaves
+the previous one in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from bot.store import Store
+from bot.store.guild_settings import GuildSettings
+from bot.store.models import GuildCatalogue as StoredCatalogue
+from recommender.catalogue import Catalogue
+from recommender.engine import Recommender
+from recommender.popularity import PopularityWeighting
+from recommender.resolve import SongResolver
+from recommender.scaling import FeatureScaler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GuildCatalogue:
+    """What one guild recommends from; ``recommender`` is ``None`` when it is empty."""
+
+    guild_id: int
+    recommender: Recommender | None = None
+    resolver: SongResolver | None = None
+    sources_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    half_life_days: float = GuildSettings().popularity_half_life_days
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """The tracks, or ``None`` when the guild has none."""
+        return self.recommender.catalogue if self.recommender else None
+
+    def __len__(self) -> int:
+        return len(self.recommender) if self.recommender else 0
+
+
+class CatalogueService:
+    """Holds every guild's :class:`GuildCatalogue` and rebuilds them on change."""
+
+    def __init__(self, store: Store, scaler: FeatureScaler | None = None) -> None:
+        self._store = store
+        # One frozen scaler for every guild: a track's vector never depends on the guild.
+        self._scaler = scaler or FeatureScaler.reference()
+        self._catalogues: dict[int, GuildCatalogue] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def get(self, guild_id: int) -> GuildCatalogue:
+        """The guild's catalogue (an empty one if it has none)."""
+        return self._catalogues.get(guild_id) or GuildCatalogue(guild_id)
+
+    def forget(self, guild_id: int) -> None:
+        """Drop a guild's catalogue from memory (its data was deleted)."""
+        self._catalogues.pop(guild_id, None)
+
+    async def reload(self, guild_id: int) -> GuildCatalogue:
+        """Rebuild one guild's catalogue from the store."""
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            stored = await self._store.load_guild_catalogue(guild_id)
+            settings = await self._store.get_guild_settings(guild_id)
+            if not stored.tracks:
+                built = GuildCatalogue(guild_id)
+            else:
+                built = await asyncio.to_thread(self._build, guild_id, stored, settings)
+            self._catalogues[guild_id] = built
+            return built
+
+    async def reload_all(self, guild_ids: list[int]) -> None:
+        """Rebuild several guilds; one failure is logged and does not stop the others."""
+        for guild_id in guild_ids:
+            try:
+                catalogue = await self.reload(guild_id)
+                log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
+            except Exception:
+                log.exception("guild %s: could not load its catalogue", guild_id)
+
+    def _build(
+        self, guild_id: int, stored: StoredCatalogue, settings: GuildSettings
+    ) -> GuildCatalogue:
+        catalogue = Catalogue.from_tracks(stored.tracks, memberships=stored.memberships)
+        weighting = PopularityWeighting(
+            half_life_years=settings.popularity_half_life_days / 365.25,
+            as_of=dt.date.today(),
+        )
+        recommender = Recommender(catalogue, scaler=self._scaler, weighting=weighting)
+        return GuildCatalogue(
+            guild_id=guild_id,
+            recommender=recommender,
+            resolver=SongResolver(catalogue),
+            sources_of={t.id: stored.sources_of(t.id) for t in stored.tracks},
+            half_life_days=settings.popularity_half_life_days,
+        )

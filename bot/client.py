@@ -1,0 +1,166 @@
+"""The MusicBot: a ``commands.Bot`` holding the store, the catalogues and the services."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.catalogues import CatalogueService
+from bot.errors import UserFacingError
+from bot.rating import RatingService
+from bot.recommending import RecommendationService
+from bot.settings import Settings
+from bot.sources import SourceService
+from bot.store import SqliteStore, Store
+from recommender.ingest.service import Ingestion
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("cogs.recommend", "cogs.playlists", "cogs.ratings")
+PURGE_INTERVAL = dt.timedelta(hours=6)
+
+
+def bot_intents() -> discord.Intents:
+    """Only what the bot needs: guild events and reactions; no privileged intents."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
+    return intents
+
+
+class MusicBot(commands.Bot):
+    """The running service. Services are created in :meth:`setup_hook`."""
+
+    store: Store
+    catalogues: CatalogueService
+    recommendations: RecommendationService
+    ratings: RatingService
+    sources: SourceService
+    ingestion: Ingestion | None
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.ingestion = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def setup_hook(self) -> None:
+        """Open the store, build the services, load the cogs (one failure doesn't stop others)."""
+        config = self.settings.bot
+        self.store = await SqliteStore.connect(config.database_path)
+        spotify = self.settings.spotify
+        if spotify.has_client_credentials or spotify.has_user_token:
+            self.ingestion = Ingestion(spotify, cache=self.store)
+        else:
+            log.warning("no Spotify credentials: only CSV sources and datasets will work")
+        self.catalogues = CatalogueService(self.store)
+        self.recommendations = RecommendationService(self.store, self.catalogues, self.ingestion)
+        self.ratings = RatingService(self.store)
+        self.sources = SourceService(
+            self.store, self.catalogues, self.ingestion, max_sources=config.max_sources_per_guild
+        )
+        self.tree.on_error = self.on_app_command_error
+        for extension in EXTENSIONS:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("could not load extension %s", extension)
+        self.spawn(self._purge_departed_guilds_periodically())
+
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run work in the background, keeping a reference and logging its failure."""
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._background.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("background task failed", exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def close(self) -> None:
+        """Stop background work, then close Discord, Spotify and the database, in that order."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await super().close()
+        if self.ingestion is not None:
+            await self.ingestion.close()
+        if hasattr(self, "store"):
+            await self.store.close()
+
+    # -- guild lifecycle ---------------------------------------------------------------
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Build the guild's catalogue from the store when the guild comes online."""
+        if not len(self.catalogues.get(guild.id)):
+            await self.catalogues.reload_all([guild.id])
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """A guild that re-adds the bot within the grace period keeps its data."""
+        if await self.store.unmark_guild_left(guild.id):
+            log.info("guild %s re-added the bot; its data is kept", guild.id)
+        await self.catalogues.reload_all([guild.id])
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Start the grace period after which the guild's data is deleted."""
+        await self.store.mark_guild_left(guild.id)
+        self.catalogues.forget(guild.id)
+
+    async def _purge_departed_guilds_periodically(self) -> None:
+        grace = dt.timedelta(days=self.settings.bot.guild_data_grace_days)
+        while True:
+            try:
+                purged = await self.store.purge_departed_guilds(grace)
+                if purged:
+                    log.info("deleted the data of %d guilds that left", len(purged))
+            except Exception:
+                log.exception("purging departed guilds failed")
+            await asyncio.sleep(PURGE_INTERVAL.total_seconds())
+
+    # -- errors ------------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """One place that turns every failure into a short ephemeral message."""
+        original = getattr(error, "original", error)
+        if isinstance(original, UserFacingError):
+            message = str(original)
+        elif isinstance(error, app_commands.MissingPermissions):
+            message = "Only members with the **Manage Server** permission can do that."
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            message = "This command only works in a server."
+        elif isinstance(error, app_commands.CheckFailure):
+            message = "You can't use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command /%s failed", command, exc_info=original)
+            message = "Something went wrong on my side. The details are in the bot's log."
+        await send_error(interaction, message)
+
+
+async def send_error(interaction: discord.Interaction, message: str) -> None:
+    """Answer with ``message`` ephemerally, or replace a deferred "thinking" reply."""
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(message, ephemeral=True)
+        else:
+            await interaction.edit_original_response(
+                content=message, embed=None, attachments=[], view=None
+            )
+    except discord.HTTPException:
+        log.warning("could not deliver an error message to the user", exc_info=True)

@@ -1,0 +1,93 @@
+"""/recommend: suggestions for a song, with autocomplete from the guild's catalogue."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import rating_scheme, rendering
+
+if TYPE_CHECKING:
+    from bot.client import MusicBot
+
+log = logging.getLogger(__name__)
+
+
+class RecommendCog(commands.Cog):
+    """Slash command and autocomplete; the work happens in bot.recommending."""
+
+    def __init__(self, bot: MusicBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="recommend", description="Songs that sound like one you like")
+    @app_commands.describe(
+        song="A song from this server's playlists (start typing), or a Spotify track link",
+        count="How many suggestions (1-10)",
+        alpha="1 = sounds alike only, 0 = popular only (default: the server's setting)",
+    )
+    @app_commands.guild_only()
+    async def recommend(
+        self,
+        interaction: discord.Interaction,
+        song: str,
+        count: app_commands.Range[int, 1, 10] | None = None,
+        alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        # Fetching a track from outside the catalogue can take a while: only then defer.
+        if self.bot.recommendations.needs_fetch(interaction.guild_id, song):
+            await interaction.response.defer(thinking=True)
+        outcome = await self.bot.recommendations.recommend(
+            interaction.guild_id, interaction.user.id, song, count, alpha
+        )
+        embed = rendering.recommendation_embed(outcome)
+        if interaction.response.is_done():
+            message = await interaction.edit_original_response(embed=embed)
+        else:
+            callback = await interaction.response.send_message(embed=embed)
+            message = callback.resource
+            if not isinstance(message, discord.InteractionMessage):
+                message = await interaction.original_response()
+        await self.bot.recommendations.remember(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or 0,
+            message_id=message.id,
+            user_id=interaction.user.id,
+            outcome=outcome,
+        )
+        # Twenty reactions take seconds (Discord paces them): never hold the reply for it.
+        self.bot.spawn(_add_rating_reactions(message, len(outcome.suggestions)))
+
+    @recommend.autocomplete("song")
+    async def song_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        guild = self.bot.catalogues.get(interaction.guild_id or 0)
+        if guild.resolver is None or guild.catalogue is None:
+            return []
+        catalogue = guild.catalogue
+        rows = guild.resolver.suggest(current, limit=rendering.AUTOCOMPLETE_LIMIT)
+        return [
+            app_commands.Choice(
+                name=rendering.track_label(catalogue.track(r)), value=catalogue.ids[r]
+            )
+            for r in rows
+        ]
+
+
+async def _add_rating_reactions(message: discord.Message, count: int) -> None:
+    for emoji in rating_scheme.reactions_for(count):
+        try:
+            await message.add_reaction(emoji)
+        except discord.HTTPException:
+            log.warning("could not add the rating reactions to message %s", message.id)
+            return
+
+
+async def setup(bot: MusicBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(RecommendCog(bot))
