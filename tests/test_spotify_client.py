@@ -246,8 +246,8 @@ async def test_a_lapsed_premium_subscription_is_explained(fake_spotify: FakeSpot
 async def test_the_limiter_learns_the_rolling_window(fake_spotify: FakeSpotify) -> None:
     """After the first 429 the client paces itself instead of hitting the limit again."""
     ids = [fake_spotify.add_track() for _ in range(60)]
-    fake_spotify.set_faults(Faults(rolling_limit=20, rolling_window=0.5, whole_seconds=False))
-    settings = settings_for(fake_spotify, rate_window=0.5, max_concurrency=4)
+    fake_spotify.set_faults(Faults(rolling_limit=20, rolling_window=0.25, whole_seconds=False))
+    settings = settings_for(fake_spotify, rate_window=0.25, max_concurrency=4)
     async with SpotifyClient(settings) as client:
         client.capabilities.batch_tracks = False  # one request per track
         found = await get_tracks(client, ids)

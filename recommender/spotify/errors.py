@@ -127,7 +127,7 @@ class QuotaExceeded(RateLimited):
         SpotifyError.__init__(
             self,
             f"This app's {service} request quota is used up; it renews in about "
-            f"{_describe_wait(retry_after)}. Tracks fetched so far are cached.",
+            f"{_describe_wait(retry_after)}. Until then only stored tracks can be used.",
         )
         self.retry_after = retry_after
         self.service = service

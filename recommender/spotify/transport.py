@@ -138,8 +138,11 @@ class Transport:
             raise RateLimited(remaining, self.service)
 
     def _open_circuit(self, seconds: float, *, quota: bool) -> None:
+        already_open = self._circuit_until > time.monotonic()
         self._circuit_until = max(self._circuit_until, time.monotonic() + seconds)
         self._circuit_quota = self._circuit_quota or quota
+        if already_open:
+            return  # requests in flight when it opened; logged once is enough
         log.warning(
             "%s: %s; no requests for %.0f s",
             self.service,

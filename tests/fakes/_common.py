@@ -147,6 +147,7 @@ def logging_middleware(
         log.in_flight += 1
         log.peak_in_flight = max(log.peak_in_flight, log.in_flight)
         response: web.StreamResponse | None = None
+        status = 500
         try:
             injector = faults()
             if applies(request):
@@ -157,7 +158,9 @@ def logging_middleware(
                 try:
                     response = await handler(request)
                 except web.HTTPException as error:
-                    response = error
+                    status = error.status
+                    raise
+            status = response.status
             return response
         finally:
             log.in_flight -= 1
@@ -166,7 +169,7 @@ def logging_middleware(
                     request.method,
                     request.path,
                     dict(request.query),
-                    response.status if response is not None else 500,
+                    status,
                     token_kind(request),
                     time.monotonic(),
                 )
