@@ -209,7 +209,9 @@ class Catalogue:
             order = shared[np.argsort(groups[shared], kind="stable")]
             boundaries = np.flatnonzero(np.diff(groups[order])) + 1
             self._duplicate_members = {
-                int(groups[members[0]]): members for members in np.split(order, boundaries)
+                int(groups[members[0]]): members
+                for members in np.split(order, boundaries)
+                if members.shape[0]  # np.split of an empty array yields one empty part
             }
         return self._duplicate_groups
 

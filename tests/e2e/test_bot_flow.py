@@ -1,0 +1,139 @@
+"""The real bot against a fake Discord and a fake Spotify: the main member and admin flows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import rating_scheme
+from tests.e2e.world import running_music_bot, running_world
+
+EPHEMERAL = 64
+
+
+async def add_playlist(world, bot) -> None:
+    handle = await world.discord.invoke(
+        world.guild, world.admin, "setplaylist", options={"playlist": world.playlist_id}
+    )
+    final = await handle.wait_final(lambda m: "Added" in (m.content or ""))
+    assert "Club Classics" in final.content
+
+
+async def test_sync_payload_declares_permissions_options_and_autocomplete(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world):
+        commands = {c["name"]: c for c in world.discord.command_syncs[-1].payload}
+        assert {"recommend", "setplaylist", "playlists", "removeplaylist",
+                "refreshplaylists", "myratings"} <= set(commands)  # fmt: skip
+        song = next(o for o in commands["recommend"]["options"] if o["name"] == "song")
+        assert song["autocomplete"] is True and song["required"] is True
+        count = next(o for o in commands["recommend"]["options"] if o["name"] == "count")
+        assert (count["min_value"], count["max_value"]) == (1, 10)
+        for admin_command in ("setplaylist", "removeplaylist", "refreshplaylists"):
+            # MANAGE_GUILD (1 << 5) as the client-side default; the server check is tested below.
+            assert int(commands[admin_command]["default_member_permissions"]) == 1 << 5
+        assert commands["recommend"]["default_member_permissions"] is None
+
+
+async def test_setplaylist_is_refused_for_members_and_works_for_admins(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        handle = await world.discord.invoke(
+            world.guild, world.member, "setplaylist", options={"playlist": world.playlist_id}
+        )
+        refused = await handle.wait_response()
+        assert refused.ephemeral
+        assert "Manage Server" in refused.content
+        assert await bot.store.count_sources(world.guild.id) == 0
+
+        handle = await world.discord.invoke(
+            world.guild, world.admin, "setplaylist", options={"playlist": world.playlist_id}
+        )
+        first = await handle.wait_response()
+        assert first.deferred
+        final = await handle.wait_final(lambda m: "Added" in (m.content or ""))
+        assert "40 tracks" in final.content
+        sources = await bot.store.list_sources(world.guild.id)
+        assert [s.key for s in sources] == [world.playlist_id]
+        assert len(bot.catalogues.get(world.guild.id)) == 40
+
+
+async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        await add_playlist(world, bot)
+
+        choices = await world.discord.autocomplete(
+            world.guild, world.member, "recommend", focused="song", value="neon"
+        )
+        assert 1 <= len(choices) <= 25
+        assert all(1 <= len(c["name"]) <= 100 for c in choices)
+        assert choices[0]["name"].startswith("Neon Lights")
+        seed_id = choices[0]["value"]
+
+        handle = await world.discord.invoke(
+            world.guild, world.member, "recommend", options={"song": seed_id, "count": 3}
+        )
+        response = await handle.wait_response()
+        assert not response.ephemeral
+        embed = response.embeds[0]
+        assert "Neon Lights" in embed["title"]
+        suggestions = embed["fields"][0]["value"]
+        assert suggestions.count("open.spotify.com/track/") == 3
+        assert seed_id not in suggestions
+        assert "alike" in suggestions and "popularity" in suggestions
+
+        message = await handle.wait_final()
+        expected = rating_scheme.reactions_for(3)
+        await world.discord.wait_until(lambda: len(message.reactions) == len(expected))
+        assert list(message.reactions) == expected
+
+        stored = await bot.store.get_recommendation(world.guild.id, message.id)
+        first_track = stored.items[0].track_id
+        await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
+        rating = await _wait_rating(bot, world.guild.id, world.member.id, first_track)
+        assert rating is not None and rating.value == 1
+
+        # A changed mind replaces the like; removing the old like leaves the dislike.
+        await world.discord.react(world.member, message, rating_scheme.DISLIKE_EMOJIS[0])
+        rating = await _wait_rating(bot, world.guild.id, world.member.id, first_track, value=-1)
+        assert rating.value == -1
+        await world.discord.unreact(world.member, message, rating_scheme.LIKE_EMOJIS[0])
+        await world.discord.unreact(world.member, message, rating_scheme.DISLIKE_EMOJIS[0])
+        assert (
+            await _wait_rating(bot, world.guild.id, world.member.id, first_track, value=None)
+            is None
+        )
+
+        await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[1])
+        second = stored.items[1].track_id
+        assert (await _wait_rating(bot, world.guild.id, world.member.id, second)).value == 1
+
+        handle = await world.discord.invoke(world.guild, world.member, "myratings")
+        mine = await handle.wait_response()
+        assert mine.ephemeral
+        assert "👍" in mine.embeds[0]["description"]
+
+
+async def _wait_rating(bot, guild_id, user_id, track_id, value=1, timeout=5.0):
+    """Poll the store until the rating has ``value`` (None: absent)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rating = await bot.store.get_rating(guild_id, user_id, track_id)
+        current = rating.value if rating else None
+        if current == value or asyncio.get_running_loop().time() > deadline:
+            return rating
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("song", ["no such song at all zzz", ""])
+async def test_unknown_song_gets_a_short_ephemeral_answer(tmp_path: Path, song: str) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        await add_playlist(world, bot)
+        handle = await world.discord.invoke(
+            world.guild, world.member, "recommend", options={"song": song or " "}
+        )
+        response = await handle.wait_response()
+        assert response.ephemeral
+        assert "Traceback" not in response.content
+        assert len(response.content) < 600

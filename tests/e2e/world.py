@@ -1,0 +1,84 @@
+"""A complete test world: fake Discord + fake Spotify + the real MusicBot on a real SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.client import MusicBot
+from bot.settings import BotSettings, Settings
+from recommender.spotify.settings import SpotifySettings
+from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, running_bot, running_fake_discord
+from tests.fakes.spotify import FakeSpotify, FakeSpotifyConfig, running_fake_spotify
+
+SONG_NAMES = [
+    "Midnight Drive", "Golden Hour", "Paper Planes", "Neon Lights", "Slow Burn",
+    "Ocean Eyes", "City of Stars", "Fever Dream", "Wildfire", "Afterglow",
+    "Lost in Tokyo", "Velvet Sky", "Halo", "Sunday Morning", "Electric Love",
+    "Blue Monday", "Heartbeat", "Satellite", "Northern Lights", "Daydream",
+]  # fmt: skip
+
+
+@dataclass
+class World:
+    """Everything a bot end-to-end test needs."""
+
+    discord: FakeDiscord
+    spotify: FakeSpotify
+    database: Path
+    playlist_id: str
+    guild: object
+    other_guild: object
+    admin: object
+    member: object
+    other_member: object
+
+    def settings(self) -> Settings:
+        """Settings pointing the real bot at the fakes and the test database."""
+        bot = BotSettings(
+            discord_token="fake-token",
+            database_path=self.database,
+            discord_api_url=self.discord.api_url,
+            discord_gateway_url=self.discord.gateway_url,
+        )
+        spotify = SpotifySettings.from_env(self.spotify.env())
+        return Settings(bot=bot, spotify=spotify)
+
+
+@contextlib.asynccontextmanager
+async def running_world(tmp_path: Path, tracks: int = 40) -> AsyncIterator[World]:
+    """Fakes with two guilds (an admin and a member each side) and one Spotify playlist."""
+    async with (
+        running_fake_discord(guilds=["Rock Club", "Jazz Club"]) as discord_fake,
+        running_fake_spotify(FakeSpotifyConfig(mode="full")) as spotify_fake,
+    ):
+        guild, other = list(discord_fake.guilds.values())[:2]
+        names = SONG_NAMES + [f"Track {i}" for i in range(tracks - len(SONG_NAMES))]
+        ids = [spotify_fake.add_track(name=name) for name in names[:tracks]]
+        playlist_id = spotify_fake.add_playlist(ids, name="Club Classics")
+        yield World(
+            discord=discord_fake,
+            spotify=spotify_fake,
+            database=tmp_path / "bot.sqlite3",
+            playlist_id=playlist_id,
+            guild=guild,
+            other_guild=other,
+            admin=discord_fake.add_member(guild, "alice", permissions=MANAGE_GUILD),
+            member=discord_fake.add_member(guild, "bob"),
+            other_member=discord_fake.add_member(other, "carol", permissions=MANAGE_GUILD),
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_music_bot(world: World) -> AsyncIterator[MusicBot]:
+    """The real bot, started against the world's fakes, commands synced to both guilds."""
+    async with running_bot(MusicBot(world.settings()), world.discord) as bot:
+        import discord
+
+        for guild in (world.guild, world.other_guild):
+            target = discord.Object(id=guild.id)  # type: ignore[attr-defined]
+            bot.tree.copy_global_to(guild=target)
+            await bot.tree.sync(guild=target)
+        yield bot
