@@ -138,7 +138,7 @@ class FeatureIndex:
         alpha = validate_alpha(alpha)
         fused = self._fused_query(query, alpha)
         scores = self._matrix @ fused
-        return self._select(scores, fused, k, alpha, exclude, allowed)
+        return self._select(scores, query, k, alpha, exclude, allowed)
 
     def search_batch(
         self,
@@ -163,7 +163,9 @@ class FeatureIndex:
             all_scores = fused @ self._matrix.T  # (chunk, n): each row contiguous
             for offset, scores in enumerate(all_scores):
                 results.append(
-                    self._select(scores, fused[offset], k, alpha, excludes[start + offset], allowed)
+                    self._select(
+                        scores, queries[start + offset], k, alpha, excludes[start + offset], allowed
+                    )
                 )
         return results
 
@@ -179,7 +181,7 @@ class FeatureIndex:
     def _select(
         self,
         scores: np.ndarray,
-        fused: np.ndarray,
+        query: np.ndarray,
         k: int,
         alpha: float,
         exclude: np.ndarray | None,
@@ -194,8 +196,9 @@ class FeatureIndex:
         candidates = np.union1d(top_k_indices(scores, k), self._best_by_prior(k, scores))
         rows = self._matrix[candidates]
         d = self.dimensions
-        query = fused[:d] / (alpha * self.calibration.scale) if alpha > 0 else fused[:d]
-        cosines = rows[:, :d] @ query
+        # The query itself, not the fused one divided back: at a tiny or zero alpha that
+        # would lose the cosines (NaN or 0) that the components and tie-breaks report.
+        cosines = rows[:, :d] @ np.asarray(query, dtype=np.float32)
         similarities = self.calibration.similarity(cosines).astype(np.float32)
         priors = rows[:, d]
         exact = alpha * similarities + (1.0 - alpha) * priors
