@@ -172,7 +172,8 @@ class Recommender:
         return [self._recommendations(result) for result in results]
 
     def _query_or_zero(self, rows: list[int], alpha: float) -> np.ndarray:
-        if alpha == 0.0:
+        # At alpha 0 similarity does not rank, but it is still reported when known.
+        if alpha == 0.0 and not any(self.index.has_vector(row) for row in rows):
             return np.zeros(self.index.dimensions, dtype=np.float32)
         return self.query_vector(rows)
 
