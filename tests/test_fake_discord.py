@@ -75,6 +75,15 @@ class ProbeCog(commands.Cog):
         for emoji in ("👍", "👎"):
             await message.add_reaction(emoji)
 
+    @app_commands.command(name="steps", description="Defer privately, then followups")
+    async def steps(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send("step 1", ephemeral=True)  # replaces "thinking"
+        second = await interaction.followup.send("step 2", ephemeral=True, wait=True)
+        await second.edit(content="step 2 (edited)")
+        original = await interaction.original_response()
+        await interaction.edit_original_response(content=original.content + " done")
+
     @app_commands.command(name="upload", description="Read an attached file")
     async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         content = await file.read()  # downloaded from the fake's CDN route
@@ -176,6 +185,16 @@ async def test_bot_connects_with_its_intents_and_sees_the_guild(
     assert logins == ["/users/@me", "/oauth2/applications/@me"]
 
 
+async def test_a_guild_added_while_running_arrives_as_guild_join(
+    world: World, bot: ProbeBot
+) -> None:
+    joined = asyncio.ensure_future(bot.wait_for("guild_join", timeout=5))
+    await asyncio.sleep(0)  # let wait_for register its listener
+    second = world.fake.add_guild("Second Guild", channels=["music"])
+    guild = await joined
+    assert guild.id == second.id and [c.name for c in guild.text_channels] == ["music"]
+
+
 async def test_sync_payloads_are_recorded_and_commands_get_ids(world: World, bot: ProbeBot) -> None:
     await bot.tree.sync()  # global as well
 
@@ -200,7 +219,7 @@ async def test_sync_payloads_are_recorded_and_commands_get_ids(world: World, bot
         world.fake.application_id
     )
     fetched = await bot.tree.fetch_commands()
-    assert {c.name for c in fetched} == {"echo", "report", "upload", "configure"}
+    assert {c.name for c in fetched} == {"echo", "report", "steps", "upload", "configure"}
     assert world.fake.command("echo", world.guild)["guild_id"] == str(world.guild.id)
 
 
@@ -254,6 +273,30 @@ async def test_defer_then_edit_with_embed_file_and_reactions(world: World, bot: 
     assert {str(e.emoji) for e in echoes} == {"👍", "👎"}
     assert all(e.user_id == bot_id and e.message_id == final.id for e in echoes)
     assert final in world.fake.channel_messages(world.guild.default_channel)
+
+
+async def test_followups_after_an_ephemeral_defer(world: World, bot: ProbeBot) -> None:
+    handle = await world.fake.invoke(world.guild, world.member, "steps")
+
+    response = await handle.wait_response()
+    assert response.deferred and response.ephemeral
+    await handle.wait_final(lambda m: m.content == "step 1 done")
+    assert handle.original is not None and handle.original.ephemeral
+    [second] = handle.followups
+    assert second.content == "step 2 (edited)" and second.ephemeral and second.edits == 1
+
+
+async def test_channel_messages_sent_by_the_bot_are_recorded(world: World, bot: ProbeBot) -> None:
+    channel = bot.get_channel(world.guild.default_channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("hello", embed=discord.Embed(title="Hi"))
+    await sent.edit(content="hello again")
+
+    [recorded] = world.fake.channel_messages(world.guild.default_channel)
+    assert recorded.id == sent.id and recorded.content == "hello again"
+    assert recorded.embed is not None and recorded.embed["title"] == "Hi"
+    fetched = await channel.fetch_message(sent.id)
+    assert fetched.content == "hello again"
 
 
 async def test_admin_command_refuses_a_member_and_serves_an_admin(
@@ -362,7 +405,9 @@ def test_discord_urls_are_validated_and_restorable() -> None:
 async def test_a_rejected_token_fails_start_up_cleanly() -> None:
     async with running_fake_discord(valid_tokens={"good"}) as fake:
         with pytest.raises(discord.LoginFailure):
-            await start_bot(ProbeBot(), fake, token="bad")
+            async with running_bot(ProbeBot(), fake, token="bad"):
+                pass
+    assert current_discord_urls() == (DEFAULT_API_URL, DEFAULT_GATEWAY_URL)
 
 
 async def test_zlib_frames_and_gateway_pings() -> None:

@@ -213,6 +213,7 @@ class FakeDiscord:
         self._rate_limits: list[RateLimitRule] = []
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -576,7 +577,14 @@ class FakeDiscord:
         return msg, self.guild(msg.guild_id).member(user)
 
     async def _send_reaction_event(
-        self, event: str, msg: FakeMessage, member: FakeMember, emoji: str, *, burst: bool = False
+        self,
+        event: str,
+        msg: FakeMessage,
+        member: FakeMember,
+        emoji: str,
+        *,
+        burst: bool = False,
+        required: bool = True,
     ) -> None:
         assert msg.guild_id is not None
         data: dict[str, Any] = {
@@ -593,7 +601,7 @@ class FakeDiscord:
             data["message_author_id"] = str(msg.author.id)
             data["burst_colors"] = []
         await self._dispatch_to_guild(
-            msg.guild_id, event, data, intent=INTENT_GUILD_MESSAGE_REACTIONS
+            msg.guild_id, event, data, intent=INTENT_GUILD_MESSAGE_REACTIONS, required=required
         )
 
     # ------------------------------------------------------------------ interactions
@@ -719,21 +727,46 @@ class FakeDiscord:
         sessions = [s for s in self._sessions.values() if s.conn is not None and s.covers(guild.id)]
         for session in sessions:
             bot_member = guild.members[self.bot_user.id]
+            # add_guild is synchronous for easy setup; keep a reference so the task
+            # is not garbage-collected, and log (not lose) a failure.
+            payload = guild.to_payload(bot_member)
+            # A guild joined mid-session has no "unavailable" key, which makes
+            # discord.py dispatch guild_join rather than guild_available.
+            del payload["unavailable"]
             task = asyncio.get_running_loop().create_task(
-                self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(bot_member))
+                self._send_dispatch(session, "GUILD_CREATE", payload)
             )
-            task.add_done_callback(lambda t: t.exception())
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("fake Discord background task failed", exc_info=task.exception())
 
     async def _dispatch_to_guild(
-        self, guild_id: int, event: str, data: dict[str, Any], *, intent: int | None = None
+        self,
+        guild_id: int,
+        event: str,
+        data: dict[str, Any],
+        *,
+        intent: int | None = None,
+        required: bool = True,
     ) -> None:
+        """Send a guild event to the sessions whose shard covers the guild.
+
+        ``intent``: only sessions that asked for it get the event (Discord stays
+        silent otherwise). ``required``: a test-driven event with no session at all
+        is a test bug and raises; an echo of a REST call (e.g. the bot's own
+        reaction from a REST-only client) is simply not delivered.
+        """
         sessions = [s for s in self._sessions.values() if s.covers(guild_id)]
+        if not sessions:
+            if required:
+                raise RuntimeError(f"no gateway session to deliver {event} (is the bot running?)")
+            return
         if intent is not None:
             sessions = [s for s in sessions if s.intents & intent]
-        if not sessions:
-            if intent is not None and self._sessions:
-                return  # the client did not ask for these events; Discord stays silent
-            raise RuntimeError(f"no gateway session to deliver {event} (is the bot running?)")
         for session in sessions:
             await self._send_dispatch(session, event, data)
         await self._notify()
@@ -1374,7 +1407,9 @@ class FakeDiscord:
             if message.guild_id is not None:
                 # Discord echoes the bot's own reaction over the gateway as well.
                 bot_member = self.guild(message.guild_id).members[self.bot_user.id]
-                await self._send_reaction_event("MESSAGE_REACTION_ADD", message, bot_member, key)
+                await self._send_reaction_event(
+                    "MESSAGE_REACTION_ADD", message, bot_member, key, required=False
+                )
         return web.Response(status=204)
 
     async def _remove_reaction(
@@ -1391,7 +1426,9 @@ class FakeDiscord:
             if message.guild_id is not None:
                 member = self.guild(message.guild_id).members.get(user_id)
                 if member is not None:
-                    await self._send_reaction_event("MESSAGE_REACTION_REMOVE", message, member, key)
+                    await self._send_reaction_event(
+                        "MESSAGE_REACTION_REMOVE", message, member, key, required=False
+                    )
         return web.Response(status=204)
 
     async def _reaction_users(
