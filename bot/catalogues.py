@@ -58,6 +58,16 @@ class CatalogueService:
         """The guild's catalogue (an empty one if it has none)."""
         return self._catalogues.get(guild_id) or GuildCatalogue(guild_id)
 
+    async def ensure(self, guild_id: int) -> GuildCatalogue:
+        """The guild's catalogue, loading it from the store on first use.
+
+        Whatever order Discord's start-up events arrive in, the first command of a
+        guild finds its catalogue.
+        """
+        if guild_id not in self._catalogues:
+            await self.reload_all([guild_id])
+        return self.get(guild_id)
+
     def forget(self, guild_id: int) -> None:
         """Drop a guild's catalogue from memory (its data was deleted)."""
         self._catalogues.pop(guild_id, None)

@@ -106,8 +106,7 @@ class MusicBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Build the guild's catalogue from the store when the guild comes online."""
-        if not len(self.catalogues.get(guild.id)):
-            await self.catalogues.reload_all([guild.id])
+        await self.catalogues.ensure(guild.id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A guild that re-adds the bot within the grace period keeps its data."""

@@ -41,15 +41,15 @@ class RecommendationService:
         self._catalogues = catalogues
         self._ingestion = ingestion
 
-    def needs_fetch(self, guild_id: int, song: str) -> bool:
+    async def needs_fetch(self, guild_id: int, song: str) -> bool:
         """Whether ``song`` is a Spotify track link to a track outside the guild's catalogue."""
         track_id = parse_spotify_id(song, "track")
-        catalogue = self._catalogues.get(guild_id).catalogue
+        catalogue = (await self._catalogues.ensure(guild_id)).catalogue
         return track_id is not None and (catalogue is None or track_id not in catalogue)
 
-    def suggest_songs(self, guild_id: int, text: str, limit: int = 25) -> list[Track]:
+    async def suggest_songs(self, guild_id: int, text: str, limit: int = 25) -> list[Track]:
         """Autocomplete: the guild's tracks matching what was typed so far (from memory)."""
-        guild = self._catalogues.get(guild_id)
+        guild = await self._catalogues.ensure(guild_id)
         if guild.resolver is None or guild.catalogue is None:
             return []
         catalogue = guild.catalogue
@@ -64,7 +64,7 @@ class RecommendationService:
         alpha: float | None = None,
     ) -> RecommendOutcome:
         """Rank suggestions for ``song``; raise :class:`UserFacingError` when impossible."""
-        guild = self._catalogues.get(guild_id)
+        guild = await self._catalogues.ensure(guild_id)
         if guild.recommender is None or guild.resolver is None:
             raise UserFacingError(
                 "This server has no music yet. An admin can add a Spotify playlist "

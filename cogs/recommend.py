@@ -39,7 +39,7 @@ class RecommendCog(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None
         # Fetching a track from outside the catalogue can take a while: only then defer.
-        if self.bot.recommendations.needs_fetch(interaction.guild_id, song):
+        if await self.bot.recommendations.needs_fetch(interaction.guild_id, song):
             await interaction.response.defer(thinking=True)
         outcome = await self.bot.recommendations.recommend(
             interaction.guild_id, interaction.user.id, song, count, alpha

@@ -113,11 +113,11 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         assert "👍" in mine.embeds[0]["description"]
 
 
-async def _wait_rating(bot, guild_id, user_id, track_id, value=1, timeout=5.0):
+async def _wait_rating(bot, guild_id, user_id, track_id, value=1, within=5.0):
     """Poll the store until the rating has ``value`` (None: absent)."""
     import asyncio
 
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         rating = await bot.store.get_rating(guild_id, user_id, track_id)
         current = rating.value if rating else None
