@@ -46,7 +46,7 @@ REPORT_CSV = b"title,artist\nSolo,Frank Ocean\n"
 class ProbeCog(commands.Cog):
     """Slash commands and listeners covering the interaction kinds the real bot uses."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot | commands.AutoShardedBot) -> None:
         self.bot = bot
         self.reactions: asyncio.Queue[discord.RawReactionActionEvent] = asyncio.Queue()
 

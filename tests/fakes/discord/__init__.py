@@ -10,7 +10,7 @@ Protocol details and traps: ``docs/discord.md`` §2.3 in the shared notes.
 Setting up the world::
 
     async with running_fake_discord(guilds=["Rock Club"]) as fake:
-        guild = next(iter(fake.guilds.values()))          # has #general, owner, bot
+        guild = fake.guild("Rock Club")                    # has #general, owner, bot
         admin = fake.add_member(guild, "alice", permissions=MANAGE_GUILD)
         member = fake.add_member(guild, "bob")             # @everyone permissions only
         other = fake.add_guild("Jazz Club")                # more guilds, channels, roles
@@ -55,7 +55,8 @@ The pieces:
   ``command(name, guild)``; ``messages`` / ``channel_messages(channel)``
   (:class:`FakeMessage`: content, embeds, attachments with bytes, flags,
   ``reactions`` emoji -> user ids, ``history`` of create/edit payloads);
-  ``interactions`` (handles); ``gateway_ops`` and ``identifies``;
+  ``interactions`` (handles); ``gateway_ops`` and ``identifies``; ``errors``
+  (exceptions inside the fake, answered with a 400 so the client fails fast);
   ``wait_until(predicate)`` re-checked after every request and event. Faults:
   ``rate_limit(count, method=, path=, retry_after=, is_global=)`` answers 429
   with ``retry_after`` JSON, ``Retry-After``, ``X-RateLimit-*`` and
@@ -66,6 +67,12 @@ The pieces:
   ``first_callback_at`` (``time.monotonic()``) and ``ack_latency``.
 - :func:`running_fake_discord`, :func:`running_bot`, :func:`start_bot`,
   :func:`stop_bot`: lifecycles for pytest (no leaked sessions or tasks).
+  ``running_bot`` sets the client's ``guild_ready_timeout`` to 0 (else
+  ``on_ready`` waits 2 s) and returns once every fake guild is cached. An
+  ``AutoShardedBot`` works too (``shard_count=`` on the fake); override its
+  public ``before_identify_hook`` to skip discord.py's 5 s between IDENTIFYs.
+  Restarting means a new client instance against the same fake (a closed
+  discord.py client cannot be started again).
 
 Behaviour matching Discord: the bot's own ``add_reaction`` is echoed as
 MESSAGE_REACTION_ADD (with ``member``); reaction events go only to sessions that

@@ -173,9 +173,8 @@ class InteractionHandle:
             if predicate is None:
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
-                    before = self._version()
                     try:
-                        await self.wait_for(lambda b=before: self._version() != b, settle)
+                        await self.wait_for(self._changed_since(self._version()), settle)
                     except TimeoutError:
                         break
         except TimeoutError:
@@ -187,6 +186,9 @@ class InteractionHandle:
         message = latest()
         assert message is not None
         return message
+
+    def _changed_since(self, version: tuple[int, int]) -> Callable[[], bool]:
+        return lambda: self._version() != version
 
     def _version(self) -> tuple[int, int]:
         return len(self.followups), sum(len(m.history) for m in self.messages)

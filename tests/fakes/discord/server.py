@@ -19,7 +19,7 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -232,8 +232,8 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
+        # TCPSite keeps its asyncio.Server private; port 0 needs the bound port back.
+        server = cast(asyncio.Server, site._server)
         self.port = server.sockets[0].getsockname()[1]
         return self
 
