@@ -43,9 +43,42 @@ class SearchResult:
     scores: np.ndarray
     similarities: np.ndarray
     priors: np.ndarray
+    bonuses: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
+
+
+@dataclass(frozen=True)
+class Bonus:
+    """Non-negative extra score for a few rows (sorted, unique)."""
+
+    rows: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def from_pairs(cls, rows: np.ndarray, values: np.ndarray) -> Bonus:
+        """Build from unsorted rows (duplicates add up); negative values are refused."""
+        rows = np.asarray(rows, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float32)
+        if rows.shape != values.shape:
+            raise ValueError("one value per row")
+        if np.any(values < 0) or not np.all(np.isfinite(values)):
+            raise ValueError("bonus values must be finite and non-negative")
+        unique, inverse = np.unique(rows, return_inverse=True)
+        summed = np.zeros(unique.shape[0], dtype=np.float32)
+        np.add.at(summed, inverse, values)
+        return cls(unique, summed)
+
+    def values_for(self, rows: np.ndarray) -> np.ndarray:
+        """The bonus of each of ``rows`` (0 where it has none)."""
+        out = np.zeros(rows.shape[0], dtype=np.float32)
+        if self.rows.shape[0] == 0:
+            return out
+        position = np.clip(np.searchsorted(self.rows, rows), 0, self.rows.shape[0] - 1)
+        hit = self.rows[position] == rows
+        out[hit] = self.values[position[hit]]
+        return out
 
 
 def validate_alpha(alpha: float) -> float:
@@ -127,18 +160,21 @@ class FeatureIndex:
         *,
         exclude: np.ndarray | None = None,
         allowed: np.ndarray | None = None,
+        bonus: Bonus | None = None,
     ) -> SearchResult:
         """Top ``k`` rows for one query vector.
 
         ``query`` lives in the unit-vector space: a unit seed vector, or a weighted
         mean of several (then the cosine, hence the similarity above the floor, is
         the same weighted mean of the per-seed values). ``exclude`` holds rows that
-        must not appear; ``allowed`` is a boolean mask of rows that may.
+        must not appear; ``allowed`` is a boolean mask of rows that may. ``bonus``
+        adds non-negative extra points to a few rows (e.g. "liked together here");
+        those rows are always scored, so the result stays exact.
         """
         alpha = validate_alpha(alpha)
         fused = self._fused_query(query, alpha)
         scores = self._matrix @ fused
-        return self._select(scores, query, k, alpha, exclude, allowed)
+        return self._select(scores, query, k, alpha, exclude, allowed, bonus)
 
     def search_batch(
         self,
@@ -186,6 +222,7 @@ class FeatureIndex:
         alpha: float,
         exclude: np.ndarray | None,
         allowed: np.ndarray | None,
+        bonus: Bonus | None = None,
     ) -> SearchResult:
         if k < 1:
             raise ValueError("k must be at least 1")
@@ -194,6 +231,10 @@ class FeatureIndex:
         if exclude is not None and len(exclude):
             scores[exclude] = -np.inf
         candidates = np.union1d(top_k_indices(scores, k), self._best_by_prior(k, scores))
+        if bonus is not None and bonus.rows.shape[0]:
+            # A row outside both sets has k rows beating its base score, and a bonus
+            # only raises scores: so adding the bonus rows keeps the result exact.
+            candidates = np.union1d(candidates, bonus.rows[scores[bonus.rows] > -np.inf])
         rows = self._matrix[candidates]
         d = self.dimensions
         # The query itself, not the fused one divided back: at a tiny or zero alpha that
@@ -202,6 +243,9 @@ class FeatureIndex:
         similarities = self.calibration.similarity(cosines).astype(np.float32)
         priors = rows[:, d]
         exact = alpha * similarities + (1.0 - alpha) * priors
+        extra = bonus.values_for(candidates) if bonus is not None else None
+        if extra is not None:
+            exact = exact + extra
         # Best score first; ties (e.g. tracks clipped to similarity 0) by higher cosine,
         # then by row for determinism.
         order = np.lexsort((candidates, -cosines, -exact))[:k]
@@ -210,6 +254,7 @@ class FeatureIndex:
             scores=exact[order].astype(np.float32),
             similarities=similarities[order],
             priors=priors[order],
+            bonuses=None if extra is None else extra[order].astype(np.float32),
         )
 
     def _best_by_prior(self, k: int, masked_scores: np.ndarray) -> np.ndarray:
