@@ -9,18 +9,25 @@ each seed (the cosine is linear in the query).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from recommender.calibration import SimilarityCalibration
 from recommender.catalogue import Catalogue
+from recommender.cooccurrence import CoOccurrence
 from recommender.features import FEATURE_NAMES, clean_features
-from recommender.index import FeatureIndex, SearchResult, validate_alpha
+from recommender.index import Bonus, FeatureIndex, SearchResult, validate_alpha
 from recommender.popularity import PopularityWeighting
+from recommender.profile import TasteProfile
 from recommender.scaling import FeatureScaler
 from recommender.track import Track
+
+DEFAULT_MEMBERSHIP_WEIGHT = 0.5
+"""Suggested weight of playlist co-membership (scores in [0, 1]) added to the hybrid
+score when a catalogue knows its playlists; the library default is 0 (off), the
+command line uses this."""
 
 Seed = int | str
 """A seed is a catalogue row or a Spotify track id in the catalogue."""
@@ -48,6 +55,19 @@ class Recommendation:
     score: float
     similarity: float
     popularity: float
+    bonus: float = 0.0
+
+
+def combine_bonuses(*bonuses: Bonus | None) -> Bonus | None:
+    """One bonus holding the sum of several (``None`` entries are skipped)."""
+    present = [b for b in bonuses if b is not None and b.rows.shape[0]]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return Bonus.from_pairs(
+        np.concatenate([b.rows for b in present]), np.concatenate([b.values for b in present])
+    )
 
 
 class Recommender:
@@ -60,6 +80,7 @@ class Recommender:
         scaler: FeatureScaler | None = None,
         weighting: PopularityWeighting | None = None,
         calibration: SimilarityCalibration | None = None,
+        membership_weight: float = 0.0,
     ) -> None:
         self.catalogue = catalogue
         self.scaler = scaler or FeatureScaler.reference()
@@ -69,6 +90,8 @@ class Recommender:
             catalogue.popularity, catalogue.release_dates, catalogue.release_date_precisions
         )
         self.index = FeatureIndex(vectors, prior, calibration=calibration)
+        self.membership_weight = membership_weight
+        self._membership: CoOccurrence | None = None
 
     def __len__(self) -> int:
         return len(self.catalogue)
@@ -102,6 +125,29 @@ class Recommender:
         parts.append(np.array([self.row(s) for s in exclude], dtype=np.int64))
         return np.unique(np.concatenate(parts))
 
+    @property
+    def membership(self) -> CoOccurrence | None:
+        """Co-membership of tracks in the catalogue's playlists (``None`` without any)."""
+        if self._membership is None and self.catalogue.memberships:
+            self._membership = CoOccurrence(len(self.catalogue), self.catalogue.memberships)
+        return self._membership
+
+    def membership_bonus(
+        self, seed_rows: Sequence[int], holdout_playlists: Iterable[str] = ()
+    ) -> Bonus | None:
+        """Extra score for tracks sharing playlists with the seeds, or ``None``.
+
+        Playlists in ``holdout_playlists`` are ignored (an evaluation must never
+        score a query with the playlist its answers come from).
+        """
+        membership = self.membership
+        if membership is None or self.membership_weight <= 0 or not seed_rows:
+            return None
+        co = membership.scores(seed_rows, exclude_groups=holdout_playlists)
+        if co.empty:
+            return None
+        return Bonus(co.rows, co.values * np.float32(self.membership_weight))
+
     def recommend(
         self,
         seeds: Sequence[Seed],
@@ -110,11 +156,17 @@ class Recommender:
         *,
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
+        profile: TasteProfile | None = None,
+        bonus: Bonus | None = None,
+        holdout_playlists: Iterable[str] = (),
     ) -> list[Recommendation]:
         """The ``k`` best tracks for the seeds; never a seed or a duplicate of one.
 
         With ``alpha == 0`` the seeds need no features (pure weighted popularity).
-        ``allowed`` is an optional boolean mask over catalogue rows.
+        ``allowed`` is an optional boolean mask over catalogue rows. ``profile``
+        pulls the query towards a listener's taste (weighted by its evidence);
+        ``bonus`` adds extra points to some rows (e.g. liked together in a server);
+        the catalogue's own playlist co-membership is added unless held out.
         """
         alpha = validate_alpha(alpha)
         if k < 1:
@@ -123,8 +175,37 @@ class Recommender:
         if not rows:
             raise ValueError("give at least one seed")
         query = self._query_or_zero(rows, alpha)
+        if profile is not None and alpha > 0:
+            query = profile.blend(query)
         result = self.index.search(
-            query, k, alpha, exclude=self.excluded_rows(rows, exclude), allowed=allowed
+            query,
+            k,
+            alpha,
+            exclude=self.excluded_rows(rows, exclude),
+            allowed=allowed,
+            bonus=combine_bonuses(bonus, self.membership_bonus(rows, holdout_playlists)),
+        )
+        return self._recommendations(result)
+
+    def recommend_for_profile(
+        self,
+        profile: TasteProfile,
+        k: int = 10,
+        alpha: float = 0.5,
+        *,
+        exclude: Sequence[Seed] = (),
+        allowed: np.ndarray | None = None,
+        bonus: Bonus | None = None,
+    ) -> list[Recommendation]:
+        """Recommendations from a taste profile alone (no seed song)."""
+        alpha = validate_alpha(alpha)
+        result = self.index.search(
+            profile.vector,
+            k,
+            alpha,
+            exclude=self.excluded_rows([], exclude),
+            allowed=allowed,
+            bonus=bonus,
         )
         return self._recommendations(result)
 
@@ -161,14 +242,29 @@ class Recommender:
         return self._recommendations(result)
 
     def recommend_many(
-        self, seed_lists: Sequence[Sequence[Seed]], k: int = 10, alpha: float = 0.5
+        self,
+        seed_lists: Sequence[Sequence[Seed]],
+        k: int = 10,
+        alpha: float = 0.5,
+        *,
+        holdouts: Sequence[Iterable[str]] | None = None,
     ) -> list[list[Recommendation]]:
-        """:meth:`recommend` for many queries, sharing each scan of the index."""
+        """:meth:`recommend` for many queries, sharing each scan of the index.
+
+        ``holdouts`` gives each query the playlists its membership signal must ignore.
+        """
         alpha = validate_alpha(alpha)
         row_lists = [[self.row(s) for s in seeds] for seeds in seed_lists]
+        holdouts = holdouts if holdouts is not None else [()] * len(row_lists)
+        if len(holdouts) != len(row_lists):
+            raise ValueError("one holdout entry per query")
         queries = np.stack([self._query_or_zero(rows, alpha) for rows in row_lists])
         excludes: list[np.ndarray | None] = [self.excluded_rows(rows) for rows in row_lists]
-        results = self.index.search_batch(queries, k, alpha, excludes=excludes)
+        bonuses = [
+            self.membership_bonus(rows, held)
+            for rows, held in zip(row_lists, holdouts, strict=True)
+        ]
+        results = self.index.search_batch(queries, k, alpha, excludes=excludes, bonuses=bonuses)
         return [self._recommendations(result) for result in results]
 
     def _query_or_zero(self, rows: list[int], alpha: float) -> np.ndarray:
@@ -178,6 +274,7 @@ class Recommender:
         return self.query_vector(rows)
 
     def _recommendations(self, result: SearchResult) -> list[Recommendation]:
+        bonuses = result.bonuses if result.bonuses is not None else np.zeros(len(result))
         return [
             Recommendation(
                 rank=rank,
@@ -186,9 +283,17 @@ class Recommender:
                 score=float(score),
                 similarity=float(similarity),
                 popularity=float(prior),
+                bonus=float(bonus),
             )
-            for rank, (row, score, similarity, prior) in enumerate(
-                zip(result.rows, result.scores, result.similarities, result.priors, strict=True),
+            for rank, (row, score, similarity, prior, bonus) in enumerate(
+                zip(
+                    result.rows,
+                    result.scores,
+                    result.similarities,
+                    result.priors,
+                    bonuses,
+                    strict=True,
+                ),
                 start=1,
             )
         ]

@@ -184,13 +184,15 @@ class FeatureIndex:
         *,
         excludes: list[np.ndarray | None] | None = None,
         allowed: np.ndarray | None = None,
+        bonuses: list[Bonus | None] | None = None,
     ) -> list[SearchResult]:
         """Top ``k`` rows for each row of ``queries``; the matrix is read once per chunk."""
         alpha = validate_alpha(alpha)
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         excludes = excludes if excludes is not None else [None] * len(queries)
-        if len(excludes) != len(queries):
-            raise ValueError("one exclude entry per query")
+        bonuses = bonuses if bonuses is not None else [None] * len(queries)
+        if len(excludes) != len(queries) or len(bonuses) != len(queries):
+            raise ValueError("one exclude and one bonus entry per query")
         results: list[SearchResult] = []
         for start in range(0, len(queries), _BATCH_CHUNK):
             fused = np.stack(
@@ -200,7 +202,13 @@ class FeatureIndex:
             for offset, scores in enumerate(all_scores):
                 results.append(
                     self._select(
-                        scores, queries[start + offset], k, alpha, excludes[start + offset], allowed
+                        scores,
+                        queries[start + offset],
+                        k,
+                        alpha,
+                        excludes[start + offset],
+                        allowed,
+                        bonuses[start + offset],
                     )
                 )
         return results
