@@ -17,6 +17,7 @@ import numpy as np
 from recommender.calibration import SimilarityCalibration
 from recommender.catalogue import Catalogue
 from recommender.cooccurrence import CoOccurrence
+from recommender.diversity import diversify
 from recommender.features import FEATURE_NAMES, clean_features
 from recommender.index import Bonus, FeatureIndex, SearchResult, validate_alpha
 from recommender.popularity import PopularityWeighting
@@ -56,6 +57,11 @@ class Recommendation:
     similarity: float
     popularity: float
     bonus: float = 0.0
+
+
+def _pool_size(k: int, diversity: float, max_per_artist: int) -> int:
+    """How many candidates to rank before re-ranking for variety."""
+    return k if diversity <= 0 and max_per_artist <= 0 else max(4 * k, 50)
 
 
 def combine_bonuses(*bonuses: Bonus | None) -> Bonus | None:
@@ -159,6 +165,8 @@ class Recommender:
         profile: TasteProfile | None = None,
         bonus: Bonus | None = None,
         holdout_playlists: Iterable[str] = (),
+        diversity: float = 0.0,
+        max_per_artist: int = 0,
     ) -> list[Recommendation]:
         """The ``k`` best tracks for the seeds; never a seed or a duplicate of one.
 
@@ -179,13 +187,13 @@ class Recommender:
             query = profile.blend(query)
         result = self.index.search(
             query,
-            k,
+            _pool_size(k, diversity, max_per_artist),
             alpha,
             exclude=self.excluded_rows(rows, exclude),
             allowed=allowed,
             bonus=combine_bonuses(bonus, self.membership_bonus(rows, holdout_playlists)),
         )
-        return self._recommendations(result)
+        return self._recommendations(self._diversified(result, k, diversity, max_per_artist))
 
     def recommend_for_profile(
         self,
@@ -196,18 +204,20 @@ class Recommender:
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
         bonus: Bonus | None = None,
+        diversity: float = 0.0,
+        max_per_artist: int = 0,
     ) -> list[Recommendation]:
         """Recommendations from a taste profile alone (no seed song)."""
         alpha = validate_alpha(alpha)
         result = self.index.search(
             profile.vector,
-            k,
+            _pool_size(k, diversity, max_per_artist),
             alpha,
             exclude=self.excluded_rows([], exclude),
             allowed=allowed,
             bonus=bonus,
         )
-        return self._recommendations(result)
+        return self._recommendations(self._diversified(result, k, diversity, max_per_artist))
 
     def recommend_similar_to(
         self,
@@ -217,6 +227,10 @@ class Recommender:
         *,
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
+        profile: TasteProfile | None = None,
+        bonus: Bonus | None = None,
+        diversity: float = 0.0,
+        max_per_artist: int = 0,
     ) -> list[Recommendation]:
         """Like :meth:`recommend` for a track that need not be in the catalogue.
 
@@ -225,7 +239,17 @@ class Recommender:
         alpha = validate_alpha(alpha)
         row = self.catalogue.row_of(track.id)
         if row is not None:
-            return self.recommend([row], k, alpha, exclude=exclude, allowed=allowed)
+            return self.recommend(
+                [row],
+                k,
+                alpha,
+                exclude=exclude,
+                allowed=allowed,
+                profile=profile,
+                bonus=bonus,
+                diversity=diversity,
+                max_per_artist=max_per_artist,
+            )
         query = np.zeros(self.index.dimensions, dtype=np.float32)
         if alpha > 0:
             features = clean_features(track.features)
@@ -234,12 +258,19 @@ class Recommender:
             raw = np.array([[features[name] for name in FEATURE_NAMES]])
             vector = self.scaler.transform(raw)[0]
             query = vector / np.linalg.norm(vector)
+        if profile is not None and alpha > 0:
+            query = profile.blend(query)
         same_song = self.catalogue.rows_matching(track.name, track.artists)
         excluded = self.excluded_rows([], exclude)
         result = self.index.search(
-            query, k, alpha, exclude=np.union1d(excluded, same_song), allowed=allowed
+            query,
+            _pool_size(k, diversity, max_per_artist),
+            alpha,
+            exclude=np.union1d(excluded, same_song),
+            allowed=allowed,
+            bonus=bonus,
         )
-        return self._recommendations(result)
+        return self._recommendations(self._diversified(result, k, diversity, max_per_artist))
 
     def recommend_many(
         self,
@@ -272,6 +303,28 @@ class Recommender:
         if alpha == 0.0 and not any(self.index.has_vector(row) for row in rows):
             return np.zeros(self.index.dimensions, dtype=np.float32)
         return self.query_vector(rows)
+
+    def _diversified(
+        self, result: SearchResult, k: int, diversity: float, max_per_artist: int
+    ) -> SearchResult:
+        if diversity <= 0 and max_per_artist <= 0:
+            return result
+        keep = diversify(
+            result.rows,
+            result.scores,
+            self.index.unit_vectors,
+            k,
+            diversity=diversity,
+            max_per_artist=max_per_artist,
+            artists=self.catalogue.artists,
+        )
+        return SearchResult(
+            rows=result.rows[keep],
+            scores=result.scores[keep],
+            similarities=result.similarities[keep],
+            priors=result.priors[keep],
+            bonuses=None if result.bonuses is None else result.bonuses[keep],
+        )
 
     def _recommendations(self, result: SearchResult) -> list[Recommendation]:
         bonuses = result.bonuses if result.bonuses is not None else np.zeros(len(result))
