@@ -60,7 +60,7 @@ class SpotifySettings:
     reccobeats_url: str | None = DEFAULT_RECCOBEATS_URL
     feature_datasets: tuple[Path, ...] = ()
     market: str | None = None
-    max_concurrency: int = 16
+    max_concurrency: int = 8
     request_timeout: float = 15.0
     max_retry_after: float = 5.0
     max_attempts: int = 4
@@ -113,7 +113,7 @@ class SpotifySettings:
             reccobeats_url=reccobeats_url,
             feature_datasets=tuple(Path(p).expanduser() for p in parts if p),
             market=text("SPOTIFY_MARKET"),
-            max_concurrency=_int(env, "SPOTIFY_MAX_CONCURRENCY", 16),
+            max_concurrency=_int(env, "SPOTIFY_MAX_CONCURRENCY", 8),
             request_timeout=_float(env, "SPOTIFY_TIMEOUT", 15.0),
             max_retry_after=_float(env, "SPOTIFY_MAX_RETRY_AFTER", 5.0),
             max_attempts=_int(env, "SPOTIFY_MAX_ATTEMPTS", 4),

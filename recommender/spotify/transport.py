@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import json
 import logging
 import random
 import time
@@ -32,6 +31,11 @@ from recommender.spotify.stats import (
     record_retry,
     record_start,
 )
+
+try:  # optional: a playlist of 10,000 tracks is ~20 MB of JSON, and orjson parses it ~4x faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - the standard library is the fallback
+    from json import loads as _loads
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +238,7 @@ class Transport:
                 async with self.session.request(
                     method, url, params=params, headers=headers, data=data, timeout=self._timeout
                 ) as raw:
-                    text = await raw.text()
+                    payload = await raw.read()
                     status = raw.status
                     response_headers = CIMultiDict(raw.headers)
             except TimeoutError:
@@ -244,8 +248,8 @@ class Transport:
             finally:
                 record_end(self.stats)
         try:
-            body = json.loads(text) if text else None
-        except ValueError:
+            body = _loads(payload) if payload else None
+        except ValueError:  # orjson.JSONDecodeError subclasses it too
             body = None
         log.debug("%s %s -> %s", method, url, status)
         return Response(status, body, response_headers), None, sent_at
