@@ -1,0 +1,482 @@
+"""Engine benchmark: query latency, build time and memory against three references.
+
+Run from the repository root::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_engine.py --sizes 28k,100k,1M --threads 2 --json OUT.json
+
+At each size the same run measures, with the same BLAS/OpenMP thread count:
+
+* **ours**: ``FeatureIndex.search`` (hybrid top-10, alpha 0.5, seed excluded), and at
+  the real size also ``Recommender.recommend`` end to end;
+* **tutorial**: the seed tutorial's method (``MinMaxScaler`` on the 11 raw features in
+  float64, ``cosine_similarity([x], X)``, a full ``argsort``, ``[1:11]``);
+* **sklearn-nn**: ``NearestNeighbors(algorithm="brute", metric="cosine")``, k = 11;
+* **faiss**: ``IndexFlatIP`` plain top-10 over the same unit float32 vectors as ours;
+
+plus a batch measurement (``search_batch`` of B queries against B single searches)
+and two correctness checks: our alpha = 1 top-10 equals faiss's (up to exact ties)
+and our alpha = 0.5 top-10 equals a float64 brute force.
+
+``28k`` is the real catalogue (``../shared/data/spotify_songs.csv.gz``); any other
+size is synthetic: rows of the real catalogue resampled with a small Gaussian jitter
+on the continuous features (key and mode kept), so the feature distribution is the
+real one. Without ``../shared`` the benchmark prints a message and exits 0.
+
+Queries are interleaved (one query of each method in turn, same seeds) so that noise
+from other processes on the machine hits every method alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "spotify_songs.csv.gz"
+K = 10
+ALPHA = 0.5
+JITTER = 0.02  # synthetic rows: noise std as a fraction of each feature's std
+TIE_TOLERANCE = 1e-6  # float32 dot products of unit vectors agree to about this
+
+sys.path.insert(0, str(REPO))
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """Raw features (n, 11) float64 and the prior (n,) float32 of one benchmark size."""
+
+    label: str
+    raw: Any
+    prior: Any
+    synthetic: bool
+    catalogue: Any = None
+
+
+def parse_size(text: str) -> int | None:
+    """``28k`` means the real catalogue (None); ``100k``, ``1M``, ``250000`` a size."""
+    text = text.strip().lower()
+    if text in {"28k", "real"}:
+        return None
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+def real_dataset(path: Path) -> Dataset:
+    """The shared catalogue with the engine's own weighted popularity as prior."""
+    from recommender.loaders import load_catalogue
+    from recommender.popularity import PopularityWeighting
+
+    catalogue = load_catalogue(path)
+    prior = PopularityWeighting().weighted(
+        catalogue.popularity, catalogue.release_dates, catalogue.release_date_precisions
+    )
+    return Dataset(f"{len(catalogue):,} (real)", catalogue.features, prior, False, catalogue)
+
+
+def synthetic_dataset(real: Dataset, n: int, seed: int) -> Dataset:
+    """``n`` rows resampled from the real complete rows, continuous features jittered."""
+    import numpy as np
+
+    from recommender.features import FEATURE_NAMES, KEY, MODE
+
+    complete = np.flatnonzero(~np.isnan(real.raw).any(axis=1))
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(complete, n)
+    raw = real.raw[pick].copy()
+    source = real.raw[complete]
+    for column, name in enumerate(FEATURE_NAMES):
+        if name in (KEY, MODE):
+            continue
+        low, high = source[:, column].min(), source[:, column].max()
+        noise = rng.normal(0.0, JITTER * source[:, column].std(), n)
+        raw[:, column] = np.clip(raw[:, column] + noise, low, high)
+    prior = np.clip(real.prior[pick] + rng.normal(0.0, 0.01, n), 0.0, 1.0).astype(np.float32)
+    return Dataset(f"{n:,} (synthetic)", raw, prior, True)
+
+
+# -- methods under test ------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    """Every method's structure for one dataset, with build times and memory."""
+
+    index: Any
+    unit: Any  # (n, 12) unit float32 vectors, C-contiguous (faiss, sklearn, queries)
+    tutorial: Any  # (n, 11) min-max scaled float64
+    faiss_index: Any
+    nn: Any
+    recommender: Any
+    build_s: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``fn()`` and its wall time in seconds."""
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def build_all(data: Dataset) -> Built:
+    """Build every method on ``data``; time each build and size each structure."""
+    import faiss
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.preprocessing import MinMaxScaler
+
+    from recommender.engine import Recommender
+    from recommender.index import FeatureIndex
+    from recommender.scaling import FeatureScaler
+
+    scaler = FeatureScaler.reference()
+
+    def ours() -> Any:
+        return FeatureIndex(scaler.transform(data.raw), data.prior)
+
+    index, t_ours = timed(ours)
+    unit = np.ascontiguousarray(index.unit_vectors, dtype=np.float32)
+    # The tutorial has no notion of a featureless track: it would crash on NaN.
+    tutorial_input = np.nan_to_num(data.raw)
+    tutorial, t_tut = timed(lambda: MinMaxScaler().fit_transform(tutorial_input))
+
+    def faiss_build() -> Any:
+        vectors = scaler.transform(data.raw)
+        faiss.normalize_L2(vectors)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        return flat
+
+    faiss_index, t_faiss = timed(faiss_build)
+    nn, t_nn = timed(
+        lambda: NearestNeighbors(algorithm="brute", metric="cosine").fit(scaler.transform(data.raw))
+    )
+    recommender, t_rec = (None, float("nan"))
+    if data.catalogue is not None:
+        recommender, t_rec = timed(lambda: Recommender(data.catalogue))
+    n = unit.shape[0]
+    return Built(
+        index=index,
+        unit=unit,
+        tutorial=tutorial,
+        faiss_index=faiss_index,
+        nn=nn,
+        recommender=recommender,
+        build_s={
+            "ours (scale + index)": t_ours,
+            "ours Recommender (catalogue)": t_rec,
+            "tutorial (MinMaxScaler)": t_tut,
+            "sklearn-nn (scale + fit)": t_nn,
+            "faiss (scale + normalise + add)": t_faiss,
+        },
+        memory={
+            "raw features float32 (n x 11 x 4)": n * 11 * 4,
+            "scaled vectors float32 (n x 12 x 4)": n * 12 * 4,
+            "ours (FeatureIndex.nbytes)": int(index.nbytes),
+            "tutorial (float64 n x 11)": int(tutorial.nbytes),
+            "sklearn-nn (_fit_X)": int(nn._fit_X.nbytes),
+            "faiss (codes)": int(faiss_index.ntotal * faiss_index.d * 4),
+        },
+    )
+
+
+def query_functions(built: Built) -> dict[str, Callable[[int], Any]]:
+    """One callable per method: answer the query whose seed is row ``s``."""
+    import numpy as np
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    index, unit = built.index, built.unit
+
+    def tutorial(s: int) -> Any:
+        scores = cosine_similarity([built.tutorial[s]], built.tutorial)
+        return scores.argsort()[0][::-1][1 : K + 1]
+
+    functions: dict[str, Callable[[int], Any]] = {
+        "ours": lambda s: index.search(unit[s], K, ALPHA, exclude=np.array([s])),
+        "faiss": lambda s: built.faiss_index.search(unit[s : s + 1], K),
+        "sklearn-nn": lambda s: built.nn.kneighbors(unit[s : s + 1], n_neighbors=K + 1),
+        "tutorial": tutorial,
+    }
+    if built.recommender is not None:
+        functions["ours Recommender.recommend"] = lambda s: built.recommender.recommend(
+            [s], K, ALPHA
+        )
+    return functions
+
+
+# -- measurements ------------------------------------------------------------------------
+
+
+def latencies(
+    functions: dict[str, Callable[[int], Any]],
+    seeds: Sequence[int],
+    limits: dict[str, int],
+    warmup: int = 3,
+) -> dict[str, list[float]]:
+    """Per-query seconds of each method, interleaved over the same seeds."""
+    for fn in functions.values():
+        for s in seeds[:warmup]:
+            fn(s)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for i, s in enumerate(seeds):
+        for name, fn in functions.items():
+            if i >= limits.get(name, len(seeds)):
+                continue
+            start = time.perf_counter()
+            fn(s)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def batch_timing(built: Built, seeds: Sequence[int], batch: int, repeats: int) -> dict[str, float]:
+    """Seconds per query: ``search_batch`` of ``batch`` queries vs as many single calls."""
+    import numpy as np
+
+    index, unit = built.index, built.unit
+    rows = np.asarray(seeds[:batch])
+    excludes = [np.array([s]) for s in rows]
+    queries = unit[rows]
+
+    def batched() -> None:
+        index.search_batch(queries, K, ALPHA, excludes=excludes)
+
+    def singles() -> None:
+        for s, excl in zip(rows, excludes, strict=True):
+            index.search(unit[s], K, ALPHA, exclude=excl)
+
+    def faiss_batched() -> None:
+        built.faiss_index.search(queries, K)
+
+    result: dict[str, list[float]] = {"batch": [], "singles": [], "faiss batch": []}
+    batched()
+    for _ in range(repeats):
+        for name, fn in (("batch", batched), ("singles", singles), ("faiss batch", faiss_batched)):
+            _, seconds = timed(fn)
+            result[name].append(seconds / len(rows))
+    return {name: float(np.median(values)) for name, values in result.items()} | {
+        "queries": len(rows)
+    }
+
+
+def check_against_faiss(built: Built, seeds: Sequence[int]) -> dict[str, int]:
+    """Our alpha = 1 top-10 vs faiss's, position by position, ties allowed."""
+    import numpy as np
+
+    exact = tied = wrong = 0
+    unit64 = built.unit.astype(np.float64)
+    for s in seeds:
+        ours = built.index.search(built.unit[s], K, 1.0).rows
+        _, ids = built.faiss_index.search(built.unit[s : s + 1], K)
+        theirs = ids[0]
+        if np.array_equal(ours, theirs):
+            exact += 1
+            continue
+        cos_ours = unit64[ours] @ unit64[s]
+        cos_theirs = unit64[theirs] @ unit64[s]
+        same = len(ours) == len(theirs) and np.all(np.abs(cos_ours - cos_theirs) <= TIE_TOLERANCE)
+        tied += int(same)
+        wrong += int(not same)
+    return {"exact": exact, "ties": tied, "mismatch": wrong}
+
+
+def check_against_brute_force(built: Built, seeds: Sequence[int]) -> dict[str, int]:
+    """Our hybrid top-10 (alpha 0.5, seed excluded) vs a float64 full sort."""
+    import numpy as np
+
+    index = built.index
+    unit64 = built.unit.astype(np.float64)
+    prior64 = np.asarray(index.prior, dtype=np.float64)
+    calibration = index.calibration
+    ok = wrong = 0
+    for s in seeds:
+        ours = index.search(built.unit[s], K, ALPHA, exclude=np.array([s]))
+        score = ALPHA * calibration.similarity(unit64 @ unit64[s]) + (1 - ALPHA) * prior64
+        score[s] = -np.inf
+        best = np.sort(score)[::-1][:K]
+        good = np.allclose(score[ours.rows], best, rtol=0, atol=TIE_TOLERANCE)
+        ok += int(good)
+        wrong += int(not good)
+    return {"equal": ok, "mismatch": wrong}
+
+
+# -- reporting ---------------------------------------------------------------------------
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """Cores, CPU, library versions, BLAS kernels and the OpenBLAS variables."""
+    import faiss
+    import numpy as np
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    blas = [
+        {k: pool.get(k) for k in ("internal_api", "version", "architecture", "filepath")}
+        for pool in threadpool_info()
+        if pool.get("user_api") == "blas"
+    ]
+    for pool in blas:
+        pool["filepath"] = Path(str(pool["filepath"])).name
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "faiss": faiss.__version__,
+        "blas": blas,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+    }
+
+
+def summarise(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Median and p95 in milliseconds, and the number of queries, per method."""
+    import numpy as np
+
+    return {
+        name: {
+            "median_ms": float(np.median(values)) * 1e3,
+            "p95_ms": float(np.percentile(values, 95)) * 1e3,
+            "queries": len(values),
+        }
+        for name, values in times.items()
+        if values
+    }
+
+
+def print_size(result: dict[str, Any]) -> None:
+    """Markdown tables for one size."""
+    lat = result["latency"]
+    ours = lat["ours"]["median_ms"]
+    print(f"\n### {result['label']} tracks\n")
+    print("| method | median ms | p95 ms | queries | ours faster by (median) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, row in lat.items():
+        ratio = row["median_ms"] / ours
+        print(
+            f"| {name} | {row['median_ms']:.3f} | {row['p95_ms']:.3f} | {row['queries']} "
+            f"| {ratio:.1f}x |"
+        )
+    b = result["batch"]
+    print(
+        f"\nBatch of {b['queries']}: search_batch {b['batch'] * 1e3:.3f} ms/query, "
+        f"single searches {b['singles'] * 1e3:.3f} ms/query "
+        f"(batch/single = {b['batch'] / b['singles']:.2f}); "
+        f"faiss batch {b['faiss batch'] * 1e3:.3f} ms/query."
+    )
+    print("\n| build | seconds |\n| --- | ---: |")
+    for name, seconds in result["build_s"].items():
+        if seconds == seconds:  # not NaN
+            print(f"| {name} | {seconds:.3f} |")
+    print("\n| memory | MB | vs raw 11 x float32 |\n| --- | ---: | ---: |")
+    raw = result["memory"]["raw features float32 (n x 11 x 4)"]
+    for name, nbytes in result["memory"].items():
+        print(f"| {name} | {nbytes / 1e6:.1f} | {nbytes / raw:.2f}x |")
+    print(
+        f"\nCorrectness: vs faiss (alpha 1) {result['check_faiss']}; "
+        f"vs float64 brute force (alpha 0.5) {result['check_brute']}"
+    )
+
+
+def run_size(real: Dataset, size: int | None, args: argparse.Namespace) -> dict[str, Any]:
+    """Everything measured at one size."""
+    import numpy as np
+
+    data = real if size is None else synthetic_dataset(real, size, args.seed)
+    built = build_all(data)
+    n = built.unit.shape[0]
+    has_vector = np.flatnonzero(np.abs(built.unit).sum(axis=1) > 0)
+    seeds = np.random.default_rng(args.seed + 1).choice(has_vector, args.queries).tolist()
+    batch_seeds = np.random.default_rng(args.seed + 2).choice(has_vector, args.batch).tolist()
+    slow = args.slow_queries or max(20, min(args.queries, args.queries * 100_000 // n))
+    times = latencies(query_functions(built), seeds, {"tutorial": slow, "sklearn-nn": slow})
+    return {
+        "label": data.label,
+        "n": n,
+        "latency": summarise(times),
+        "batch": batch_timing(built, batch_seeds, args.batch, repeats=7),
+        "build_s": built.build_s,
+        "memory": built.memory,
+        "check_faiss": check_against_faiss(built, seeds[: args.checks]),
+        "check_brute": check_against_brute_force(built, seeds[: max(5, args.checks // 5)]),
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="28k,100k,1M", help="comma list: 28k (real), 100k, 1M")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--queries", type=int, default=200, help="timed queries per method")
+    parser.add_argument(
+        "--slow-queries",
+        type=int,
+        default=0,
+        help="queries for the tutorial and sklearn (default: scaled down above 100k, >= 20)",
+    )
+    parser.add_argument("--batch", type=int, default=64, help="queries in the batch measurement")
+    parser.add_argument("--checks", type=int, default=100, help="queries checked against faiss")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, help="write every number to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 on success or when the shared data is absent."""
+    args = parse_args(argv)
+    if not args.data.exists():
+        print(f"benchmark skipped: {args.data} not found (needs ../shared/data)")
+        return 0
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    faiss.omp_set_num_threads(args.threads)
+    with threadpool_limits(limits=args.threads):
+        info = machine_info(args.threads)
+        if info["OPENBLAS_CORETYPE"]:
+            print(
+                "warning: OPENBLAS_CORETYPE is set and slows numpy; for numbers comparable to "
+                "docs/benchmarks.md run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`",
+                file=sys.stderr,
+            )
+        print("machine:", json.dumps(info))
+        real = real_dataset(args.data)
+        results = []
+        for size in sizes:
+            start = time.perf_counter()
+            result = run_size(real, size, args)
+            result["wall_s"] = time.perf_counter() - start
+            print_size(result)
+            results.append(result)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    failed = any(r["check_faiss"]["mismatch"] or r["check_brute"]["mismatch"] for r in results)
+    if failed:
+        print("CORRECTNESS CHECK FAILED", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
