@@ -11,7 +11,7 @@ from typing import Any
 from recommender.ids import parse_spotify_id
 from recommender.spotify.client import SpotifyClient
 from recommender.spotify.errors import BadReference, PlaylistNotFound, PlaylistNotReadable
-from recommender.spotify.parse import classify_entry
+from recommender.spotify.parse import EntryKind, classify_entry
 from recommender.spotify.transport import Response
 from recommender.track import Track
 
@@ -167,7 +167,10 @@ async def read_playlist(
     if first is None or not isinstance(first.get("items"), list):
         first = await reader.page(0)  # development mode: metadata carries no items
     info = _info(reader.playlist_id, body, first)
-    entries: list[Any] = list(first.get("items") or [])
+    # Entries are classified as each page arrives and the raw JSON dropped: keeping
+    # millions of parsed objects alive makes the garbage collector the bottleneck.
+    entries = _classified(first)
+    del body
     total = info.total if info.total is not None else len(entries)
     await _notify(on_page, len(entries), total)
 
@@ -176,37 +179,44 @@ async def read_playlist(
         # Settle the endpoint with one page, then ask for all the others at once:
         # the transport bounds how many are in flight.
         page = await reader.page(len(entries))
-        entries.extend(page.get("items") or [])
+        entries.extend(_classified(page))
         next_url = page.get("next")
         await _notify(on_page, len(entries), total)
         offsets = range(len(entries), total, reader.page_size)
         done = len(entries)
 
-        async def fetch(offset: int) -> dict[str, Any]:
+        async def fetch(offset: int) -> tuple[list[Classified], str | None]:
             nonlocal done
             result = await reader.page(offset)
-            done += len(result.get("items") or [])
+            classified = _classified(result)
+            done += len(classified)
             await _notify(on_page, min(done, total), total)
-            return result
+            return classified, result.get("next")
 
         pages = await asyncio.gather(*(fetch(offset) for offset in offsets))
-        for page in pages:
-            entries.extend(page.get("items") or [])
+        for classified, _ in pages:
+            entries.extend(classified)
         if pages:
-            next_url = pages[-1].get("next")
+            next_url = pages[-1][1]
     while next_url and len(entries) < 100_000:
         # The playlist grew while we read it: follow the absolute `next` links.
         response = await client.get(next_url, what=f"playlist {reader.playlist_id}")
-        entries.extend(response.body.get("items") or [])
+        entries.extend(_classified(response.body))
         next_url = response.body.get("next")
     return _collect(info, entries, reader.endpoint)
 
 
-def _collect(info: PlaylistInfo, entries: list[Any], endpoint: str) -> PlaylistContents:
+Classified = tuple[EntryKind, Track | None]
+
+
+def _classified(page: dict[str, Any]) -> list[Classified]:
+    return [classify_entry(entry) for entry in page.get("items") or ()]
+
+
+def _collect(info: PlaylistInfo, entries: list[Classified], endpoint: str) -> PlaylistContents:
     contents = PlaylistContents(info=info, endpoint=endpoint)
     seen: set[str] = set()
-    for entry in entries:
-        kind, track = classify_entry(entry)
+    for kind, track in entries:
         if kind == "local":
             contents.skipped_local += 1
         elif kind == "episode":
