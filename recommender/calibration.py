@@ -8,8 +8,9 @@ reachable). The calibrated similarity stretches that band over [0, 1]:
 
     similarity = clip((cosine - floor) / (1 - floor), 0, 1)
 
-where ``floor`` is the cosine that only ``1 - floor_quantile`` (default 10%) of
-random track pairs exceed: "no closer than a random pair usually is" maps to 0.
+where ``floor`` is the cosine that only ``1 - floor_quantile`` of random track
+pairs exceed: only a track's closest neighbours (about 300, i.e. the closest 1% of
+a 28k-track catalogue) count as similar at all, and an identical sound is 1.
 
 It is linear above the floor, which is what lets the index rank the blend in one
 matrix-vector product (see index.py); the floor quantile was chosen on the shared
@@ -23,7 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_FLOOR_QUANTILE = 0.9
+DEFAULT_NEIGHBOURHOOD = 300
+"""About how many of a track's neighbours count as similar at all (see ``fit``)."""
+MIN_FLOOR_QUANTILE = 0.5
+MAX_FLOOR_QUANTILE = 0.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +45,28 @@ class SimilarityCalibration:
         cls,
         unit_vectors: np.ndarray,
         *,
-        floor_quantile: float = DEFAULT_FLOOR_QUANTILE,
+        floor_quantile: float | None = None,
+        neighbourhood: int = DEFAULT_NEIGHBOURHOOD,
         samples: int = 200_000,
         seed: int = 0,
     ) -> SimilarityCalibration:
-        """Fit the floor on random pairs of rows with features (zero rows are skipped)."""
-        if not 0.0 <= floor_quantile < 1.0:
-            raise ValueError("floor_quantile must be in [0, 1)")
+        """Fit the floor on random pairs of rows with features (zero rows are skipped).
+
+        By default the quantile follows the catalogue's size so that about
+        ``neighbourhood`` tracks lie above the floor for a typical query:
+        ``1 - neighbourhood / n``, kept within [0.5, 0.99] (0.99 for the 28k-track
+        reference; the median for a server's 200-track playlist, where a fixed 1%
+        would leave two "similar" tracks and let popularity rank the rest).
+        """
         rows = np.flatnonzero(np.abs(unit_vectors).sum(axis=1) > 0)
         if rows.shape[0] < 2:
             return cls(0.0)
+        if floor_quantile is None:
+            floor_quantile = float(
+                np.clip(1.0 - neighbourhood / rows.shape[0], MIN_FLOOR_QUANTILE, MAX_FLOOR_QUANTILE)
+            )
+        if not 0.0 <= floor_quantile < 1.0:
+            raise ValueError("floor_quantile must be in [0, 1)")
         rng = np.random.default_rng(seed)
         left, right = rng.choice(rows, samples), rng.choice(rows, samples)
         cosines = np.einsum(

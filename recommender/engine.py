@@ -25,6 +25,11 @@ from recommender.profile import TasteProfile
 from recommender.scaling import FeatureScaler
 from recommender.track import Track
 
+DEFAULT_ALPHA = 0.7
+"""Weight of sound similarity against popularity when nobody says otherwise: on the
+shared dataset it keeps 97% of the pure-content NDCG@10 and 0.45 catalogue coverage,
+while 0.5 keeps 77% and 0.24 (docs/engine.md)."""
+
 DEFAULT_MEMBERSHIP_WEIGHT = 0.5
 """Suggested weight of playlist co-membership (scores in [0, 1]) added to the hybrid
 score when a catalogue knows its playlists; the library default is 0 (off), the
@@ -158,7 +163,7 @@ class Recommender:
         self,
         seeds: Sequence[Seed],
         k: int = 10,
-        alpha: float = 0.5,
+        alpha: float = DEFAULT_ALPHA,
         *,
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
@@ -199,7 +204,7 @@ class Recommender:
         self,
         profile: TasteProfile,
         k: int = 10,
-        alpha: float = 0.5,
+        alpha: float = DEFAULT_ALPHA,
         *,
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
@@ -223,7 +228,7 @@ class Recommender:
         self,
         track: Track,
         k: int = 10,
-        alpha: float = 0.5,
+        alpha: float = DEFAULT_ALPHA,
         *,
         exclude: Sequence[Seed] = (),
         allowed: np.ndarray | None = None,
@@ -276,7 +281,7 @@ class Recommender:
         self,
         seed_lists: Sequence[Sequence[Seed]],
         k: int = 10,
-        alpha: float = 0.5,
+        alpha: float = DEFAULT_ALPHA,
         *,
         holdouts: Sequence[Iterable[str]] | None = None,
     ) -> list[list[Recommendation]]:

@@ -6,9 +6,11 @@ things are wrong with that, and this scaler fixes each:
 * **Skew.** Speechiness, instrumentalness, liveness and acousticness pile up near 0
   with long tails; min-max keeps the pile, so one outlier decides the scale. Each
   continuous feature is mapped through its quantiles onto a standard normal
-  (scikit-learn's ``QuantileTransformer``), so a step of one unit means the same
-  share of the reference catalogue for every feature. Values beyond the reference
-  range are clipped to its ends, so a new track never lands outside the space.
+  (quantiles fitted by scikit-learn's ``QuantileTransformer``; ties such as the
+  many tracks with an instrumentalness of exactly 0 get their mid-rank), so a step
+  of one unit means the same share of the reference catalogue for every feature.
+  Values beyond the reference range are clipped to its ends, so a new track never
+  lands outside the space.
 * **Key is circular.** Pitch class 11 (B) is next to 0 (C), not far from it. Key
   becomes ``(sin, cos)`` of its angle on the circle; a track without a key (-1)
   gets ``(0, 0)``.
@@ -28,6 +30,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtri
 from sklearn.preprocessing import QuantileTransformer
 
 from recommender.features import CONTINUOUS_FEATURES, FEATURE_NAMES, KEY, MODE
@@ -38,6 +41,7 @@ _MODE_COLUMN = FEATURE_NAMES.index(MODE)
 VECTOR_NAMES: tuple[str, ...] = (*CONTINUOUS_FEATURES, "key_sin", "key_cos", MODE)
 """The dimensions of a scaled vector, in order."""
 _REFERENCE_FILE = "reference_scaler.json"
+_TAIL = 1e-3  # the CDF is clipped to [0.001, 0.999], so |z| <= 3.09
 
 
 class NotFittedError(RuntimeError):
@@ -93,7 +97,7 @@ class FeatureScaler:
         if not complete.any():
             return out
         rows = features[complete]
-        continuous = self._quantiles.transform(rows[:, _CONTINUOUS_COLUMNS])
+        continuous = self._to_normal(rows[:, _CONTINUOUS_COLUMNS])
         key = rows[:, _KEY_COLUMN]
         angle = 2 * np.pi * key / 12.0
         has_key = key >= 0
@@ -108,6 +112,26 @@ class FeatureScaler:
         )
         out[complete] = block
         return out
+
+    def _to_normal(self, values: np.ndarray) -> np.ndarray:
+        """Map each column through its reference CDF onto a standard normal.
+
+        Ties get their mid-rank: a value shared by 40% of the reference tracks (an
+        instrumentalness of exactly 0, say) maps to the middle of that 40%, not to
+        its lowest end. scikit-learn's own transform pins values equal to the
+        minimum to the extreme (-5.2), which let one feature dominate the vectors.
+        Values outside the reference range clip to its ends.
+        """
+        assert self._quantiles is not None
+        table = self._quantiles.quantiles_
+        levels = self._quantiles.references_
+        out = np.empty_like(values, dtype=np.float64)
+        for j in range(values.shape[1]):
+            column = table[:, j]
+            forward = np.interp(values[:, j], column, levels)
+            backward = -np.interp(-values[:, j], -column[::-1], -levels[::-1])
+            out[:, j] = 0.5 * (forward + backward)
+        return ndtri(np.clip(out, _TAIL, 1.0 - _TAIL))
 
     # -- persistence -------------------------------------------------------------------
 

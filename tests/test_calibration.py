@@ -133,7 +133,8 @@ def _assert_alpha_means_what_it_says(study: dict[str, float]) -> None:
     assert study["our_coverage"] > 5 * study["tutorial_coverage"]
     # and stays near the seed: far more similar than what popularity alone picks.
     assert study["our_similarity"] > 4 * study["popular_similarity"]
-    assert study["our_similarity"] > 0.4
+    # Similarity is 0 outside the closest 1% of random pairs: the picks sit inside it.
+    assert study["our_similarity"] > 0.1
 
 
 def test_calibration_makes_alpha_mean_what_it_says_on_a_synthetic_catalogue() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.engine import Recommender
+from recommender.engine import DEFAULT_ALPHA, Recommender
 from recommender.loaders import load_catalogue
 from recommender.popularity import PopularityWeighting
 from tests import fixtures as fx
@@ -98,7 +98,8 @@ def test_json_and_csv_carry_ids_and_components_and_alpha_changes_the_ranking(
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5, 6]
     assert seed not in {r["track_id"] for r in results}
     for r in results:
-        assert r["score"] == pytest.approx(0.5 * r["similarity"] + 0.5 * r["popularity"], abs=2e-4)
+        expected = DEFAULT_ALPHA * r["similarity"] + (1 - DEFAULT_ALPHA) * r["popularity"]
+        assert r["score"] == pytest.approx(expected, abs=2e-4)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["track_id"] for r in rows] == [r["track_id"] for r in results]

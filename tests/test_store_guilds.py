@@ -13,6 +13,7 @@ from bot.store import (
     SourceNotFoundError,
     SqliteStore,
 )
+from recommender.engine import DEFAULT_ALPHA
 from tests.test_store_support import T0, source, track
 
 GUILD, OTHER = 1001, 2002
@@ -34,7 +35,7 @@ def ids(*numbers: int) -> list[str]:
 
 def test_settings_have_documented_defaults_and_validate() -> None:
     settings = GuildSettings()
-    assert settings.alpha == 0.5
+    assert settings.alpha == DEFAULT_ALPHA
     assert settings.replace(alpha=1).alpha == 1.0
     for bad in ({"alpha": 1.5}, {"alpha": True}, {"diversity": -0.1}, {"default_count": 0}):
         with pytest.raises(InvalidSettingError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from bot.store.errors import InvalidSettingError
+from recommender.engine import DEFAULT_ALPHA
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class GuildSettings:
         default_count: suggestions per ``/recommend`` when the member gives no count.
     """
 
-    alpha: float = 0.5
+    alpha: float = DEFAULT_ALPHA
     popularity_half_life_days: float = 3652.5  # 10 years, the engine default
     diversity: float = 0.3
     max_per_artist: int = 2
