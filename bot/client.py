@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.catalogues import CatalogueService
 from bot.errors import UserFacingError
+from bot.guild_settings import SettingsService
 from bot.rating import RatingService
 from bot.recommending import RecommendationService
 from bot.settings import Settings
@@ -22,7 +23,12 @@ from recommender.ingest.service import Ingestion
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.recommend", "cogs.playlists", "cogs.ratings")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.recommend",
+    "cogs.playlists",
+    "cogs.ratings",
+    "cogs.settings",
+)
 PURGE_INTERVAL = dt.timedelta(hours=6)
 
 
@@ -42,6 +48,7 @@ class MusicBot(commands.Bot):
     recommendations: RecommendationService
     ratings: RatingService
     sources: SourceService
+    settings_service: SettingsService
     ingestion: Ingestion | None
 
     def __init__(self, settings: Settings) -> None:
@@ -67,6 +74,7 @@ class MusicBot(commands.Bot):
         self.catalogues = CatalogueService(self.store)
         self.recommendations = RecommendationService(self.store, self.catalogues, self.ingestion)
         self.ratings = RatingService(self.store)
+        self.settings_service = SettingsService(self.store, self.catalogues)
         self.sources = SourceService(
             self.store, self.catalogues, self.ingestion, max_sources=config.max_sources_per_guild
         )

@@ -6,6 +6,7 @@ import discord
 
 from bot import rating_scheme
 from bot.recommending import RecommendOutcome
+from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
 from recommender.track import Track
 
@@ -30,31 +31,44 @@ def _link(track: Track) -> str:
 def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
     """The /recommend answer: the seed, numbered suggestions with reasons, how to rate."""
     seed = outcome.seed
-    embed = discord.Embed(
-        title=f"Because you like {seed.name}"[:256],
-        url=seed.url,
-        description=f"by {discord.utils.escape_markdown(seed.artist_line)}"[:4096],
-        colour=ACCENT,
-    )
-    lines = []
-    for suggestion in outcome.suggestions:
+    if seed is not None:
+        embed = discord.Embed(
+            title=f"Because you like {seed.name}"[:256],
+            url=seed.url,
+            colour=ACCENT,
+        )
+        header = f"by {discord.utils.escape_markdown(seed.artist_line)}"
+    elif outcome.mode == "profile":
+        embed = discord.Embed(title="Picked for you", colour=ACCENT)
+        header = ""
+    else:
+        embed = discord.Embed(title="This server's favourites", colour=ACCENT)
+        header = ""
+    lines = [header] if header else []
+    lines += [f"-# {note}" for note in outcome.notes]
+    for suggestion, reason in zip(outcome.suggestions, outcome.reasons, strict=True):
         track = suggestion.track
         position = suggestion.rank - 1
         like, dislike = rating_scheme.LIKE_EMOJIS[position], rating_scheme.DISLIKE_EMOJIS[position]
         year = f" ({track.year})" if track.year else ""
-        artists = discord.utils.escape_markdown(track.artist_line)
+        artists = discord.utils.escape_markdown(track.artist_line)[:80]
+        numbers = (
+            f"sounds {suggestion.similarity:.0%} alike · popularity {suggestion.popularity:.0%}"
+            if outcome.mode != "favourites"
+            else f"popularity {suggestion.popularity:.0%}"
+        )
         lines.append(
             f"{like} {dislike} **{_link(track)}** — {artists}{year}\n"
-            f"  sounds {suggestion.similarity:.0%} alike · popularity {suggestion.popularity:.0%}"
+            f"-# {discord.utils.escape_markdown(reason)} · {numbers}"
         )
-    embed.add_field(name="Suggestions", value="\n".join(lines)[:1024] or "—", inline=False)
-    embed.set_footer(
-        text=(
-            f"{rating_scheme.legend(len(outcome.suggestions))}\n"
-            f"alpha {outcome.alpha:.2f} (1 = sound only, 0 = popularity only) · "
+    embed.description = "\n".join(lines)[:4096]
+    footer = rating_scheme.legend(len(outcome.suggestions))
+    if outcome.mode != "favourites":
+        footer += (
+            f"\nalpha {outcome.alpha:.2f} (1 = sound only, 0 = popularity only) · "
             f"{outcome.catalogue_size} tracks in this server"
-        )[:2048]
-    )
+        )
+    embed.set_footer(text=footer[:2048])
     return embed
 
 
@@ -103,3 +117,18 @@ def summary_text(title: str, lines: list[str]) -> str:
     """A short multi-line message: a bold title, then one fact per line."""
     body = "\n".join(f"• {line}" for line in lines)
     return f"**{title}**\n{body}"[:2000]
+
+
+def settings_embed(title: str, settings: GuildSettings) -> discord.Embed:
+    """The /settings answer."""
+    embed = discord.Embed(title=title, colour=ACCENT)
+    cap = str(settings.max_per_artist) if settings.max_per_artist else "no limit"
+    embed.description = "\n".join(
+        [
+            f"**alpha** {settings.alpha:.2f} (1 = sound only, 0 = popularity only)",
+            f"**popularity half-life** {settings.popularity_half_life_days / 365.25:.1f} years",
+            f"**diversity** {settings.diversity:.2f} · **max per artist** {cap}",
+            f"**suggestions** {settings.default_count}",
+        ]
+    )
+    return embed

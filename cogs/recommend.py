@@ -25,7 +25,8 @@ class RecommendCog(commands.Cog):
 
     @app_commands.command(name="recommend", description="Songs that sound like one you like")
     @app_commands.describe(
-        song="A song from this server's playlists (start typing), or a Spotify track link",
+        song="A song from this server's playlists (start typing) or a Spotify track link; "
+        "empty: picks from your ratings",
         count="How many suggestions (1-10)",
         alpha="1 = sounds alike only, 0 = popular only (default: the server's setting)",
     )
@@ -33,7 +34,7 @@ class RecommendCog(commands.Cog):
     async def recommend(
         self,
         interaction: discord.Interaction,
-        song: str,
+        song: str | None = None,
         count: app_commands.Range[int, 1, 10] | None = None,
         alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:

@@ -277,6 +277,20 @@ class Recommender:
         )
         return self._recommendations(self._diversified(result, k, diversity, max_per_artist))
 
+    def popular(
+        self, k: int = 10, *, exclude: Sequence[Seed] = (), allowed: np.ndarray | None = None
+    ) -> list[Recommendation]:
+        """The ``k`` tracks with the highest weighted popularity."""
+        query = np.zeros(self.index.dimensions, dtype=np.float32)
+        result = self.index.search(
+            query, k, 0.0, exclude=self.excluded_rows([], exclude), allowed=allowed
+        )
+        return self._recommendations(result)
+
+    def raw_features(self, row: int) -> np.ndarray:
+        """The unscaled feature row (NaN for a featureless track)."""
+        return self.catalogue.features[row]
+
     def recommend_many(
         self,
         seed_lists: Sequence[Sequence[Seed]],

@@ -24,12 +24,13 @@ async def test_sync_payload_declares_permissions_options_and_autocomplete(tmp_pa
     async with running_world(tmp_path) as world, running_music_bot(world):
         commands = {c["name"]: c for c in world.discord.command_syncs[-1].payload}
         assert {"recommend", "setplaylist", "playlists", "removeplaylist",
-                "refreshplaylists", "myratings"} <= set(commands)  # fmt: skip
+                "refreshplaylists", "myratings", "settings"} <= set(commands)  # fmt: skip
         song = next(o for o in commands["recommend"]["options"] if o["name"] == "song")
-        assert song["autocomplete"] is True and song["required"] is True
+        assert song["autocomplete"] is True
+        assert not song.get("required")  # no song: recommend from the member's ratings
         count = next(o for o in commands["recommend"]["options"] if o["name"] == "count")
         assert (count["min_value"], count["max_value"]) == (1, 10)
-        for admin_command in ("setplaylist", "removeplaylist", "refreshplaylists"):
+        for admin_command in ("setplaylist", "removeplaylist", "refreshplaylists", "settings"):
             # MANAGE_GUILD (1 << 5) as the client-side default; the server check is tested below.
             assert int(commands[admin_command]["default_member_permissions"]) == 1 << 5
         assert commands["recommend"]["default_member_permissions"] is None
@@ -76,7 +77,7 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         assert not response.ephemeral
         embed = response.embeds[0]
         assert "Neon Lights" in embed["title"]
-        suggestions = embed["fields"][0]["value"]
+        suggestions = embed["description"]
         assert suggestions.count("open.spotify.com/track/") == 3
         assert seed_id not in suggestions
         assert "alike" in suggestions and "popularity" in suggestions
@@ -126,12 +127,12 @@ async def _wait_rating(bot, guild_id, user_id, track_id, value=1, within=5.0):
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("song", ["no such song at all zzz", ""])
+@pytest.mark.parametrize("song", ["no such song at all zzz", "spotify:playlist:" + "x" * 22])
 async def test_unknown_song_gets_a_short_ephemeral_answer(tmp_path: Path, song: str) -> None:
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
         await add_playlist(world, bot)
         handle = await world.discord.invoke(
-            world.guild, world.member, "recommend", options={"song": song or " "}
+            world.guild, world.member, "recommend", options={"song": song}
         )
         response = await handle.wait_response()
         assert response.ephemeral

@@ -64,7 +64,7 @@ async def test_restart_keeps_sources_catalogue_and_ratings_without_spotify_calls
             response = await handle.wait_response()
             assert response.embeds, response.content
             # Rated tracks are not suggested again.
-            assert stored.items[0].track_id not in response.embeds[0]["fields"][0]["value"]
+            assert stored.items[0].track_id not in response.embeds[0]["description"]
         assert len(world.spotify.requests.requests) == spotify_requests_before
 
 

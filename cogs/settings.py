@@ -1,0 +1,69 @@
+"""/settings: a server's defaults for /recommend (admins)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import rendering
+from bot.errors import UserFacingError
+from bot.store.errors import InvalidSettingError
+
+if TYPE_CHECKING:
+    from bot.client import MusicBot
+
+
+class SettingsCog(commands.Cog):
+    """Shows the settings; changes the ones given."""
+
+    def __init__(self, bot: MusicBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="settings", description="This server's defaults for /recommend")
+    @app_commands.describe(
+        alpha="1 = sound only, 0 = popularity only",
+        half_life_years="Years after which a release's popularity counts half",
+        diversity="0 = most relevant first, 1 = as varied as possible",
+        max_per_artist="At most this many suggestions by one artist (0 = no limit)",
+        count="Suggestions per /recommend",
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
+        half_life_years: app_commands.Range[float, 0.1, 100.0] | None = None,
+        diversity: app_commands.Range[float, 0.0, 1.0] | None = None,
+        max_per_artist: app_commands.Range[int, 0, 10] | None = None,
+        count: app_commands.Range[int, 1, 10] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        changes: dict[str, float | int] = {}
+        if alpha is not None:
+            changes["alpha"] = alpha
+        if half_life_years is not None:
+            changes["popularity_half_life_days"] = half_life_years * 365.25
+        if diversity is not None:
+            changes["diversity"] = diversity
+        if max_per_artist is not None:
+            changes["max_per_artist"] = max_per_artist
+        if count is not None:
+            changes["default_count"] = count
+        try:
+            current = await self.bot.settings_service.update(interaction.guild_id, changes)
+        except InvalidSettingError as error:
+            raise UserFacingError(str(error)) from None
+        title = "Settings updated" if changes else "Settings"
+        await interaction.response.send_message(
+            embed=rendering.settings_embed(title, current), ephemeral=True
+        )
+
+
+async def setup(bot: MusicBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(SettingsCog(bot))
