@@ -17,6 +17,7 @@ count as new.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,9 @@ class PopularityWeighting:
         if not 0.0 <= self.missing_popularity_quantile <= 1.0:
             raise ValueError("missing_popularity_quantile must be between 0 and 1")
 
-    def recency(self, release_dates: list[str | None], precisions: list[str | None]) -> np.ndarray:
+    def recency(
+        self, release_dates: Sequence[str | None], precisions: Sequence[str | None]
+    ) -> np.ndarray:
         """Recency factor per track, in [floor, 1]."""
         today = self.as_of or dt.date.today()
         ages = np.full(len(release_dates), np.inf)
@@ -61,8 +64,8 @@ class PopularityWeighting:
     def weighted(
         self,
         popularity: np.ndarray,
-        release_dates: list[str | None],
-        precisions: list[str | None],
+        release_dates: Sequence[str | None],
+        precisions: Sequence[str | None],
     ) -> np.ndarray:
         """Weighted popularity per track, in [0, 1] (float32)."""
         popularity = np.asarray(popularity, dtype=np.float64)

@@ -60,6 +60,9 @@ class SongResolver:
             for word in key.split():
                 words.setdefault(word, set()).add(row)
         self._vocabulary = sorted(words)
+        title_order = sorted(range(len(self._titles)), key=self._titles.__getitem__)
+        self._sorted_titles = [self._titles[r] for r in title_order]
+        self._sorted_title_rows = np.array(title_order, dtype=np.int64)
         self._postings = [np.fromiter(sorted(words[w]), dtype=np.int64) for w in self._vocabulary]
         popularity = np.nan_to_num(catalogue.popularity, nan=-1.0)
         self._popularity = popularity
@@ -153,24 +156,19 @@ class SongResolver:
     def suggest(self, text: str, limit: int = 25) -> list[int]:
         """Rows to offer while someone types, best first.
 
-        Every typed word must start a word of the title or artists; titles starting
-        with the text come first, then by popularity. If that finds too few, a cheap
+        Titles starting with the text come first (most popular first), then tracks
+        where every typed word starts a word of the title or artists. If that finds too few, a cheap
         whole-title fuzzy match (typos) fills up. An empty text offers the most
         popular tracks. Fast enough for Discord autocomplete at 100k tracks.
         """
         query = normalise_text(text)
         if not query:
             return [int(r) for r in self._by_popularity[:limit]]
+        starting = self._title_prefix_rows(query)
+        candidates = [int(r) for r in self._most_popular(starting, limit)]
         rows = self._word_prefix_matches(query.split())
-        found: list[int] = []
-        if rows is not None and rows.shape[0]:
-            starts = np.fromiter(
-                (self._titles[r].startswith(query) for r in rows), dtype=bool, count=len(rows)
-            )
-            order = np.lexsort((rows, -self._popularity[rows], ~starts))
-            candidates = [int(r) for r in rows[order[: limit * 4]]]
-        else:
-            candidates = []
+        if rows is not None and rows.shape[0] and len(candidates) < limit:
+            candidates += [int(r) for r in self._most_popular(rows, limit * 2)]
         if len(candidates) < limit:
             candidates += [
                 row
@@ -188,6 +186,18 @@ class SongResolver:
                 if len(found) == limit:
                     break
         return found
+
+    def _title_prefix_rows(self, query: str) -> np.ndarray:
+        """Rows whose cleaned title starts with ``query`` (a range of the sorted titles)."""
+        start = bisect.bisect_left(self._sorted_titles, query)
+        end = bisect.bisect_left(self._sorted_titles, query + "\uffff")
+        return self._sorted_title_rows[start:end]
+
+    def _most_popular(self, rows: np.ndarray, limit: int) -> np.ndarray:
+        """Up to ``limit`` of ``rows``, most popular first (ties by row)."""
+        if rows.shape[0] > limit:
+            rows = rows[np.argpartition(-self._popularity[rows], limit - 1)[:limit]]
+        return rows[np.lexsort((rows, -self._popularity[rows]))]
 
     def _word_prefix_matches(self, words: list[str]) -> np.ndarray | None:
         """Rows where every word prefixes some word of the title or artists."""
