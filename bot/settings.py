@@ -34,9 +34,8 @@ class BotSettings(BaseSettings):
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
-    sync_guild_id: int | None = None
 
-    @field_validator("discord_api_url", "discord_gateway_url", "sync_guild_id", mode="before")
+    @field_validator("discord_api_url", "discord_gateway_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
