@@ -13,7 +13,13 @@ from typing import IO, Any
 
 from recommender.catalogue import Catalogue
 from recommender.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
-from recommender.engine import NoFeaturesError, Recommendation, Recommender
+from recommender.engine import (
+    DEFAULT_ALPHA,
+    DEFAULT_MEMBERSHIP_WEIGHT,
+    NoFeaturesError,
+    Recommendation,
+    Recommender,
+)
 from recommender.loaders import CatalogueFormatError, load_catalogue
 from recommender.popularity import PopularityWeighting
 from recommender.resolve import SongResolver
@@ -50,14 +56,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     seeds.add_argument(
         "--seeds-file",
         metavar="QUERIES.jsonl",
-        help='batch mode: one {"query_id", "seeds": [track ids], "k"} per line; \'-\' for stdin',
+        help=(
+            'batch mode: one {"query_id", "seeds": [track ids], "k", "holdout_playlists": '
+            "[playlist ids]} per line ('-' for stdin); the membership signal ignores a "
+            "line's holdout playlists"
+        ),
     )
     parser.add_argument("-k", type=int, default=10, help="number of suggestions (default 10)")
     parser.add_argument(
         "--alpha",
         type=float,
-        default=0.5,
-        help="weight of similarity vs popularity, 0-1 (default 0.5)",
+        default=DEFAULT_ALPHA,
+        help=f"weight of similarity vs popularity, 0-1 (default {DEFAULT_ALPHA})",
     )
     parser.add_argument(
         "--half-life",
@@ -72,6 +82,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="DATE",
         help="date ages are measured from (default today)",
+    )
+    parser.add_argument(
+        "--membership-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help=(
+            "weight of playlist co-membership added to the score when the catalogue has "
+            f"playlist columns (default {DEFAULT_MEMBERSHIP_WEIGHT:g}; 0 turns it off)"
+        ),
     )
     parser.add_argument(
         "--format",
@@ -96,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.catalog}: {error}") from None
     if len(catalogue) == 0:
         raise CliError(f"{args.catalog}: the catalogue has no tracks with a Spotify id")
+    if args.membership_weight is not None and not args.membership_weight >= 0:
+        raise CliError("--membership-weight must be non-negative")
+    weight = DEFAULT_MEMBERSHIP_WEIGHT if args.membership_weight is None else args.membership_weight
     weighting = PopularityWeighting(half_life_years=args.half_life, as_of=args.as_of)
-    recommender = Recommender(catalogue, weighting=weighting)
+    recommender = Recommender(
+        catalogue, weighting=weighting, membership_weight=weight if catalogue.memberships else 0.0
+    )
     if args.seeds_file:
         return _run_batch(recommender, args)
     return _run_single(recommender, args)
@@ -206,6 +231,7 @@ class _Query:
     query_id: str
     rows: list[int]
     k: int
+    holdout: tuple[str, ...] = ()
 
 
 def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
@@ -251,12 +277,15 @@ def _parse_line(recommender: Recommender, number: int, text: str, default_k: int
     k = data.get("k", default_k)
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise ValueError(f"'k' must be an integer between 1 and {MAX_K}")
+    holdout = data.get("holdout_playlists", [])
+    if not isinstance(holdout, list) or not all(isinstance(p, str) for p in holdout):
+        raise ValueError("'holdout_playlists' must be a list of playlist ids")
     catalogue = recommender.catalogue
     rows = [row for seed in seeds if (row := catalogue.row_of(seed)) is not None]
     unknown = [seed for seed in seeds if seed not in catalogue]
     if unknown:
         raise ValueError(f"seed(s) not in the catalogue: {', '.join(unknown[:5])}")
-    return _Query(number, str(query_id), rows, k)
+    return _Query(number, str(query_id), rows, k, tuple(holdout))
 
 
 def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int:
@@ -272,7 +301,9 @@ def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int
         else:
             usable.append(query)
     k = max((q.k for q in usable), default=1)
-    results = recommender.recommend_many([q.rows for q in usable], k=k, alpha=alpha)
+    results = recommender.recommend_many(
+        [q.rows for q in usable], k=k, alpha=alpha, holdouts=[q.holdout for q in usable]
+    )
     out = sys.stdout
     for query, recs in zip(usable, results, strict=True):
         ids = [rec.track.id for rec in recs[: query.k]]
