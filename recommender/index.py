@@ -175,9 +175,8 @@ class FeatureIndex:
     ) -> SearchResult:
         """Top ``k`` rows for one query vector.
 
-        ``query`` lives in the unit-vector space: a unit seed vector, or a weighted
-        mean of several (then the cosine, hence the similarity above the floor, is
-        the same weighted mean of the per-seed values). ``exclude`` holds rows that
+        ``query`` lives in the unit-vector space: a seed's unit vector, or the
+        normalised mean of several (the calibration assumes a unit query). ``exclude`` holds rows that
         must not appear; ``allowed`` is a boolean mask of rows that may. ``bonus``
         adds non-negative extra points to a few rows (e.g. "liked together here");
         those rows are always scored, so the result stays exact.

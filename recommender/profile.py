@@ -58,6 +58,8 @@ class TasteProfile:
         return self.ratings / (self.ratings + HALF_TRUST_RATINGS)
 
     def blend(self, song_vector: np.ndarray) -> np.ndarray:
-        """A query between the song and this profile, weighted by the evidence."""
+        """A unit query between the song and this profile, weighted by the evidence."""
         w = self.weight
-        return ((1.0 - w) * np.asarray(song_vector) + w * self.vector).astype(np.float32)
+        blended = (1.0 - w) * np.asarray(song_vector, dtype=np.float64) + w * self.vector
+        norm = float(np.linalg.norm(blended))
+        return (blended / norm if norm > 0 else blended).astype(np.float32)

@@ -7,7 +7,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from recommender.features import FEATURE_NAMES
+
 DatePrecision = Literal["year", "month", "day"]
+
+RECORD_FIELDS: tuple[str, ...] = (
+    "name",
+    "artists",
+    "album",
+    "release_date",
+    "release_date_precision",
+    "popularity",
+    "duration_ms",
+    *FEATURE_NAMES,
+    "feature_source",
+    "popularity_source",
+)
+"""A track's fields after its id, as flat columns (CSV exports, the bot's store)."""
 
 _DATE_RE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
 

@@ -33,6 +33,8 @@ def brute_force_scores(recommender: Recommender, seed_rows: list[int], alpha: fl
     unit = recommender.index.unit_vectors.astype(np.float64)
     usable = [r for r in seed_rows if unit[r].any()]
     query = unit[usable].mean(axis=0) if usable else np.zeros(unit.shape[1])
+    if usable:
+        query /= np.linalg.norm(query)  # several seeds: the direction of their mean
     similarity = recommender.index.calibration.similarity(unit @ query)
     return alpha * similarity + (1 - alpha) * recommender.index.prior.astype(np.float64)
 
@@ -90,7 +92,7 @@ def test_explicit_exclusions_and_allowed_masks(recommender: Recommender) -> None
     assert all(r.row % 3 == 0 for r in filtered)
 
 
-def test_several_seeds_average_their_similarities(recommender: Recommender) -> None:
+def test_several_seeds_combine_into_the_direction_of_their_mean(recommender: Recommender) -> None:
     seeds = [fx.track_id(1), fx.track_id(2), fx.track_id(3)]
     rows = [recommender.row(s) for s in seeds]
     results = recommender.recommend(seeds, k=10, alpha=1.0)

@@ -10,24 +10,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from recommender.features import FEATURE_NAMES
-from recommender.track import Track
+from recommender.track import RECORD_FIELDS, Track
 
 # Column order of the ``tracks`` table as read and written by the store. Feature
 # columns are named after FEATURE_NAMES; ``key`` and ``mode`` are SQL keywords,
 # hence the quoting.
-TRACK_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "artists",
-    "album",
-    "release_date",
-    "release_date_precision",
-    "popularity",
-    "duration_ms",
-    *FEATURE_NAMES,
-    "feature_source",
-    "popularity_source",
-)
+TRACK_COLUMNS: tuple[str, ...] = ("id", *RECORD_FIELDS)
 _FEATURES_AT = TRACK_COLUMNS.index(FEATURE_NAMES[0])
 _FEATURES_END = _FEATURES_AT + len(FEATURE_NAMES)
 

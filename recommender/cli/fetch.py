@@ -26,24 +26,12 @@ from recommender.spotify.errors import (
     SpotifyError,
 )
 from recommender.spotify.settings import SettingsError, SpotifySettings
-from recommender.track import Track
+from recommender.track import RECORD_FIELDS, Track
 
 EXIT_NOT_READABLE = 3
 EXIT_RATE_LIMITED = 4
 
-COLUMNS: tuple[str, ...] = (
-    "track_id",
-    "name",
-    "artists",
-    "album",
-    "release_date",
-    "release_date_precision",
-    "popularity",
-    "duration_ms",
-    *FEATURE_NAMES,
-    "feature_source",
-    "popularity_source",
-)
+COLUMNS: tuple[str, ...] = ("track_id", *RECORD_FIELDS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
