@@ -14,6 +14,8 @@ from discord.ext import commands
 from bot.catalogues import CatalogueService
 from bot.errors import UserFacingError
 from bot.guild_settings import SettingsService
+from bot.insights import InsightService
+from bot.privacy import PrivacyService
 from bot.rating import RatingService
 from bot.recommending import RecommendationService
 from bot.settings import Settings
@@ -28,6 +30,9 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.playlists",
     "cogs.ratings",
     "cogs.settings",
+    "cogs.insights",
+    "cogs.privacy",
+    "cogs.help",
 )
 PURGE_INTERVAL = dt.timedelta(hours=6)
 
@@ -49,6 +54,8 @@ class MusicBot(commands.Bot):
     ratings: RatingService
     sources: SourceService
     settings_service: SettingsService
+    insights: InsightService
+    privacy: PrivacyService
     ingestion: Ingestion | None
 
     def __init__(self, settings: Settings) -> None:
@@ -75,6 +82,8 @@ class MusicBot(commands.Bot):
         self.recommendations = RecommendationService(self.store, self.catalogues, self.ingestion)
         self.ratings = RatingService(self.store)
         self.settings_service = SettingsService(self.store, self.catalogues)
+        self.insights = InsightService(self.store, self.catalogues)
+        self.privacy = PrivacyService(self.store)
         self.sources = SourceService(
             self.store, self.catalogues, self.ingestion, max_sources=config.max_sources_per_guild
         )
@@ -127,13 +136,18 @@ class MusicBot(commands.Bot):
         await self.store.mark_guild_left(guild.id)
         self.catalogues.forget(guild.id)
 
-    async def _purge_departed_guilds_periodically(self) -> None:
+    async def purge_departed_guilds(self, *, now: dt.datetime | None = None) -> list[int]:
+        """Delete the data of guilds the bot left more than GUILD_DATA_GRACE_DAYS ago."""
         grace = dt.timedelta(days=self.settings.bot.guild_data_grace_days)
+        purged = await self.store.purge_departed_guilds(grace, now=now)
+        if purged:
+            log.info("deleted the data of %d guilds that left", len(purged))
+        return purged
+
+    async def _purge_departed_guilds_periodically(self) -> None:
         while True:
             try:
-                purged = await self.store.purge_departed_guilds(grace)
-                if purged:
-                    log.info("deleted the data of %d guilds that left", len(purged))
+                await self.purge_departed_guilds()
             except Exception:
                 log.exception("purging departed guilds failed")
             await asyncio.sleep(PURGE_INTERVAL.total_seconds())

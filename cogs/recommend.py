@@ -9,12 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rating_scheme, rendering
+from bot import insight_embeds, rating_scheme, rendering
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
 
 log = logging.getLogger(__name__)
+
+CHART_FILENAME = "sound.png"
 
 
 class RecommendCog(commands.Cog):
@@ -46,10 +48,13 @@ class RecommendCog(commands.Cog):
             interaction.guild_id, interaction.user.id, song, count, alpha
         )
         embed = rendering.recommendation_embed(outcome)
+        # Optional: None when nothing has features or rendering failed (already logged).
+        png = await self.bot.insights.recommendation_chart(outcome)
+        files = insight_embeds.with_chart(embed, png, CHART_FILENAME)
         if interaction.response.is_done():
-            message = await interaction.edit_original_response(embed=embed)
+            message = await interaction.edit_original_response(embed=embed, attachments=files)
         else:
-            callback = await interaction.response.send_message(embed=embed)
+            callback = await interaction.response.send_message(embed=embed, files=files)
             message = callback.resource
             if not isinstance(message, discord.InteractionMessage):
                 message = await interaction.original_response()

@@ -35,6 +35,11 @@ Running a bot (construct it with ``Intents`` ``guilds`` + ``guild_reactions``)::
         await fake.react(member, final, "👍")              # MESSAGE_REACTION_ADD (+ member)
         await fake.unreact(member, final, "👍")            # MESSAGE_REACTION_REMOVE
 
+        press = await fake.click(member, final, label="Confirm")  # button: interaction type 3
+        await press.wait_final(lambda m: "Done" in m.content)      # type 7 edits that message
+
+        await fake.leave_guild(guild)                      # GUILD_DELETE: on_guild_remove
+
         fake.rate_limit(1, method="PUT", path="/channels/*/reactions/*")  # next call: 429
         await fake.disconnect(4000)                        # the client RESUMEs
 
@@ -48,7 +53,9 @@ The pieces:
   ``invoke`` (slash command; ``"group sub"`` names; option types taken from the
   synced command, else from the value; a :class:`FakeAttachment` value becomes
   an attachment option whose URL the fake serves), ``dispatch_autocomplete`` /
-  ``autocomplete``, ``react`` / ``unreact``, ``disconnect``. Inspection:
+  ``autocomplete``, ``react`` / ``unreact``, ``click`` (a button press on a bot
+  message, found by label or custom id in its recorded components),
+  ``leave_guild`` (the bot is removed: GUILD_DELETE), ``disconnect``. Inspection:
   ``requests`` (:class:`RecordedRequest`: method, path, query, json, headers,
   files, monotonic time, status) and ``find_requests(method, path_glob)``;
   ``command_syncs`` (:class:`CommandSync`), ``commands(guild)``,
@@ -83,7 +90,7 @@ across overwrites; GUILD_CREATE lists only the bot as member (no members
 intent); a session closed with 1000/1001 cannot be resumed, any other close can.
 
 Not implemented: MESSAGE_CREATE/UPDATE events (the bot has no message intents),
-DMs, threads, components/modals beyond recording the callback, voice, member
+DMs, threads, select menus and modals (buttons only), voice, member
 chunking, per-route rate-limit buckets other than injected 429s.
 """
 

@@ -78,7 +78,7 @@ class InteractionHandle:
     ) -> None:
         self.id = interaction_id
         self.token = token
-        #: 2 for a slash command, 4 for autocomplete.
+        #: 2 for a slash command, 3 for a button press, 4 for autocomplete.
         self.type = type
         self.name = name
         self.guild = guild
@@ -93,6 +93,8 @@ class InteractionHandle:
         #: The original response message (created by a type 4 or 5 callback).
         self.original: FakeMessage | None = None
         self.followups: list[FakeMessage] = []
+        #: For a component interaction (type 3): the message whose button was pressed.
+        self.source_message: FakeMessage | None = None
         self._changed = asyncio.Condition()
 
     def __repr__(self) -> str:

@@ -27,6 +27,8 @@ from .interactions import (
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
+    DEFERRED_UPDATE_MESSAGE,
+    UPDATE_MESSAGE,
     InteractionCallback,
     InteractionHandle,
 )
@@ -671,8 +673,6 @@ class FakeDiscord:
             sub_type = next((o.get("type", 1) for o in parent if o["name"] == sub), 1)
             leaf = [{"name": sub, "type": sub_type, "options": leaf}]
 
-        interaction_id = new_id()
-        token = f"fake-interaction-token-{interaction_id}-{uuid.uuid4().hex}"
         data: dict[str, Any] = {
             "id": command["id"] if command else str(new_id()),
             "name": root,
@@ -683,6 +683,65 @@ class FakeDiscord:
             data["guild_id"] = command["guild_id"]
         if resolved:
             data["resolved"] = resolved
+        return await self._send_interaction(
+            kind, guild, member, channel, locale, name, data, timeout=timeout
+        )
+
+    async def click(
+        self,
+        user: UserRef,
+        message: FakeMessage | int,
+        *,
+        label: str | None = None,
+        custom_id: str | None = None,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+    ) -> InteractionHandle:
+        """``user`` presses a button (by ``label`` or ``custom_id``) on a bot message.
+
+        Sends a MESSAGE_COMPONENT interaction (type 3) carrying the message, as
+        Discord does. A type 7 callback (``response.edit_message``) or a type 6
+        (``response.defer()``) followed by an ``@original`` edit changes that
+        message; a type 4 callback creates a new one. Wait on the returned handle.
+        """
+        msg = message if isinstance(message, FakeMessage) else self.messages[message]
+        if msg.guild_id is None:
+            raise ValueError("the fake only supports components in guilds")
+        guild = self.guild(msg.guild_id)
+        member = guild.member(user)
+        button = _find_button(msg, label=label, custom_id=custom_id)
+        channel = next(c for c in guild.channels if c.id == msg.channel_id)
+        data = {"custom_id": button["custom_id"], "component_type": button.get("type", 2)}
+        return await self._send_interaction(
+            3, guild, member, channel, locale, str(button["custom_id"]), data,
+            timeout=timeout, message=msg,
+        )  # fmt: skip
+
+    async def leave_guild(self, guild: GuildRef) -> None:
+        """The bot is removed from ``guild`` (kicked, or the guild deleted): GUILD_DELETE.
+
+        Like Discord, the event has no ``unavailable`` key, so discord.py dispatches
+        ``on_guild_remove``; the guild is gone from the world (a later READY omits it).
+        """
+        g = self.guild(guild)
+        await self._dispatch_to_guild(g.id, "GUILD_DELETE", {"id": str(g.id)})
+        del self.guilds[g.id]
+
+    async def _send_interaction(
+        self,
+        kind: int,
+        guild: FakeGuild,
+        member: FakeMember,
+        channel: FakeChannel,
+        locale: str,
+        name: str,
+        data: dict[str, Any],
+        *,
+        timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        message: FakeMessage | None = None,
+    ) -> InteractionHandle:
+        interaction_id = new_id()
+        token = f"fake-interaction-token-{interaction_id}-{uuid.uuid4().hex}"
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
@@ -703,6 +762,8 @@ class FakeDiscord:
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
             "data": data,
         }
+        if message is not None:
+            payload["message"] = message.to_payload(self.bot_user.id)
         handle = InteractionHandle(
             interaction_id=interaction_id,
             token=token,
@@ -712,6 +773,7 @@ class FakeDiscord:
             member=member,
             payload=payload,
         )
+        handle.source_message = message
         self.interactions.append(handle)
         self._handles[interaction_id] = handle
         self._handles_by_token[token] = handle
@@ -1251,6 +1313,19 @@ class FakeDiscord:
                 "type": callback_type,
                 "message": message.to_payload(self.bot_user.id),
             }
+        elif (
+            callback_type in (UPDATE_MESSAGE, DEFERRED_UPDATE_MESSAGE)
+            and handle.source_message is not None
+        ):
+            # A component interaction's "original" is the message the component is on.
+            handle.original = handle.source_message
+            if callback_type == UPDATE_MESSAGE:
+                self._apply_edit(handle.original, data, body.files)
+            interaction.update(response_message_id=str(handle.original.id))
+            result["resource"] = {
+                "type": callback_type,
+                "message": handle.original.to_payload(self.bot_user.id),
+            }
         elif callback_type != AUTOCOMPLETE_RESULT:
             result["resource"] = {"type": callback_type}
         await handle.notify()
@@ -1439,6 +1514,22 @@ class FakeDiscord:
             return message
         users = message.reactions.get(emoji_key(p["emoji"]), [])
         return json_response([self.users[u].to_payload() for u in users if u in self.users])
+
+
+def _find_button(
+    message: FakeMessage, *, label: str | None, custom_id: str | None
+) -> dict[str, Any]:
+    """The button on ``message`` with this label or custom id (from its action rows)."""
+    for row in message.components:
+        for component in row.get("components", []):
+            if component.get("type") != 2:
+                continue
+            if (label is not None and component.get("label") == label) or (
+                custom_id is not None and component.get("custom_id") == custom_id
+            ):
+                return component
+    labels = [c.get("label") for r in message.components for c in r.get("components", [])]
+    raise AssertionError(f"no button {label or custom_id!r} on the message; buttons: {labels}")
 
 
 def _infer_option_type(value: Any) -> int:
