@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DISLIKE_WEIGHT = 0.5  # a dislike pushes away half as hard as a like pulls
+DISLIKE_WEIGHT = 0.2  # a dislike pushes away a fifth as hard as a like pulls (docs/quality.md)
 HALF_TRUST_RATINGS = 5  # with this many ratings the profile weighs as much as the song
 
 
 @dataclass(frozen=True)
 class TasteProfile:
-    """The mean direction of liked tracks minus half that of disliked ones.
+    """The mean direction of liked tracks minus a fifth of that of disliked ones.
 
     ``vector`` lives in the index's unit-vector space, so it can be blended into a
     query like any seed. ``weight`` grows with evidence: ``n / (n + 5)`` for ``n``

@@ -256,7 +256,11 @@ def test_batch_cli_with_holdouts_matches_evaluate(catalogue_path: Path, tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]["A"]
-    (name,) = [n for n in results if n.startswith("engine alpha 0.7") and n.endswith("ship 2")]
+    (name,) = [
+        n
+        for n in results
+        if n.startswith("engine alpha 0.7") and n.endswith("ship 2") and "diversity" not in n
+    ]
     evaluated = results[name]
     answered = _cli(
         "recommend", "--catalog", str(catalogue_path), "--seeds-file", str(queries_file),

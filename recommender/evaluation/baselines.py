@@ -204,6 +204,42 @@ class EngineMethod:
             self.recommender.membership_weight = saved
 
 
+@dataclass
+class DiverseEngineMethod(EngineMethod):
+    """The engine with the bot's default variety settings (MMR 0.3, two per artist).
+
+    One ``recommend`` call per query: the re-ranking has no batched form.
+    """
+
+    diversity: float = 0.3
+    max_per_artist: int = 2
+
+    def rank(self, queries: Sequence[Query]) -> list[np.ndarray]:
+        """Engine top ``k`` per query, re-ranked for variety."""
+        saved = self.recommender.membership_weight
+        self.recommender.membership_weight = self.membership_weight
+        try:
+            return [
+                np.array(
+                    [
+                        r.row
+                        for r in self.recommender.recommend(
+                            list(q.seeds),
+                            k=q.k,
+                            alpha=self.alpha,
+                            holdout_playlists=q.holdout,
+                            diversity=self.diversity,
+                            max_per_artist=self.max_per_artist,
+                        )
+                    ],
+                    dtype=np.int64,
+                )
+                for q in queries
+            ]
+        finally:
+            self.recommender.membership_weight = saved
+
+
 def baseline_methods(catalogue: Catalogue, prior: np.ndarray, random_seed: int) -> list[Method]:
     """The fixed baselines: random, popularity, tutorial content and hybrid, raw blend,
     z-scored kNN. ``prior`` is the engine's weighted popularity (for the raw blend)."""
