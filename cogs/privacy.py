@@ -22,8 +22,10 @@ CONFIRM_TIMEOUT = 60.0  # seconds; after that the buttons stop working and nothi
 class ForgetConfirmation(discord.ui.View):
     """Confirm / Cancel for /forgetme; only the member who asked may press."""
 
-    def __init__(self, bot: MusicBot, guild_id: int, user_id: int) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
+    def __init__(
+        self, bot: MusicBot, guild_id: int, user_id: int, *, timeout: float = CONFIRM_TIMEOUT
+    ) -> None:
+        super().__init__(timeout=timeout)
         self.bot = bot
         self.guild_id = guild_id
         self.user_id = user_id
@@ -83,6 +85,8 @@ class PrivacyCog(commands.Cog):
 
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
+        #: Seconds the /forgetme buttons stay live (tests shorten it).
+        self.confirm_timeout = CONFIRM_TIMEOUT
 
     @app_commands.command(
         name="exportmyratings", description="Get your ratings in this server as a CSV file"
@@ -103,7 +107,9 @@ class PrivacyCog(commands.Cog):
     async def forgetme(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         count = await self.bot.privacy.count(interaction.guild_id, interaction.user.id)
-        view = ForgetConfirmation(self.bot, interaction.guild_id, interaction.user.id)
+        view = ForgetConfirmation(
+            self.bot, interaction.guild_id, interaction.user.id, timeout=self.confirm_timeout
+        )
         view.original = interaction
         await interaction.response.send_message(
             f"This deletes your **{count} ratings** in this server and the record of the "

@@ -8,10 +8,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
-import pytest
-
 from bot import rating_scheme
-from cogs import privacy as privacy_cog
 from tests.e2e.test_bot_flow import _wait_rating, add_playlist
 from tests.e2e.world import running_music_bot, running_world
 
@@ -143,11 +140,9 @@ async def test_help_explains_rating_admin_commands_and_data_sources(tmp_path: Pa
         assert size < 6000
 
 
-async def test_forgetme_unanswered_times_out_and_deletes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(privacy_cog, "CONFIRM_TIMEOUT", 0.2)
+async def test_forgetme_unanswered_times_out_and_deletes_nothing(tmp_path: Path) -> None:
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        bot.get_cog("PrivacyCog").confirm_timeout = 0.2  # instead of a minute
         await add_playlist(world, bot)
         await _rate_two(world, bot, world.member)
         handle = await world.discord.invoke(world.guild, world.member, "forgetme")
