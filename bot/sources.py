@@ -202,7 +202,12 @@ class SourceService:
             try:
                 result = await self.add_spotify(guild_id, source.added_by, source.key)
             except UserFacingError as error:
-                lines.append(f"**{source.display_name}**: not refreshed, {error}")
+                # Nothing was written (save_source runs only after a complete fetch):
+                # say so, because "not refreshed" alone reads like "now empty".
+                lines.append(
+                    f"**{source.display_name}**: not refreshed (kept the previous "
+                    f"{source.track_count} tracks), {error}"
+                )
                 continue
             state = "updated" if result.changed else "unchanged"
             lines.append(
