@@ -1,4 +1,5 @@
-"""``python -m bot [run | sync [--guild ID]]``: start the bot, or sync its slash commands."""
+"""``python -m bot [run | sync [--guild ID] | check]``: start the bot, sync its slash commands,
+or check that the configuration can run it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.check import run_check
 from bot.client import MusicBot
 from bot.discord_urls import apply_discord_urls
 from bot.settings import ConfigurationError, Settings, load_settings
@@ -27,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument(
         "--guild", type=int, help="sync to one server only (instant; for development)"
+    )
+    commands.add_parser(
+        "check",
+        help="check the settings, database, Discord token and Spotify app; exit 2 if "
+        "the bot cannot run",
     )
     return parser
 
@@ -75,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     try:
+        if args.command == "check":
+            return asyncio.run(run_check(settings))
         if args.command == "sync":
             return asyncio.run(_sync(settings, args.guild))
         asyncio.run(_run(settings))
