@@ -176,10 +176,11 @@ class FeatureIndex:
         """Top ``k`` rows for one query vector.
 
         ``query`` lives in the unit-vector space: a seed's unit vector, or the
-        normalised mean of several (the calibration assumes a unit query). ``exclude`` holds rows that
-        must not appear; ``allowed`` is a boolean mask of rows that may. ``bonus``
-        adds non-negative extra points to a few rows (e.g. "liked together here");
-        those rows are always scored, so the result stays exact.
+        normalised mean of several (the calibration assumes a unit query).
+        ``exclude`` holds rows that must not appear; ``allowed`` is a boolean mask
+        of rows that may. ``bonus`` adds non-negative extra points to a few rows
+        (e.g. "liked together here"); those rows are always scored, so the result
+        stays exact.
         """
         alpha = validate_alpha(alpha)
         fused = self._fused_query(query, alpha)

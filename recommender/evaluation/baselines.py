@@ -108,7 +108,7 @@ class VectorMethod:
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, dtype=np.float64)
-        self._valid = ~np.isnan(vectors).any(axis=1)
+        self._valid = np.asarray(~np.isnan(vectors).any(axis=1))
         vectors = np.where(self._valid[:, None], vectors, 0.0)
         if self.metric == "cosine":
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)

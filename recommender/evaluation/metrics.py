@@ -15,7 +15,11 @@ CLICKS_NOT_FOUND = 51
 """RecSys 2018: the clicks value of a list holding no relevant track."""
 
 
-def _hits(ranked: Sequence[int] | np.ndarray, relevant: np.ndarray | set[int]) -> np.ndarray:
+Ranked = Sequence[int] | np.ndarray
+"""Track rows, best first."""
+
+
+def _hits(ranked: Ranked, relevant: np.ndarray | set[int]) -> np.ndarray:
     """Boolean per position: is the ranked row relevant?"""
     ranked_arr = np.asarray(ranked, dtype=np.int64)
     if isinstance(relevant, set):
@@ -23,17 +27,17 @@ def _hits(ranked: Sequence[int] | np.ndarray, relevant: np.ndarray | set[int]) -
     return np.isin(ranked_arr, np.asarray(relevant, dtype=np.int64))
 
 
-def precision_at(ranked: Sequence[int], relevant: np.ndarray | set[int], k: int) -> float:
+def precision_at(ranked: Ranked, relevant: np.ndarray | set[int], k: int) -> float:
     """Share of the first ``k`` positions holding a relevant track (divides by ``k``)."""
     return float(_hits(list(ranked)[:k], relevant).sum()) / k
 
 
-def hit_rate_at(ranked: Sequence[int], relevant: np.ndarray | set[int], k: int) -> float:
+def hit_rate_at(ranked: Ranked, relevant: np.ndarray | set[int], k: int) -> float:
     """1.0 if any of the first ``k`` is relevant, else 0.0."""
     return float(_hits(list(ranked)[:k], relevant).any())
 
 
-def ndcg_at(ranked: Sequence[int], relevant: np.ndarray | set[int], k: int) -> float:
+def ndcg_at(ranked: Ranked, relevant: np.ndarray | set[int], k: int) -> float:
     """Binary NDCG@k: ``sum(rel_i / log2(i + 1))`` over ranks ``i = 1..k``, divided by
     the same sum for an ideal list (``min(|relevant|, k)`` hits first). 0 when nothing
     is relevant."""
@@ -47,7 +51,7 @@ def ndcg_at(ranked: Sequence[int], relevant: np.ndarray | set[int], k: int) -> f
     return dcg / idcg
 
 
-def r_precision(ranked: Sequence[int], relevant: np.ndarray | set[int]) -> float:
+def r_precision(ranked: Ranked, relevant: np.ndarray | set[int]) -> float:
     """RecSys 2018 R-precision (track level): relevant tracks among the first
     ``|relevant|`` recommended, divided by ``|relevant|``."""
     n_relevant = len(relevant)
@@ -56,7 +60,7 @@ def r_precision(ranked: Sequence[int], relevant: np.ndarray | set[int]) -> float
     return float(_hits(list(ranked)[:n_relevant], relevant).sum()) / n_relevant
 
 
-def clicks(ranked: Sequence[int], relevant: np.ndarray | set[int]) -> int:
+def clicks(ranked: Ranked, relevant: np.ndarray | set[int]) -> int:
     """RecSys 2018 "recommended songs clicks": ``floor((rank of the first relevant
     track - 1) / 10)`` with ranks from 1 (pages of ten a listener skips), or 51 when
     the list holds no relevant track."""
@@ -67,7 +71,7 @@ def clicks(ranked: Sequence[int], relevant: np.ndarray | set[int]) -> int:
 
 
 def genre_hit_at(
-    ranked: Sequence[int], genre: str, genres_of_row: Mapping[int, frozenset[str]], k: int
+    ranked: Ranked, genre: str, genres_of_row: Mapping[int, frozenset[str]], k: int
 ) -> float:
     """Share of the first ``k`` recommendations that sit in at least one playlist of
     ``genre`` (the seed playlist's ``playlist_genre``); divides by ``k``."""
@@ -75,13 +79,13 @@ def genre_hit_at(
     return sum(genre in genres_of_row.get(int(r), frozenset()) for r in top) / k
 
 
-def artist_diversity(ranked: Sequence[int], artists: Sequence[tuple[str, ...]], k: int) -> float:
+def artist_diversity(ranked: Ranked, artists: Sequence[tuple[str, ...]], k: int) -> float:
     """Distinct artist credits among the first ``k`` recommendations, divided by ``k``."""
     top = list(ranked)[:k]
     return len({artists[int(r)] for r in top}) / k
 
 
-def coverage(lists: Iterable[Sequence[int]], n_tracks: int, k: int | None = None) -> float:
+def coverage(lists: Iterable[Ranked], n_tracks: int, k: int | None = None) -> float:
     """Share of the catalogue recommended at least once (in the first ``k`` of a list)."""
     seen: set[int] = set()
     for ranked in lists:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from recommender.cache import TrackCache
 from recommender.ids import parse_spotify_id
@@ -30,7 +30,7 @@ def _merge(fresh: Track, cached: Track | None) -> Track:
     """Fresh metadata from the playlist, with the values the cache already had."""
     if cached is None:
         return fresh
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if fresh.features is None and cached.features is not None:
         changes.update(features=cached.features, feature_source=cached.feature_source)
     if fresh.popularity is None and cached.popularity is not None:

@@ -79,15 +79,17 @@ class ProviderChain:
                 # validation here: on a 10,000-track ingest it costs a noticeable share.
                 if track_id in asked and values:
                     features[track_id] = (values, provider.name)
-        for provider in self.popularity_providers:
+        for popularity_provider in self.popularity_providers:
             missing = [i for i in ids if i not in popularity]
             if not missing:
                 break
             asked = set(missing)
-            found_pop = await self._ask(provider, "popularity", missing, report, on_stage)
+            found_pop = await self._ask(
+                popularity_provider, "popularity", missing, report, on_stage
+            )
             for track_id, value in found_pop.items():
                 if track_id in asked and 0 <= value <= 100:
-                    popularity[track_id] = (int(value), provider.name)
+                    popularity[track_id] = (int(value), popularity_provider.name)
 
         completed: list[Track] = []
         for track in tracks:

@@ -23,7 +23,8 @@ def parse_track(obj: Any) -> Track | None:
     track_id = obj.get("id")
     if obj.get("is_local") or not isinstance(track_id, str) or not track_id:
         return None
-    album = obj.get("album") if isinstance(obj.get("album"), dict) else {}
+    raw_album = obj.get("album")
+    album: dict[str, Any] = raw_album if isinstance(raw_album, dict) else {}
     date_text = album.get("release_date")
     date, precision = parse_release_date(date_text, album.get("release_date_precision"))
     artists = tuple(

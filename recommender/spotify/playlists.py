@@ -56,7 +56,8 @@ def playlist_id_from(reference: str) -> str:
 
 
 def _info(playlist_id: str, body: dict[str, Any], page: dict[str, Any] | None) -> PlaylistInfo:
-    owner = body.get("owner") if isinstance(body.get("owner"), dict) else {}
+    raw_owner = body.get("owner")
+    owner: dict[str, Any] = raw_owner if isinstance(raw_owner, dict) else {}
     total = page.get("total") if page else None
     return PlaylistInfo(
         id=playlist_id,

@@ -35,7 +35,7 @@ from recommender.spotify.stats import (
 try:  # optional: a playlist of 10,000 tracks is ~20 MB of JSON, and orjson parses it ~4x faster
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - the standard library is the fallback
-    from json import loads as _loads
+    from json import loads as _loads  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
