@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot import charts, rating_scheme, rendering
 from bot.recommending import RecommendOutcome
+from recommender import reasons
 from recommender.catalogue import Catalogue
 from recommender.engine import Recommender
 from recommender.track import Track
@@ -129,7 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         mode="song",
         seed=seed,
         suggestions=suggestions,
-        reasons=["sounds alike (energy, mood, tempo)"] * len(suggestions),
+        # The same reasons the bot computes (recommender.reasons), not made-up text.
+        reasons=[
+            reasons.sound_reason(
+                reasons.closest_features(
+                    recommender.scaler,
+                    recommender.raw_features(recommender.row(seed.id)),
+                    recommender.raw_features(s.row),
+                ),
+                seed.name,
+            )
+            or "popular here"
+            for s in suggestions
+        ],
         alpha=0.7,
         catalogue_size=len(tracks),
     )
