@@ -132,7 +132,10 @@ async def check_discord(token: str, report: Report) -> None:
 async def check_spotify(settings: Settings, report: Report) -> None:
     """Which Spotify world the app lives in, and what that means for the bot."""
     spotify = settings.spotify
-    fallback = "ReccoBeats" if spotify.reccobeats_url else "no ReccoBeats (RECCOBEATS_API_URL=off)"
+    sources = (["ReccoBeats"] if spotify.reccobeats_url else []) + [
+        f"{len(spotify.feature_datasets)} dataset file(s)"
+    ]
+    fallback = " and ".join(sources)
     if not (spotify.has_client_credentials or spotify.has_user_token):
         report.warn(
             "spotify",
@@ -160,9 +163,8 @@ async def check_spotify(settings: Settings, report: Report) -> None:
         return
     report.warn(
         "spotify",
-        f"no audio features from Spotify: they come from {fallback} and "
-        f"{len(spotify.feature_datasets)} datasets; tracks without any still count for "
-        "popularity and ratings",
+        f"no audio features from Spotify: they come from {fallback}; tracks without "
+        "any still count for popularity and ratings",
     )
     if caps.batch_tracks is False:
         report.warn("spotify", "no batch track lookups: one request per track (slower fetches)")
