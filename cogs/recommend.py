@@ -13,6 +13,7 @@ from bot import insight_embeds, rating_scheme, rendering
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
+    from bot.recommending import RecommendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,10 @@ class RecommendCog(commands.Cog):
             interaction.guild_id, interaction.user.id, song, count, alpha
         )
         embed = rendering.recommendation_embed(outcome)
-        # Optional: None when nothing has features or rendering failed (already logged).
-        png = await self.bot.insights.recommendation_chart(outcome)
-        files = insight_embeds.with_chart(embed, png, CHART_FILENAME)
         if interaction.response.is_done():
-            message = await interaction.edit_original_response(embed=embed, attachments=files)
+            message = await interaction.edit_original_response(embed=embed)
         else:
-            callback = await interaction.response.send_message(embed=embed, files=files)
+            callback = await interaction.response.send_message(embed=embed)
             message = callback.resource
             if not isinstance(message, discord.InteractionMessage):
                 message = await interaction.original_response()
@@ -65,23 +63,35 @@ class RecommendCog(commands.Cog):
             user_id=interaction.user.id,
             outcome=outcome,
         )
-        # Twenty reactions take seconds (Discord paces them): never hold the reply for it.
+        # The chart (~0.1-0.3 s to draw) and twenty reactions (Discord paces them) follow
+        # the answer instead of holding it back.
+        self.bot.spawn(self._attach_chart(interaction, outcome, embed))
         self.bot.spawn(_add_rating_reactions(message, len(outcome.suggestions)))
+
+    async def _attach_chart(
+        self, interaction: discord.Interaction, outcome: RecommendOutcome, embed: discord.Embed
+    ) -> None:
+        """Add the radar chart to the answer once it is drawn (skipped if it fails)."""
+        # None when nothing has features or rendering failed (already logged).
+        png = await self.bot.insights.recommendation_chart(outcome)
+        files = insight_embeds.with_chart(embed, png, CHART_FILENAME)
+        if not files:
+            return
+        try:
+            await interaction.edit_original_response(embed=embed, attachments=files)
+        except discord.HTTPException:
+            log.warning("could not attach the chart to the /recommend answer", exc_info=True)
 
     @recommend.autocomplete("song")
     async def song_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        guild = self.bot.catalogues.get(interaction.guild_id or 0)
-        if guild.resolver is None or guild.catalogue is None:
-            return []
-        catalogue = guild.catalogue
-        rows = guild.resolver.suggest(current, limit=rendering.AUTOCOMPLETE_LIMIT)
+        tracks = await self.bot.recommendations.suggest_songs(
+            interaction.guild_id or 0, current, limit=rendering.AUTOCOMPLETE_LIMIT
+        )
         return [
-            app_commands.Choice(
-                name=rendering.track_label(catalogue.track(r)), value=catalogue.ids[r]
-            )
-            for r in rows
+            app_commands.Choice(name=rendering.track_label(track), value=track.id)
+            for track in tracks
         ]
 
 
