@@ -1,0 +1,904 @@
+"""Bot benchmark: /recommend and autocomplete through the fake Discord.
+
+Run from the repository root::
+
+    python benchmarks/bench_bot.py --sizes 10k,100k --requests 200 --json OUT.json
+
+The real :class:`bot.client.MusicBot` runs against the fake Discord
+(``tests/fakes/discord``) on a SQLite file in a temporary directory, pre-populated
+through the store API (tracks, one source per guild, ratings; no Spotify). The
+fake runs its aiohttp server **in its own thread with its own event loop**, so the
+bot's event loop does only the bot's work (the two threads still share the GIL).
+Measured:
+
+* ``/recommend`` handling at each catalogue size: dispatch -> first callback (the
+  bot answers in-catalogue songs directly, so that callback *is* the final reply)
+  and dispatch -> the bot's first rating reaction (the reply's bookkeeping,
+  ``remember``, is done by then); seeds by track id, as autocomplete gives them;
+* autocomplete: dispatch -> choices, for 1-6 typed characters of real titles
+  (a fifth with a typo);
+* a burst of concurrent ``/recommend`` across many guilds (default 100 across 20
+  guilds of 5k tracks): acknowledged within Discord's 3 s window (the fake answers a
+  later callback with ``10062`` as Discord does), and the bot loop's lag;
+* the bot loop's lag throughout, from a ticker (lateness of a 10 ms sleep);
+* a step breakdown of one request (a second, instrumented pass);
+* the reference, same run and same catalogues: the seed tutorial's method
+  (``MinMaxScaler`` + ``cosine_similarity`` + full ``argsort`` per query) run
+  blocking in the bot's event loop: its compute time per request and the loop lag
+  it causes.
+
+``10k`` is a random sample of the real catalogue (``../shared/data/spotify_songs.csv.gz``);
+``100k`` is the whole real catalogue plus resampled rows (features jittered, new ids,
+title and artists of other real rows). Without ``../shared`` the benchmark prints a
+message and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import gc
+import json
+import logging
+import os
+import platform
+import random
+import statistics
+import string
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "spotify_songs.csv.gz"
+JITTER = 0.02  # synthetic rows: noise std as a fraction of each feature's std
+ACK_WINDOW = 3.0  # Discord's deadline for the first callback
+TICK = 0.010  # the lag ticker's sleep
+TARGET_RECOMMEND_P95_MS = 50.0
+TARGET_AUTOCOMPLETE_P95_MS = 20.0
+ID_CHARS = string.ascii_letters + string.digits
+
+sys.path.insert(0, str(REPO))
+
+T = TypeVar("T")
+
+
+# -- statistics --------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (nearest rank on the sorted values); NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    """Median, p95 and max in milliseconds, and the count."""
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "median_ms": statistics.median(ms) if ms else float("nan"),
+        "p95_ms": percentile(ms, 95),
+        "max_ms": max(ms) if ms else float("nan"),
+    }
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def new_track_id(rng: random.Random) -> str:
+    """A fresh 22-character Spotify-style id."""
+    return "".join(rng.choice(ID_CHARS) for _ in range(22))
+
+
+def synthetic_tracks(real: Sequence[Any], n: int, seed: int) -> list[Any]:
+    """``n`` tracks resampled from the real ones with features jittered and new ids.
+
+    Features come from one real track (continuous ones jittered by 2% of their std,
+    clipped to the real range; key and mode kept), title from a second, artists from
+    a third, so names stay realistic without duplicating (title, artists) keys.
+    """
+    import numpy as np
+
+    from recommender.features import FEATURE_NAMES, KEY, MODE
+
+    with_features = [t for t in real if t.features]
+    matrix = np.array([[t.features[f] for f in FEATURE_NAMES] for t in with_features])
+    low, high, std = matrix.min(axis=0), matrix.max(axis=0), matrix.std(axis=0)
+    rng = np.random.default_rng(seed)
+    ids = random.Random(seed)
+    picks = rng.integers(0, len(with_features), size=(n, 3))
+    noise = rng.normal(0.0, JITTER, size=(n, len(FEATURE_NAMES))) * std
+    out = []
+    for i, (a, b, c) in enumerate(picks):
+        base = with_features[a]
+        values = np.clip(matrix[a] + noise[i], low, high)
+        features = {
+            name: float(base.features[name]) if name in (KEY, MODE) else float(values[j])
+            for j, name in enumerate(FEATURE_NAMES)
+        }
+        popularity = base.popularity
+        if popularity is not None:
+            popularity = int(np.clip(popularity + rng.normal(0, 3), 0, 100))
+        out.append(
+            dataclasses.replace(
+                base,
+                id=new_track_id(ids),
+                name=with_features[b].name,
+                artists=with_features[c].artists,
+                features=features,
+                popularity=popularity,
+            )
+        )
+    return out
+
+
+def parse_size(text: str) -> int:
+    """``10k`` -> 10000, ``100k`` -> 100000, ``1M`` -> 1000000."""
+    text = text.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+@dataclass
+class GuildPlan:
+    """One guild of the benchmark world: its catalogue and its members."""
+
+    name: str
+    track_ids: list[str]
+    members: int
+    ratings_per_member: int
+    guild: Any = None
+    member_objs: list[Any] = field(default_factory=list)
+
+
+def plan_guilds(
+    real: list[Any], synthetic: list[Any], sizes: list[int], args: argparse.Namespace
+) -> tuple[list[GuildPlan], list[GuildPlan]]:
+    """Catalogue guilds (one per size) and the burst guilds, as track id lists."""
+    rng = random.Random(7)
+    real_ids = [t.id for t in real]
+    pool = real_ids + [t.id for t in synthetic]
+    sized = []
+    for n in sizes:
+        ids = rng.sample(real_ids, n) if n <= len(real_ids) else pool[:n]
+        sized.append(GuildPlan(f"catalogue-{n // 1000}k", ids, args.members, args.ratings))
+    burst = [
+        GuildPlan(f"burst-{g:02d}", rng.sample(real_ids, args.burst_tracks), 5, 10)
+        for g in range(args.burst_guilds)
+    ]
+    return sized, burst
+
+
+async def populate(path: Path, tracks: list[Any], guilds: list[GuildPlan], fake: Any) -> float:
+    """Write tracks, one source per guild and members' ratings through the store API."""
+    from bot.store import SqliteStore
+    from bot.store.models import DISLIKE, LIKE, PlaylistSource
+
+    start = time.perf_counter()
+    store = await SqliteStore.connect(path)
+    try:
+        for i in range(0, len(tracks), 5000):
+            await store.put_tracks(tracks[i : i + 5000])
+        rng = random.Random(11)
+        now = dt.datetime.now(dt.UTC)
+        for plan in guilds:
+            source = PlaylistSource(
+                guild_id=plan.guild.id,
+                key=new_track_id(rng),
+                kind="spotify",
+                display_name=f"{plan.name} playlist",
+                added_by=fake.owner.id,
+                added_at=now,
+                snapshot_id="bench",
+            )
+            await store.save_source(source, plan.track_ids)
+            for member in plan.member_objs[: plan.members]:
+                for track_id in rng.sample(plan.track_ids, plan.ratings_per_member):
+                    value = LIKE if rng.random() < 0.7 else DISLIKE
+                    await store.set_rating(plan.guild.id, member.id, track_id, value)
+    finally:
+        await store.close()
+    return time.perf_counter() - start
+
+
+# -- the fake Discord in its own thread --------------------------------------------------
+
+
+class FakeThread:
+    """A :class:`FakeDiscord` served by its own event loop in a daemon thread.
+
+    The harness API is used unchanged: coroutines of the fake run in its loop via
+    :meth:`run`; the bot (in the main loop) reaches it over 127.0.0.1 as usual.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-discord")
+        self._thread.daemon = True
+        self._thread.start()
+        self.fake: Any = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        """Schedule ``coroutine`` in the fake's loop; await the result from any loop."""
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+    async def start(self, **options: Any) -> Any:
+        """Create and start the fake in its loop (its conditions bind to that loop)."""
+        from tests.fakes.discord import FakeDiscord
+
+        async def make() -> Any:
+            fake = FakeDiscord(**options)
+            return await fake.start()
+
+        self.fake = await self.run(make())
+        return self.fake
+
+    async def stop(self) -> None:
+        """Stop the fake and its loop."""
+        if self.fake is not None:
+            await self.run(self.fake.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+# -- the lag ticker ----------------------------------------------------------------------
+
+
+class LagTicker:
+    """Lateness of a 10 ms ``asyncio.sleep`` loop in the running (bot's) event loop."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, lateness s)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(TICK)
+            self.samples.append((time.monotonic(), time.perf_counter() - start - TICK))
+
+    def start(self) -> None:
+        """Start ticking in the current loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def between(self, start: float, end: float) -> list[float]:
+        """Lateness samples (s) that ended in ``[start, end]`` (monotonic)."""
+        return [lag for at, lag in self.samples if start <= at <= end]
+
+
+class GcPauses:
+    """Every garbage-collector pause (generation, monotonic end, seconds), via ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float, float]] = []
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._start
+            self.pauses.append((info["generation"], time.monotonic(), pause))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """Collections of the oldest generation and the longest pause in ``[start, end]``."""
+        inside = [(g, d) for g, at, d in self.pauses if start <= at <= end]
+        return {
+            "collections": len(inside),
+            "gen2_collections": sum(1 for g, _ in inside if g == 2),
+            "max_pause_ms": max((d for _, d in inside), default=0.0) * 1000,
+            "total_ms": sum(d for _, d in inside) * 1000,
+        }
+
+
+GC = GcPauses()
+
+
+def lag_summary(lags: Sequence[float]) -> dict[str, float]:
+    """p95 and max loop lag in ms."""
+    s = summary_ms(lags)
+    return {"ticks": s["n"], "p95_ms": s["p95_ms"], "max_ms": s["max_ms"]}
+
+
+# -- the world ---------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The running fake, the bot and the guild plans."""
+
+    fake_thread: FakeThread
+    bot: Any
+    sized: list[GuildPlan]
+    burst: list[GuildPlan]
+    ticker: LagTicker
+
+    @property
+    def fake(self) -> Any:
+        return self.fake_thread.fake
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        return self.fake_thread.run(coroutine)
+
+
+@contextlib.asynccontextmanager
+async def running_world(
+    workdir: Path, real: list[Any], synthetic: list[Any], sizes: list[int], args: argparse.Namespace
+) -> AsyncIterator[World]:
+    """Fake Discord (own thread), populated SQLite file, the real MusicBot started."""
+    from bot.client import MusicBot
+    from bot.settings import BotSettings, Settings
+    from recommender.spotify.settings import SpotifySettings
+    from tests.fakes.discord import running_bot
+
+    sized, burst = plan_guilds(real, synthetic, sizes, args)
+    fake_thread = FakeThread()
+    fake = await fake_thread.start(ack_deadline=ACK_WINDOW)
+    try:
+        for plan in sized + burst:
+            plan.guild = fake.add_guild(plan.name)
+            plan.member_objs = [
+                fake.add_member(plan.guild, f"{plan.name}-m{i}")
+                for i in range(plan.members + args.unrated_members)
+            ]
+        database = workdir / "bot.sqlite3"
+        used = {i for plan in sized + burst for i in plan.track_ids}
+        tracks = [t for t in real + synthetic if t.id in used]
+        elapsed = await populate(database, tracks, sized + burst, fake)
+        print(f"store: {len(tracks):,} tracks, {len(sized + burst)} guilds in {elapsed:.1f} s")
+        settings = Settings(
+            bot=BotSettings(
+                discord_token="fake-token",
+                database_path=database,
+                discord_api_url=fake.api_url,
+                discord_gateway_url=fake.gateway_url,
+                log_level="WARNING",
+            ),
+            spotify=SpotifySettings.from_env({}),
+        )
+        start = time.perf_counter()
+        async with running_bot(MusicBot(settings), fake, timeout=120.0) as bot:
+            await bot.tree.sync()
+            for plan in sized + burst:
+                await bot.catalogues.ensure(plan.guild.id)
+                if len(bot.catalogues.get(plan.guild.id)) != len(plan.track_ids):
+                    raise RuntimeError(f"{plan.name}: catalogue not loaded")
+            print(f"bot ready, catalogues built in {time.perf_counter() - start:.1f} s")
+            ticker = LagTicker()
+            ticker.start()
+            try:
+                yield World(fake_thread, bot, sized, burst, ticker)
+            finally:
+                await ticker.stop()
+    finally:
+        await fake_thread.stop()
+
+
+# -- (a) /recommend one at a time --------------------------------------------------------
+
+
+@dataclass
+class RecommendTiming:
+    """One /recommend interaction as seen by the fake."""
+
+    ack_s: float | None
+    done_s: float | None
+    ok: bool
+
+
+async def recommend_once(
+    world: World, plan: GuildPlan, member: Any, song: str, wait_reactions: bool = True
+) -> RecommendTiming:
+    """Invoke /recommend, wait for the reply and the bot's reactions (its bookkeeping)."""
+    fake = world.fake
+
+    async def drive() -> RecommendTiming:
+        handle = await fake.invoke(plan.guild, member, "recommend", options={"song": song})
+        try:
+            callback = await handle.wait_response(10.0)
+        except AssertionError:
+            return RecommendTiming(None, None, False)
+        ok = bool(callback.embeds) and not callback.ephemeral
+        done = None
+        message = handle.original
+        if wait_reactions and ok and message is not None:
+            # The first rating reaction is added after ``remember`` stored the message.
+            with contextlib.suppress(TimeoutError):
+                await fake.wait_until(lambda: bool(message.reactions), 10.0)
+                first = next(
+                    r.time
+                    for r in reversed(fake.requests)
+                    if r.method == "PUT"
+                    and f"/messages/{message.id}/reactions/" in r.path
+                    and r.time >= handle.dispatched_at
+                )
+                done = first - handle.dispatched_at
+                # Let the reactions finish so the next request starts on a quiet loop.
+                expected = _reaction_count(callback.embeds)
+                await fake.wait_until(lambda: len(message.reactions) >= expected, 10.0)
+                await _chart_attached(fake, message)
+        return RecommendTiming(handle.ack_latency, done, ok)
+
+    return await world.run(drive())
+
+
+async def _chart_attached(fake: Any, message: Any) -> None:
+    """Wait (up to 3 s) for a chart attached after the reply, so requests don't overlap."""
+    with contextlib.suppress(TimeoutError):
+        await fake.wait_until(lambda: bool(message.attachments), 3.0)
+
+
+def _reaction_count(embeds: list[dict[str, Any]]) -> int:
+    """How many rating reactions the bot adds: a like and a dislike per suggestion."""
+    description = str(embeds[0].get("description", "")) if embeds else ""
+    return 2 * description.count("open.spotify.com/track/")
+
+
+async def bench_recommend(
+    world: World, plan: GuildPlan, requests: int, seed: int
+) -> dict[str, Any]:
+    """``requests`` sequential /recommend calls with random seeds (by track id)."""
+    rng = random.Random(seed)
+    for _ in range(5):  # warm-up
+        await recommend_once(world, plan, rng.choice(plan.member_objs), rng.choice(plan.track_ids))
+    acks, dones, failures = [], [], 0
+    start = time.monotonic()
+    for _ in range(requests):
+        member = rng.choice(plan.member_objs)
+        timing = await recommend_once(world, plan, member, rng.choice(plan.track_ids))
+        if not timing.ok or timing.ack_s is None:
+            failures += 1
+            continue
+        acks.append(timing.ack_s)
+        if timing.done_s is not None:
+            dones.append(timing.done_s)
+    end = time.monotonic()
+    return {
+        "ack": summary_ms(acks),
+        "done": summary_ms(dones),
+        "failures": failures,
+        "loop_lag": lag_summary(world.ticker.between(start, end)),
+        "gc": GC.between(start, end),
+    }
+
+
+# -- (b) autocomplete --------------------------------------------------------------------
+
+
+def typed_inputs(titles: Sequence[str], count: int, seed: int) -> list[str]:
+    """1-6 leading characters of real titles; every fifth has a typo."""
+    rng = random.Random(seed)
+    inputs = []
+    for i in range(count):
+        title = rng.choice(titles).strip() or "a"
+        text = title[: rng.randint(1, 6)]
+        if i % 5 == 4 and len(text) >= 3:
+            at = rng.randrange(1, len(text))
+            if rng.random() < 0.5:  # substitution
+                text = text[:at] + rng.choice(string.ascii_lowercase) + text[at + 1 :]
+            else:  # adjacent transposition
+                text = text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :]
+        inputs.append(text)
+    return inputs
+
+
+async def bench_autocomplete(
+    world: World, plan: GuildPlan, queries: int, seed: int
+) -> dict[str, Any]:
+    """Sequential autocomplete interactions with realistic partial inputs."""
+    catalogue = world.bot.catalogues.get(plan.guild.id).catalogue
+    inputs = typed_inputs(catalogue.names, queries + 10, seed)
+    fake = world.fake
+    member = plan.member_objs[0]
+
+    async def one(text: str) -> tuple[float | None, int]:
+        handle = await fake.dispatch_autocomplete(
+            plan.guild, member, "recommend", focused="song", value=text
+        )
+        callback = await handle.wait_response(10.0)
+        return handle.ack_latency, len(callback.choices)
+
+    for text in inputs[:10]:
+        await world.run(one(text))
+    latencies, empty, timed = [], 0, []
+    start = time.monotonic()
+    for text in inputs[10:]:
+        latency, choices = await world.run(one(text))
+        if latency is not None:
+            latencies.append(latency)
+            timed.append((latency * 1000, text))
+        empty += choices == 0
+    end = time.monotonic()
+    return {
+        "latency": summary_ms(latencies),
+        "empty_answers": empty,
+        "loop_lag": lag_summary(world.ticker.between(start, end)),
+        "gc": GC.between(start, end),
+        "examples": inputs[10:20],
+        "slowest": sorted(timed, reverse=True)[:8],
+    }
+
+
+# -- (c) the burst -----------------------------------------------------------------------
+
+
+async def bench_burst(world: World, total: int, seed: int) -> dict[str, Any]:
+    """``total`` /recommend interactions dispatched at once, spread over the burst guilds."""
+    rng = random.Random(seed)
+    fake = world.fake
+    jobs = []
+    for i in range(total):
+        plan = world.burst[i % len(world.burst)]
+        jobs.append((plan, rng.choice(plan.member_objs), rng.choice(plan.track_ids)))
+
+    async def drive() -> tuple[list[Any], float, float]:
+        start = time.monotonic()
+        handles = await asyncio.gather(
+            *(
+                fake.invoke(plan.guild, member, "recommend", options={"song": song})
+                for plan, member, song in jobs
+            )
+        )
+        dispatched = time.monotonic()
+
+        async def answered(handle: Any) -> None:
+            with contextlib.suppress(AssertionError):
+                await handle.wait_response(ACK_WINDOW + 2.0)
+
+        await asyncio.gather(*(answered(h) for h in handles))
+        return handles, start, dispatched
+
+    handles, start, dispatched = await world.run(drive())
+    end = time.monotonic()
+    acks = [h.ack_latency for h in handles if h.ack_latency is not None]
+    within = sum(1 for a in acks if a <= ACK_WINDOW)
+    replies = sum(1 for h in handles if h.callbacks and h.callbacks[0].embeds)
+    # Let the reactions drain before the next phase.
+    await asyncio.sleep(0.5)
+    return {
+        "interactions": total,
+        "guilds": len(world.burst),
+        "acknowledged_within_3s": within,
+        "replies_with_embed": replies,
+        "ack": summary_ms(acks),
+        "dispatch_spread_ms": (dispatched - start) * 1000,
+        "all_answered_after_ms": (max(h.first_callback_at or end for h in handles) - start) * 1000,
+        "loop_lag": lag_summary(world.ticker.between(start, end)),
+        "gc": GC.between(start, end),
+    }
+
+
+# -- step breakdown ----------------------------------------------------------------------
+
+
+class StepRecorder:
+    """Wraps the services' methods on their instances to time each step of a request."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, float, float]] = []
+        self._undo: list[Callable[[], None]] = []
+
+    def wrap(self, owner: Any, name: str, label: str | None = None) -> None:
+        """Time ``owner.name`` (a coroutine or plain function) as ``label``."""
+        original = getattr(owner, name)
+        label = label or name
+        events = self.events
+        if asyncio.iscoroutinefunction(original):
+
+            async def timed_async(*a: Any, **k: Any) -> Any:
+                start = time.monotonic()
+                try:
+                    return await original(*a, **k)
+                finally:
+                    events.append((label, start, time.monotonic()))
+
+            setattr(owner, name, timed_async)
+        else:
+
+            def timed_sync(*a: Any, **k: Any) -> Any:
+                start = time.monotonic()
+                try:
+                    return original(*a, **k)
+                finally:
+                    events.append((label, start, time.monotonic()))
+
+            setattr(owner, name, timed_sync)
+        in_dict = name in vars(owner)
+
+        def undo() -> None:
+            if in_dict and not isinstance(owner, type):
+                setattr(owner, name, original)
+            else:
+                with contextlib.suppress(AttributeError):
+                    delattr(owner, name)
+                if getattr(owner, name) is not original:
+                    setattr(owner, name, original)
+
+        self._undo.append(undo)
+
+    def restore(self) -> None:
+        """Put every wrapped attribute back."""
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+
+
+async def bench_steps(world: World, plan: GuildPlan, requests: int, seed: int) -> dict[str, Any]:
+    """Instrumented pass: median time of each step of /recommend (ms)."""
+    import bot.rendering as rendering
+
+    service = world.bot.recommendations
+    store = world.bot.store
+    recommender = world.bot.catalogues.get(plan.guild.id).recommender
+    recorder = StepRecorder()
+    steps = {
+        (service, "needs_fetch"): "needs_fetch (catalogue lookup)",
+        (store, "get_guild_settings"): "store: guild settings",
+        (store, "list_member_ratings"): "store: member's ratings",
+        (service, "_member"): "member ratings + taste profile",
+        (service, "_seed"): "resolve seed",
+        (store, "list_guild_ratings"): "store: guild ratings",
+        (service, "_co_likes"): "co-likes (guild ratings)",
+        (recommender, "recommend_similar_to"): "engine (in a thread)",
+        (store, "count_ratings"): "store: rating counts",
+        (service, "_explain"): "reasons",
+        (service, "recommend"): "service.recommend total",
+        (rendering, "recommendation_embed"): "embed rendering",
+        (store, "put_tracks"): "store: put tracks",
+        (store, "save_recommendation"): "store: save message",
+        (service, "remember"): "remember total",
+    }
+    for (owner, name), label in steps.items():
+        recorder.wrap(owner, name, label)
+    rng = random.Random(seed)
+    per_step: dict[str, list[float]] = {}
+    gaps: dict[str, list[float]] = {"dispatch -> handler start": [], "reply round trip": []}
+    try:
+        for _ in range(requests):
+            recorder.events.clear()
+            member = rng.choice(plan.member_objs)
+
+            async def drive(member: Any = member) -> Any:
+                handle = await world.fake.invoke(
+                    plan.guild, member, "recommend", options={"song": rng.choice(plan.track_ids)}
+                )
+                callback = await handle.wait_response(10.0)
+                message = handle.original
+                expected = _reaction_count(callback.embeds)
+                await world.fake.wait_until(lambda: len(message.reactions) >= expected, 10.0)
+                await _chart_attached(world.fake, message)
+                return handle
+
+            handle = await world.run(drive())
+            seen: dict[str, float] = {}
+            for label, start, end in recorder.events:
+                seen[label] = seen.get(label, 0.0) + (end - start)
+                per_step.setdefault(label, [])
+            for label, total in seen.items():
+                per_step[label].append(total)
+            first = {label: start for label, start, _ in reversed(recorder.events)}
+            last = {label: end for label, _, end in recorder.events}
+            if "needs_fetch (catalogue lookup)" in first:
+                gaps["dispatch -> handler start"].append(
+                    first["needs_fetch (catalogue lookup)"] - handle.dispatched_at
+                )
+            if "embed rendering" in last and "remember total" in first:
+                gaps["reply round trip"].append(first["remember total"] - last["embed rendering"])
+    finally:
+        recorder.restore()
+    result = {label: summary_ms(values) for label, values in per_step.items()}
+    result.update({label: summary_ms(values) for label, values in gaps.items()})
+    return result
+
+
+# -- the reference: the tutorial's method, blocking in the loop --------------------------
+
+
+async def bench_tutorial(world: World, plan: GuildPlan, queries: int, seed: int) -> dict[str, Any]:
+    """The seed tutorial's per-query compute, run blocking in the bot's event loop.
+
+    Also times our engine call (``recommend_similar_to``, as the bot makes it, but
+    called directly) on the same seeds, for a compute-to-compute ratio.
+    """
+    import numpy as np
+    from sklearn.metrics.pairwise import cosine_similarity
+    from sklearn.preprocessing import MinMaxScaler
+
+    recommender = world.bot.catalogues.get(plan.guild.id).recommender
+    catalogue = recommender.catalogue
+    scaled = MinMaxScaler().fit_transform(np.nan_to_num(catalogue.features))
+    rng = random.Random(seed)
+    rows = [rng.randrange(len(catalogue)) for _ in range(queries)]
+
+    def tutorial(row: int) -> Any:
+        scores = cosine_similarity([scaled[row]], scaled)
+        return scores.argsort()[0][::-1][1:11]
+
+    def ours(row: int) -> Any:
+        return recommender.recommend_similar_to(catalogue.track(row), 5, 0.7)
+
+    for row in rows[:3]:
+        tutorial(row)
+        ours(row)
+    tut_times, our_times = [], []
+    start = time.monotonic()
+    for row in rows:
+        t0 = time.perf_counter()
+        tutorial(row)  # blocking, in the event loop, as the tutorial's bot would
+        tut_times.append(time.perf_counter() - t0)
+        await asyncio.sleep(0.02)  # let the ticker measure what the block did
+    end = time.monotonic()
+    for row in rows:
+        t0 = time.perf_counter()
+        ours(row)
+        our_times.append(time.perf_counter() - t0)
+    return {
+        "tutorial_compute": summary_ms(tut_times),
+        "ours_engine_compute": summary_ms(our_times),
+        "tutorial_loop_lag": lag_summary(world.ticker.between(start, end)),
+    }
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, load, library versions."""
+    import aiohttp
+    import discord
+    import numpy
+    import sklearn
+
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "discord.py": discord.__version__,
+        "aiohttp": aiohttp.__version__,
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole benchmark; returns every number."""
+    from recommender.loaders import load_catalogue
+
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    real = load_catalogue(args.data).tracks()
+    extra = max(0, max(sizes) - len(real))
+    synthetic = synthetic_tracks(real, extra, seed=3) if extra else []
+    print(f"data: {len(real):,} real tracks, {len(synthetic):,} synthetic")
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "args": vars(args) | {"data": str(args.data)},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
+        async with running_world(Path(tmp), real, synthetic, sizes, args) as world:
+            per_size: dict[str, Any] = {}
+            for n, plan in zip(sizes, world.sized, strict=True):
+                label = f"{n // 1000}k"
+                print(f"[{label}] /recommend x{args.requests} ...", flush=True)
+                rec = await bench_recommend(world, plan, args.requests, seed=n)
+                print(f"[{label}] autocomplete x{args.autocomplete} ...", flush=True)
+                auto = await bench_autocomplete(world, plan, args.autocomplete, seed=n + 1)
+                print(f"[{label}] steps x{args.step_requests}, tutorial x{args.tutorial} ...")
+                steps = await bench_steps(world, plan, args.step_requests, seed=n + 2)
+                tut = await bench_tutorial(world, plan, args.tutorial, seed=n + 3)
+                per_size[label] = {
+                    "tracks": n,
+                    "recommend": rec,
+                    "autocomplete": auto,
+                    "steps": steps,
+                    "reference": tut,
+                    "tutorial_vs_ours_handling_p50": tut["tutorial_compute"]["median_ms"]
+                    / rec["ack"]["median_ms"],
+                    "tutorial_vs_ours_compute_p50": tut["tutorial_compute"]["median_ms"]
+                    / tut["ours_engine_compute"]["median_ms"],
+                }
+                print_size(label, per_size[label])
+            results["sizes"] = per_size
+            bursts = []
+            for b in range(args.bursts):
+                print(f"burst {b + 1}/{args.bursts}: {args.burst} interactions ...", flush=True)
+                bursts.append(await bench_burst(world, args.burst, seed=100 + b))
+                print_burst(bursts[-1])
+            results["bursts"] = bursts
+            results["loop_lag_whole_run"] = lag_summary([lag for _, lag in world.ticker.samples])
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    return results
+
+
+def print_size(label: str, r: dict[str, Any]) -> None:
+    """One size's headline numbers."""
+    rec, auto, ref = r["recommend"], r["autocomplete"], r["reference"]
+    print(
+        f"[{label}] /recommend ack median {rec['ack']['median_ms']:.1f} ms p95 "
+        f"{rec['ack']['p95_ms']:.1f} ms (done p95 {rec['done']['p95_ms']:.1f}); "
+        f"autocomplete median {auto['latency']['median_ms']:.1f} p95 "
+        f"{auto['latency']['p95_ms']:.1f} ms; tutorial compute median "
+        f"{ref['tutorial_compute']['median_ms']:.1f} ms, its loop lag max "
+        f"{ref['tutorial_loop_lag']['max_ms']:.1f} ms"
+    )
+    print(f"    gc during /recommend: {rec['gc']}; during autocomplete: {auto['gc']}")
+    print(f"    slowest autocompletes: {auto['slowest']}")
+    for step, s in r["steps"].items():
+        print(f"    {step:34s} median {s['median_ms']:7.2f} p95 {s['p95_ms']:7.2f} ms")
+
+
+def print_burst(b: dict[str, Any]) -> None:
+    """One burst's headline numbers."""
+    print(
+        f"  acked within 3 s: {b['acknowledged_within_3s']}/{b['interactions']}, ack p95 "
+        f"{b['ack']['p95_ms']:.0f} max {b['ack']['max_ms']:.0f} ms, loop lag p95 "
+        f"{b['loop_lag']['p95_ms']:.1f} max {b['loop_lag']['max_ms']:.1f} ms; gc {b['gc']}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10k,100k", help="catalogue sizes (default 10k,100k)")
+    parser.add_argument("--requests", type=int, default=200, help="/recommend calls per size")
+    parser.add_argument("--autocomplete", type=int, default=300, help="autocompletes per size")
+    parser.add_argument("--step-requests", type=int, default=40, help="instrumented requests")
+    parser.add_argument("--tutorial", type=int, default=50, help="tutorial queries per size")
+    parser.add_argument("--burst", type=int, default=100, help="concurrent /recommend calls")
+    parser.add_argument("--bursts", type=int, default=3, help="how many bursts")
+    parser.add_argument("--burst-guilds", type=int, default=20)
+    parser.add_argument("--burst-tracks", type=int, default=5000, help="tracks per burst guild")
+    parser.add_argument("--members", type=int, default=40, help="members with ratings per guild")
+    parser.add_argument("--ratings", type=int, default=25, help="ratings per rated member")
+    parser.add_argument("--unrated-members", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, help="write every number here")
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"{args.data} not found (../shared is absent): nothing to benchmark.")
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    with GC:
+        results = asyncio.run(run(args))
+    results["wall_s"] = time.perf_counter() - started
+    print(f"done in {results['wall_s']:.0f} s; load {results['machine']['loadavg_end']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
