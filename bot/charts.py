@@ -17,10 +17,12 @@ Feature axes are on [0, 1]. Seven of Spotify's audio features already are;
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
@@ -74,6 +76,7 @@ LABEL_WIDTH = 32
 # matplotlib keeps global state (font cache, text layout caches) that is not
 # documented as thread-safe; renders are serialised, which is still off the loop.
 _RENDER_LOCK = threading.Lock()
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -81,7 +84,10 @@ T = TypeVar("T")
 
 async def render(renderer: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a chart function in a worker thread (matplotlib takes tens of milliseconds)."""
-    return await asyncio.to_thread(renderer, *args, **kwargs)
+    # A private one-thread pool: renders are serialised anyway, and queued charts in
+    # the default pool would hold every worker, stalling the engine's to_thread calls.
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_EXECUTOR, functools.partial(renderer, *args, **kwargs))
 
 
 def normalise(features: Mapping[str, float]) -> list[float]:
@@ -115,7 +121,9 @@ class RadarSeries:
 
 
 def _short(text: str, width: int = LABEL_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    # A "$" would start matplotlib's mathtext ("Joey Bada$$" failed to draw).
+    return text.replace("$", r"\$")
 
 
 def _figure() -> Figure:

@@ -60,6 +60,11 @@ class SongResolver:
             for word in key.split():
                 words.setdefault(word, set()).add(row)
         self._vocabulary = sorted(words)
+        best: dict[str, int] = {}
+        for row in np.argsort(-np.nan_to_num(catalogue.popularity, nan=-1.0), kind="stable"):
+            best.setdefault(self._titles[int(row)], int(row))
+        self._title_best_row = best
+        self._distinct_titles = list(best)
         title_order = sorted(range(len(self._titles)), key=self._titles.__getitem__)
         self._sorted_titles = [self._titles[r] for r in title_order]
         self._sorted_title_rows = np.array(title_order, dtype=np.int64)
@@ -169,11 +174,13 @@ class SongResolver:
         rows = self._word_prefix_matches(query.split())
         if rows is not None and rows.shape[0] and len(candidates) < limit:
             candidates += [int(r) for r in self._most_popular(rows, limit * 2)]
-        if len(candidates) < limit:
+        if len(candidates) < limit and len(query) >= 3:
+            # Typos: fuzzy over the distinct titles (far fewer than the tracks), each
+            # standing for its most popular release.
             candidates += [
-                row
-                for _, _, row in process.extract(
-                    query, self._titles, scorer=fuzz.QRatio, limit=limit * 2, score_cutoff=70
+                self._title_best_row[title]
+                for title, _, _ in process.extract(
+                    query, self._distinct_titles, scorer=fuzz.QRatio, limit=limit, score_cutoff=70
                 )
             ]
         # One entry per song: the same title and artists under several ids show once.

@@ -49,3 +49,14 @@ def test_recommendation_profile_and_stats_charts_are_small_pngs() -> None:
 def test_nothing_to_draw_gives_none() -> None:
     assert charts.recommendation_chart("Seed", None, [("a", None), ("b", None)]) is None
     assert charts.profile_chart([], []) is None
+
+
+def test_dollar_signs_in_names_do_not_break_drawing() -> None:
+    # matplotlib reads "$...$" as mathtext; "Joey Bada$$" used to raise.
+    rng = random.Random(5)
+    chart = charts.recommendation_chart(
+        "Paper Trail$ — Joey Bada$$", _features(rng), [("$$$ — A$AP", _features(rng))]
+    )
+    assert_sane_png(chart or b"")
+    stats = charts.CatalogueStats([("Bada$$ mix", 3)], {}, 0, {}, [("Money $ign", 1)], 3)
+    assert_sane_png(charts.stats_chart(stats))
