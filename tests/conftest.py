@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPOTIFY_SONGS = SHARED_DATA / "spotify_songs.csv.gz"
 HIT_PREDICTOR = SHARED_DATA / "spotify_hit_predictor_1960_2019.csv.gz"

@@ -11,7 +11,6 @@ import asyncio
 import csv
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,29 +24,10 @@ from tests.fakes import (
     FakeSpotify,
     FakeSpotifyConfig,
     Faults,
-    running_fake_reccobeats,
     running_fake_spotify,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-async def full() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def dev() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def recco() -> AsyncIterator[FakeReccoBeats]:
-    async with running_fake_reccobeats() as fake:
-        yield fake
 
 
 async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from recommender.features import FEATURE_NAMES
 from recommender.providers import (
@@ -22,29 +20,8 @@ from recommender.track import Track
 from tests.fakes import (
     FakeReccoBeats,
     FakeSpotify,
-    FakeSpotifyConfig,
     Faults,
-    running_fake_reccobeats,
-    running_fake_spotify,
 )
-
-
-@pytest.fixture
-async def full() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def dev() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def recco() -> AsyncIterator[FakeReccoBeats]:
-    async with running_fake_reccobeats() as fake:
-        yield fake
 
 
 def settings_for(fake: FakeSpotify, recco: FakeReccoBeats | None = None) -> SpotifySettings:

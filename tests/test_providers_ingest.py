@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -20,29 +19,8 @@ from tests.fakes import (
     Entry,
     FakeReccoBeats,
     FakeSpotify,
-    FakeSpotifyConfig,
     Faults,
-    running_fake_reccobeats,
-    running_fake_spotify,
 )
-
-
-@pytest.fixture
-async def recco() -> AsyncIterator[FakeReccoBeats]:
-    async with running_fake_reccobeats() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def full() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def dev() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
-        yield fake
 
 
 def settings_for(

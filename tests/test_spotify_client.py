@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,19 +20,7 @@ from recommender.spotify import (
 )
 from recommender.spotify.auth import ClientCredentials
 from recommender.spotify.transport import waiting_up_to
-from tests.fakes import FakeSpotify, FakeSpotifyConfig, Faults, running_fake_spotify
-
-
-@pytest.fixture
-async def fake_spotify() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def fake_spotify_dev() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
-        yield fake
+from tests.fakes import FakeSpotify, Faults
 
 
 def settings_for(
@@ -46,27 +33,25 @@ def settings_for(
 
 
 async def test_client_credentials_token_is_fetched_once_and_reused(
-    fake_spotify: FakeSpotify,
+    full: FakeSpotify,
 ) -> None:
-    ids = [fake_spotify.add_track() for _ in range(3)]
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+    ids = [full.add_track() for _ in range(3)]
+    async with SpotifyClient(settings_for(full)) as client:
         for track_id in ids:
             await get_tracks(client, [track_id])
-    assert fake_spotify.token_requests == ["client_credentials"]
-    assert {r.token_kind for r in fake_spotify.requests.requests if r.path.startswith("/v1")} == {
-        "client"
-    }
+    assert full.token_requests == ["client_credentials"]
+    assert {r.token_kind for r in full.requests.requests if r.path.startswith("/v1")} == {"client"}
 
 
-async def test_token_is_renewed_before_it_expires(fake_spotify: FakeSpotify) -> None:
+async def test_token_is_renewed_before_it_expires(full: FakeSpotify) -> None:
     now = [0.0]
-    track_id = fake_spotify.add_track()
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+    track_id = full.add_track()
+    async with SpotifyClient(settings_for(full)) as client:
         auth = ClientCredentials(
             client._accounts,
-            fake_spotify.accounts_url,
-            fake_spotify.config.client_id,
-            fake_spotify.config.client_secret,
+            full.accounts_url,
+            full.config.client_id,
+            full.config.client_secret,
             clock=lambda: now[0],
         )
         client.auth = auth
@@ -77,50 +62,50 @@ async def test_token_is_renewed_before_it_expires(fake_spotify: FakeSpotify) -> 
         now[0] = 3600 - 30  # inside the margin: renewed before Spotify would refuse it
         await get_tracks(client, [track_id])
         assert auth.renewals == 2
-    assert fake_spotify.requests.count("/v1/", status=401) == 0
+    assert full.requests.count("/v1/", status=401) == 0
 
 
-async def test_an_expired_token_is_renewed_once_on_401(fake_spotify: FakeSpotify) -> None:
-    ids = [fake_spotify.add_track() for _ in range(2)]
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+async def test_an_expired_token_is_renewed_once_on_401(full: FakeSpotify) -> None:
+    ids = [full.add_track() for _ in range(2)]
+    async with SpotifyClient(settings_for(full)) as client:
         await get_tracks(client, ids[:1])
-        fake_spotify.expire_tokens()
+        full.expire_tokens()
         found = await get_tracks(client, ids[1:])
     assert list(found) == ids[1:]
-    assert fake_spotify.token_requests == ["client_credentials", "client_credentials"]
-    assert fake_spotify.requests.count("/v1/", status=401) == 1
+    assert full.token_requests == ["client_credentials", "client_credentials"]
+    assert full.requests.count("/v1/", status=401) == 1
 
 
-async def test_tokens_refused_twice_raise_an_auth_error(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.config.token_lifetime = 0.0  # every token is dead on arrival
-    track_id = fake_spotify.add_track()
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+async def test_tokens_refused_twice_raise_an_auth_error(full: FakeSpotify) -> None:
+    full.config.token_lifetime = 0.0  # every token is dead on arrival
+    track_id = full.add_track()
+    async with SpotifyClient(settings_for(full)) as client:
         with pytest.raises(SpotifyAuthError, match="freshly renewed token"):
             await get_tracks(client, [track_id])
-    assert fake_spotify.token_requests == ["client_credentials", "client_credentials"]
+    assert full.token_requests == ["client_credentials", "client_credentials"]
 
 
 async def test_wrong_client_secret_names_the_settings_and_hides_the_secret(
-    fake_spotify: FakeSpotify, caplog: pytest.LogCaptureFixture
+    full: FakeSpotify, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "wrong-secret-value-123"
-    settings = settings_for(fake_spotify, client_secret=wrong)
+    settings = settings_for(full, client_secret=wrong)
     assert wrong not in repr(settings)
     async with SpotifyClient(settings) as client:
         assert wrong not in repr(client) and wrong not in repr(client.auth)
         with pytest.raises(SpotifyAuthError) as caught:
-            await get_tracks(client, [fake_spotify.add_track()])
+            await get_tracks(client, [full.add_track()])
     assert "SPOTIFY_CLIENT_SECRET" in str(caught.value)
     assert wrong not in str(caught.value)
     assert wrong not in caplog.text
 
 
 async def test_no_secret_or_token_reaches_the_log_or_errors(
-    fake_spotify_dev: FakeSpotify, caplog: pytest.LogCaptureFixture
+    dev: FakeSpotify, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    fake = fake_spotify_dev
+    fake = dev
     fake.set_faults(Faults(rate_limit_every=2, retry_after=0.01, whole_seconds=False))
     settings = settings_for(fake, user="owner")
     playlist = fake.add_playlist(5, owner="someone-else")
@@ -138,33 +123,33 @@ async def test_no_secret_or_token_reaches_the_log_or_errors(
         assert secret not in repr(settings)
 
 
-async def test_refresh_token_gives_a_user_token(fake_spotify: FakeSpotify) -> None:
-    track_id = fake_spotify.add_track()
-    async with SpotifyClient(settings_for(fake_spotify, user="owner")) as client:
+async def test_refresh_token_gives_a_user_token(full: FakeSpotify) -> None:
+    track_id = full.add_track()
+    async with SpotifyClient(settings_for(full, user="owner")) as client:
         assert client.has_user_token
         await get_tracks(client, [track_id])
-    assert fake_spotify.token_requests == ["refresh_token"]
-    assert fake_spotify.requests.requests[-1].token_kind == "user"
+    assert full.token_requests == ["refresh_token"]
+    assert full.requests.requests[-1].token_kind == "user"
 
 
-async def test_a_revoked_refresh_token_asks_for_a_new_login(fake_spotify: FakeSpotify) -> None:
-    settings = dataclasses.replace(settings_for(fake_spotify), refresh_token="AQrevoked")
+async def test_a_revoked_refresh_token_asks_for_a_new_login(full: FakeSpotify) -> None:
+    settings = dataclasses.replace(settings_for(full), refresh_token="AQrevoked")
     async with SpotifyClient(settings) as client:
         with pytest.raises(SpotifyAuthError, match="spotify-login"):
-            await get_tracks(client, [fake_spotify.add_track()])
+            await get_tracks(client, [full.add_track()])
 
 
-async def test_without_credentials_the_error_names_the_settings(fake_spotify: FakeSpotify) -> None:
-    settings = SpotifySettings(api_url=fake_spotify.url, accounts_url=fake_spotify.accounts_url)
+async def test_without_credentials_the_error_names_the_settings(full: FakeSpotify) -> None:
+    settings = SpotifySettings(api_url=full.url, accounts_url=full.accounts_url)
     async with SpotifyClient(settings) as client:
         with pytest.raises(SpotifyConfigError, match="SPOTIFY_CLIENT_ID"):
             await get_tracks(client, ["6f807x0ima9a1j3VPbc7VN"])
 
 
-async def test_429_with_a_short_retry_after_is_waited_out(fake_spotify: FakeSpotify) -> None:
-    ids = [fake_spotify.add_track() for _ in range(6)]
-    fake_spotify.set_faults(Faults(rate_limit_every=3, retry_after=0.05, whole_seconds=False))
-    async with SpotifyClient(settings_for(fake_spotify, max_concurrency=1)) as client:
+async def test_429_with_a_short_retry_after_is_waited_out(full: FakeSpotify) -> None:
+    ids = [full.add_track() for _ in range(6)]
+    full.set_faults(Faults(rate_limit_every=3, retry_after=0.05, whole_seconds=False))
+    async with SpotifyClient(settings_for(full, max_concurrency=1)) as client:
         found = {}
         for track_id in ids:
             found.update(await get_tracks(client, [track_id]))
@@ -174,21 +159,21 @@ async def test_429_with_a_short_retry_after_is_waited_out(fake_spotify: FakeSpot
 
 
 async def test_a_retry_after_beyond_the_cap_fails_fast_saying_when(
-    fake_spotify: FakeSpotify,
+    full: FakeSpotify,
 ) -> None:
-    fake_spotify.set_faults(Faults(rate_limit_every=1, retry_after=40))
-    async with SpotifyClient(settings_for(fake_spotify, max_retry_after=2.0)) as client:
+    full.set_faults(Faults(rate_limit_every=1, retry_after=40))
+    async with SpotifyClient(settings_for(full, max_retry_after=2.0)) as client:
         with pytest.raises(RateLimited) as caught:
-            await get_tracks(client, [fake_spotify.add_track()])
+            await get_tracks(client, [full.add_track()])
     assert caught.value.retry_after == 40
     assert "try again in 40 s" in str(caught.value)
-    assert fake_spotify.requests.count("/v1/") == 1  # not retried
+    assert full.requests.count("/v1/") == 1  # not retried
 
 
-async def test_a_job_may_wait_longer_than_the_interactive_cap(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.set_faults(Faults(rate_limit_every=2, retry_after=0.3, whole_seconds=False))
-    ids = [fake_spotify.add_track() for _ in range(2)]
-    async with SpotifyClient(settings_for(fake_spotify, max_retry_after=0.1)) as client:
+async def test_a_job_may_wait_longer_than_the_interactive_cap(full: FakeSpotify) -> None:
+    full.set_faults(Faults(rate_limit_every=2, retry_after=0.3, whole_seconds=False))
+    ids = [full.add_track() for _ in range(2)]
+    async with SpotifyClient(settings_for(full, max_retry_after=0.1)) as client:
         await get_tracks(client, ids[:1])
         with waiting_up_to(1.0):
             await get_tracks(client, ids[1:])
@@ -196,10 +181,10 @@ async def test_a_job_may_wait_longer_than_the_interactive_cap(fake_spotify: Fake
             await get_tracks(client, ids[:1])
 
 
-async def test_quota_exhaustion_opens_a_circuit(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.set_faults(Faults(quota_after=1, quota_retry_after=48925))
-    ids = [fake_spotify.add_track() for _ in range(3)]
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+async def test_quota_exhaustion_opens_a_circuit(full: FakeSpotify) -> None:
+    full.set_faults(Faults(quota_after=1, quota_retry_after=48925))
+    ids = [full.add_track() for _ in range(3)]
+    async with SpotifyClient(settings_for(full)) as client:
         await get_tracks(client, ids[:1])
         with pytest.raises(QuotaExceeded) as caught:
             await get_tracks(client, ids[1:2])
@@ -207,53 +192,53 @@ async def test_quota_exhaustion_opens_a_circuit(fake_spotify: FakeSpotify) -> No
         assert "quota" in str(caught.value) and "13.6 h" in str(caught.value)
         with pytest.raises(QuotaExceeded):  # the circuit answers without asking Spotify
             await get_tracks(client, ids[2:])
-    assert fake_spotify.requests.count("/v1/") == 2
+    assert full.requests.count("/v1/") == 2
 
 
-async def test_server_errors_are_retried_with_backoff(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.set_faults(Faults(fail_first=2, error_status=502))
-    track_id = fake_spotify.add_track()
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+async def test_server_errors_are_retried_with_backoff(full: FakeSpotify) -> None:
+    full.set_faults(Faults(fail_first=2, error_status=502))
+    track_id = full.add_track()
+    async with SpotifyClient(settings_for(full)) as client:
         found = await get_tracks(client, [track_id])
         assert client.stats.retries == 2
     assert list(found) == [track_id]
-    assert [r.status for r in fake_spotify.requests.requests if "/v1/" in r.path] == [502, 502, 200]
+    assert [r.status for r in full.requests.requests if "/v1/" in r.path] == [502, 502, 200]
 
 
-async def test_persistent_server_errors_raise_unavailable(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.set_faults(Faults(fail_first=100))
-    async with SpotifyClient(settings_for(fake_spotify, max_attempts=3)) as client:
+async def test_persistent_server_errors_raise_unavailable(full: FakeSpotify) -> None:
+    full.set_faults(Faults(fail_first=100))
+    async with SpotifyClient(settings_for(full, max_attempts=3)) as client:
         with pytest.raises(SpotifyUnavailable, match="HTTP 503 after 3 attempts"):
-            await get_tracks(client, [fake_spotify.add_track()])
-    assert fake_spotify.requests.count("/v1/") == 3
+            await get_tracks(client, [full.add_track()])
+    assert full.requests.count("/v1/") == 3
 
 
-async def test_timeouts_are_retried_then_reported(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.set_faults(Faults(latency=0.5))
-    settings = settings_for(fake_spotify, request_timeout=0.05, max_attempts=2)
+async def test_timeouts_are_retried_then_reported(full: FakeSpotify) -> None:
+    full.set_faults(Faults(latency=0.5))
+    settings = settings_for(full, request_timeout=0.05, max_attempts=2)
     async with SpotifyClient(settings) as client:
         with pytest.raises(SpotifyUnavailable, match="timeout after 2 attempts"):
-            await get_tracks(client, [fake_spotify.add_track()])
+            await get_tracks(client, [full.add_track()])
 
 
-async def test_a_lapsed_premium_subscription_is_explained(fake_spotify: FakeSpotify) -> None:
-    fake_spotify.config.premium_lapsed = True
-    async with SpotifyClient(settings_for(fake_spotify)) as client:
+async def test_a_lapsed_premium_subscription_is_explained(full: FakeSpotify) -> None:
+    full.config.premium_lapsed = True
+    async with SpotifyClient(settings_for(full)) as client:
         with pytest.raises(AppRestricted, match="Premium"):
-            await get_tracks(client, [fake_spotify.add_track()])
+            await get_tracks(client, [full.add_track()])
 
 
-async def test_the_limiter_learns_the_rolling_window(fake_spotify: FakeSpotify) -> None:
+async def test_the_limiter_learns_the_rolling_window(full: FakeSpotify) -> None:
     """After the first 429 the client paces itself instead of hitting the limit again."""
-    ids = [fake_spotify.add_track() for _ in range(60)]
-    fake_spotify.set_faults(Faults(rolling_limit=20, rolling_window=0.25, whole_seconds=False))
-    settings = settings_for(fake_spotify, rate_window=0.25, max_concurrency=4)
+    ids = [full.add_track() for _ in range(60)]
+    full.set_faults(Faults(rolling_limit=20, rolling_window=0.25, whole_seconds=False))
+    settings = settings_for(full, rate_window=0.25, max_concurrency=4)
     async with SpotifyClient(settings) as client:
         client.capabilities.batch_tracks = False  # one request per track
         found = await get_tracks(client, ids)
         limit = client.transport.limiter.limit
     assert len(found) == 60
     assert limit is not None and limit < 20
-    rejected = fake_spotify.requests.count("/v1/", status=429)
+    rejected = full.requests.count("/v1/", status=429)
     # One burst of 429s (the requests already in flight), not one per window.
     assert 1 <= rejected <= 4 + 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,19 +15,7 @@ from recommender.spotify import (
     get_tracks,
     read_playlist,
 )
-from tests.fakes import Entry, FakeSpotify, FakeSpotifyConfig, running_fake_spotify
-
-
-@pytest.fixture
-async def full() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def dev() -> AsyncIterator[FakeSpotify]:
-    async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
-        yield fake
+from tests.fakes import Entry, FakeSpotify
 
 
 def client_for(fake: FakeSpotify, *, user: str | None = None, **overrides: object) -> SpotifyClient:

@@ -1,9 +1,7 @@
-"""Pytest fixtures for the Spotify and ReccoBeats fakes.
+"""Pytest fixtures for the Spotify and ReccoBeats fakes (loaded by tests/conftest.py).
 
-Import them into a test module (``from tests.fakes.fixtures import fake_spotify``)
-or list this module in ``pytest_plugins``. Each yields a running fake; change its
-behaviour through ``.config`` / ``.set_faults`` and add data with ``add_track``,
-``add_playlist``.
+Each yields a running fake; change its behaviour through ``.config`` / ``.set_faults``
+and add data with ``add_track`` / ``add_playlist``.
 """
 
 from __future__ import annotations
@@ -17,21 +15,21 @@ from tests.fakes.spotify import FakeSpotify, FakeSpotifyConfig, running_fake_spo
 
 
 @pytest.fixture
-async def fake_spotify() -> AsyncIterator[FakeSpotify]:
-    """A fake Spotify with the full API (set ``.config.mode`` for development mode)."""
+async def full() -> AsyncIterator[FakeSpotify]:
+    """A fake Spotify with the full API (extended quota or an older app)."""
     async with running_fake_spotify(FakeSpotifyConfig()) as fake:
         yield fake
 
 
 @pytest.fixture
-async def fake_spotify_dev() -> AsyncIterator[FakeSpotify]:
-    """A fake Spotify behaving like a 2026 development-mode app."""
+async def dev() -> AsyncIterator[FakeSpotify]:
+    """A fake Spotify behaving like an app in 2026 development mode."""
     async with running_fake_spotify(FakeSpotifyConfig(mode="development")) as fake:
         yield fake
 
 
 @pytest.fixture
-async def fake_reccobeats() -> AsyncIterator[FakeReccoBeats]:
+async def recco() -> AsyncIterator[FakeReccoBeats]:
     """A fake ReccoBeats, empty until tracks are added or mirrored."""
     async with running_fake_reccobeats() as fake:
         yield fake
