@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot import rating_scheme
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
 
 EPHEMERAL = 64
-
-
-async def add_playlist(world, bot) -> None:
-    handle = await world.discord.invoke(
-        world.guild, world.admin, "setplaylist", options={"playlist": world.playlist_id}
-    )
-    final = await handle.wait_final(lambda m: "Added" in (m.content or ""))
-    assert "Club Classics" in final.content
 
 
 async def test_sync_payload_declares_permissions_options_and_autocomplete(tmp_path: Path) -> None:
@@ -90,41 +82,27 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         stored = await bot.store.get_recommendation(world.guild.id, message.id)
         first_track = stored.items[0].track_id
         await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
-        rating = await _wait_rating(bot, world.guild.id, world.member.id, first_track)
+        rating = await wait_rating(bot, world.guild.id, world.member.id, first_track)
         assert rating is not None and rating.value == 1
 
         # A changed mind replaces the like; removing the old like leaves the dislike.
         await world.discord.react(world.member, message, rating_scheme.DISLIKE_EMOJIS[0])
-        rating = await _wait_rating(bot, world.guild.id, world.member.id, first_track, value=-1)
+        rating = await wait_rating(bot, world.guild.id, world.member.id, first_track, value=-1)
         assert rating.value == -1
         await world.discord.unreact(world.member, message, rating_scheme.LIKE_EMOJIS[0])
         await world.discord.unreact(world.member, message, rating_scheme.DISLIKE_EMOJIS[0])
         assert (
-            await _wait_rating(bot, world.guild.id, world.member.id, first_track, value=None)
-            is None
+            await wait_rating(bot, world.guild.id, world.member.id, first_track, value=None) is None
         )
 
         await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[1])
         second = stored.items[1].track_id
-        assert (await _wait_rating(bot, world.guild.id, world.member.id, second)).value == 1
+        assert (await wait_rating(bot, world.guild.id, world.member.id, second)).value == 1
 
         handle = await world.discord.invoke(world.guild, world.member, "myratings")
         mine = await handle.wait_response()
         assert mine.ephemeral
         assert "👍" in mine.embeds[0]["description"]
-
-
-async def _wait_rating(bot, guild_id, user_id, track_id, value=1, within=5.0):
-    """Poll the store until the rating has ``value`` (None: absent)."""
-    import asyncio
-
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        rating = await bot.store.get_rating(guild_id, user_id, track_id)
-        current = rating.value if rating else None
-        if current == value or asyncio.get_running_loop().time() > deadline:
-            return rating
-        await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("song", ["no such song at all zzz", "spotify:playlist:" + "x" * 22])

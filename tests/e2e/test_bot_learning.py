@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot import rating_scheme
-from tests.e2e.test_bot_flow import _wait_rating, add_playlist
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import (
+    add_playlist,
+    recommend_and_rate,
+    running_music_bot,
+    running_world,
+    wait_rating,
+)
 
 
 async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: Path) -> None:
@@ -23,7 +28,7 @@ async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: P
         stored = await bot.store.get_recommendation(world.guild.id, message.id)
         liked = stored.items[2].track_id
         await world.discord.react(world.admin, message, rating_scheme.LIKE_EMOJIS[2])
-        await _wait_rating(bot, world.guild.id, world.admin.id, liked)
+        await wait_rating(bot, world.guild.id, world.admin.id, liked)
 
         handle = await world.discord.invoke(world.guild, world.member, "recommend")
         favourites = (await handle.wait_response()).embeds[0]["description"]
@@ -35,15 +40,7 @@ async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: P
 async def test_ratings_build_a_profile_that_recommends_without_a_song(tmp_path: Path) -> None:
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
         await add_playlist(world, bot)
-        handle = await world.discord.invoke(
-            world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 4}
-        )
-        message = await handle.wait_final()
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
-        await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
-        await world.discord.react(world.member, message, rating_scheme.DISLIKE_EMOJIS[1])
-        await _wait_rating(bot, world.guild.id, world.member.id, stored.items[0].track_id)
-        await _wait_rating(bot, world.guild.id, world.member.id, stored.items[1].track_id, -1)
+        stored = await recommend_and_rate(world, bot, world.member, "Golden Hour", 4)
 
         handle = await world.discord.invoke(world.guild, world.member, "recommend")
         embed = (await handle.wait_response()).embeds[0]

@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot import charts, rating_scheme
-from tests.e2e.test_bot_flow import _wait_rating, add_playlist
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import (
+    add_playlist,
+    recommend_and_rate,
+    running_music_bot,
+    running_world,
+    wait_rating,
+)
 from tests.pngs import assert_sane_png
 
 
@@ -111,15 +116,7 @@ async def test_profile_shows_the_taste_chart_and_top_likes_ephemerally(tmp_path:
         assert empty.ephemeral and "No ratings yet" in empty.embed["description"]
         assert empty.attachments == []
 
-        handle = await world.discord.invoke(
-            world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 3}
-        )
-        message = await handle.wait_final()
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
-        await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
-        await world.discord.react(world.member, message, rating_scheme.DISLIKE_EMOJIS[1])
-        await _wait_rating(bot, world.guild.id, world.member.id, stored.items[0].track_id)
-        await _wait_rating(bot, world.guild.id, world.member.id, stored.items[1].track_id, -1)
+        stored = await recommend_and_rate(world, bot, world.member, "Golden Hour", 3)
 
         handle = await world.discord.invoke(world.guild, world.member, "profile")
         assert (await handle.wait_response()).ephemeral
@@ -144,7 +141,7 @@ async def test_stats_shows_sources_coverage_likes_and_raters_without_pinging(
         stored = await bot.store.get_recommendation(world.guild.id, message.id)
         for rater in (world.member, world.admin):
             await world.discord.react(rater, message, rating_scheme.LIKE_EMOJIS[0])
-            await _wait_rating(bot, world.guild.id, rater.id, stored.items[0].track_id)
+            await wait_rating(bot, world.guild.id, rater.id, stored.items[0].track_id)
 
         handle = await world.discord.invoke(world.guild, world.member, "stats")
         stats = await handle.wait_final()

@@ -9,8 +9,7 @@ import io
 from pathlib import Path
 
 from bot import rating_scheme
-from tests.e2e.test_bot_flow import _wait_rating, add_playlist
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
 
 
 async def _rate_two(world, bot, member) -> list[str]:
@@ -23,8 +22,8 @@ async def _rate_two(world, bot, member) -> list[str]:
     await world.discord.react(member, message, rating_scheme.LIKE_EMOJIS[0])
     await world.discord.react(member, message, rating_scheme.DISLIKE_EMOJIS[1])
     first, second = stored.items[0].track_id, stored.items[1].track_id
-    await _wait_rating(bot, world.guild.id, member.id, first)
-    await _wait_rating(bot, world.guild.id, member.id, second, -1)
+    await wait_rating(bot, world.guild.id, member.id, first)
+    await wait_rating(bot, world.guild.id, member.id, second, -1)
     return [first, second]
 
 

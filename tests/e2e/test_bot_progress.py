@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.test_bot_flow import add_playlist
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import add_playlist, running_music_bot, running_world
 from tests.fakes._common import Faults
 from tests.fakes.spotify import Entry
 

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from bot import rating_scheme
-from tests.e2e.test_bot_flow import _wait_rating, add_playlist
-from tests.e2e.world import running_music_bot, running_world
+from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
 from tests.fakes.discord import FakeAttachment
 
 CSV_EXPORT = (
@@ -38,7 +37,7 @@ async def test_restart_keeps_sources_catalogue_and_ratings_without_spotify_calls
             message = await handle.wait_final()
             stored = await bot.store.get_recommendation(world.guild.id, message.id)
             await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
-            await _wait_rating(bot, world.guild.id, world.member.id, stored.items[0].track_id)
+            await wait_rating(bot, world.guild.id, world.member.id, stored.items[0].track_id)
 
         spotify_requests_before = len(world.spotify.requests.requests)
         async with running_music_bot(world) as bot:
@@ -54,9 +53,7 @@ async def test_restart_keeps_sources_catalogue_and_ratings_without_spotify_calls
             # A reaction on the message posted before the restart still maps to its track.
             await world.discord.react(world.member, message, rating_scheme.DISLIKE_EMOJIS[1])
             second = stored.items[1].track_id
-            assert (
-                await _wait_rating(bot, world.guild.id, world.member.id, second, -1)
-            ).value == -1
+            assert (await wait_rating(bot, world.guild.id, world.member.id, second, -1)).value == -1
 
             handle = await world.discord.invoke(
                 world.guild, world.member, "recommend", options={"song": "Golden Hour"}

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import discord
+
+from bot import rating_scheme
 from bot.client import MusicBot
 from bot.settings import BotSettings, Settings
+from bot.store.models import Rating, RecommendationMessage
 from recommender.spotify.settings import SpotifySettings
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, running_bot, running_fake_discord
 from tests.fakes.spotify import FakeSpotify, FakeSpotifyConfig, running_fake_spotify
@@ -75,10 +80,53 @@ async def running_world(tmp_path: Path, tracks: int = 40) -> AsyncIterator[World
 async def running_music_bot(world: World) -> AsyncIterator[MusicBot]:
     """The real bot, started against the world's fakes, commands synced to both guilds."""
     async with running_bot(MusicBot(world.settings()), world.discord) as bot:
-        import discord
-
         for guild in (world.guild, world.other_guild):
             target = discord.Object(id=guild.id)  # type: ignore[attr-defined]
             bot.tree.copy_global_to(guild=target)
             await bot.tree.sync(guild=target)
         yield bot
+
+
+async def add_playlist(world: World, bot: MusicBot) -> None:
+    """The admin adds the world's Spotify playlist; returns once the summary is shown."""
+    handle = await world.discord.invoke(
+        world.guild, world.admin, "setplaylist", options={"playlist": world.playlist_id}
+    )
+    final = await handle.wait_final(lambda m: "Added" in (m.content or ""))
+    assert "Club Classics" in final.content
+
+
+async def wait_rating(
+    bot: MusicBot,
+    guild_id: int,
+    user_id: int,
+    track_id: str,
+    value: int | None = 1,
+    within: float = 5.0,
+) -> Rating | None:
+    """Poll the store until the rating has ``value`` (None: absent)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        rating = await bot.store.get_rating(guild_id, user_id, track_id)
+        current = rating.value if rating else None
+        if current == value or asyncio.get_running_loop().time() > deadline:
+            return rating
+        await asyncio.sleep(0.02)
+
+
+async def recommend_and_rate(
+    world: World, bot: MusicBot, member: object, song: str, count: int
+) -> RecommendationMessage:
+    """``member`` asks for ``song``, likes the first suggestion and dislikes the second."""
+    handle = await world.discord.invoke(
+        world.guild, member, "recommend", options={"song": song, "count": count}
+    )
+    message = await handle.wait_final()
+    stored = await bot.store.get_recommendation(world.guild.id, message.id)  # type: ignore[attr-defined]
+    assert stored is not None
+    await world.discord.react(member, message, rating_scheme.LIKE_EMOJIS[0])
+    await world.discord.react(member, message, rating_scheme.DISLIKE_EMOJIS[1])
+    user_id = member.id  # type: ignore[attr-defined]
+    await wait_rating(bot, world.guild.id, user_id, stored.items[0].track_id)  # type: ignore[attr-defined]
+    await wait_rating(bot, world.guild.id, user_id, stored.items[1].track_id, -1)  # type: ignore[attr-defined]
+    return stored
