@@ -102,7 +102,12 @@ class MusicBot(commands.Bot):
 
         def done(finished: asyncio.Task[Any]) -> None:
             self._background.discard(finished)
-            if not finished.cancelled() and finished.exception() is not None:
+            if finished.cancelled() or finished.exception() is None:
+                return
+            if self.is_closed():
+                # Work cut short by shutdown (e.g. reactions after the HTTP session closed).
+                log.debug("background task ended by shutdown: %r", finished.exception())
+            else:
                 log.error("background task failed", exc_info=finished.exception())
 
         task.add_done_callback(done)
