@@ -26,10 +26,11 @@ from recommender.profile import TasteProfile
 from recommender.scaling import FeatureScaler
 from recommender.track import Track
 
-DEFAULT_ALPHA = 0.7
+DEFAULT_ALPHA = 0.8
 """Weight of sound similarity against popularity when nobody says otherwise: on the
-shared dataset it keeps 97% of the pure-content NDCG@10 and 0.45 catalogue coverage,
-while 0.5 keeps 77% and 0.24 (docs/engine.md)."""
+shared dataset it keeps ~99% of the pure-content NDCG@10 with 0.50 catalogue coverage
+(0.48 with playlist membership), where 0.7 keeps 96% and 0.45 (0.43 with membership)
+and 0.5 only 77% and 0.24 (docs/engine.md, docs/quality.md)."""
 
 DEFAULT_MEMBERSHIP_WEIGHT = 1.0
 """Weight of playlist co-membership (scores in [0, 1]) added to the hybrid score when a
