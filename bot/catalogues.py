@@ -18,7 +18,7 @@ from bot.store import Store
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import GuildCatalogue as StoredCatalogue
 from recommender.catalogue import Catalogue
-from recommender.engine import Recommender
+from recommender.engine import DEFAULT_MEMBERSHIP_WEIGHT, Recommender
 from recommender.popularity import PopularityWeighting
 from recommender.resolve import SongResolver
 from recommender.scaling import FeatureScaler
@@ -108,7 +108,12 @@ class CatalogueService:
             half_life_years=settings.popularity_half_life_days / 365.25,
             as_of=dt.date.today(),
         )
-        recommender = Recommender(catalogue, scaler=self._scaler, weighting=weighting)
+        # Co-membership says something only when there are several playlists to tell
+        # apart (with one, every track shares it with the seed).
+        membership = DEFAULT_MEMBERSHIP_WEIGHT if len(stored.memberships) >= 2 else 0.0
+        recommender = Recommender(
+            catalogue, scaler=self._scaler, weighting=weighting, membership_weight=membership
+        )
         return GuildCatalogue(
             guild_id=guild_id,
             recommender=recommender,

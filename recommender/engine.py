@@ -32,11 +32,12 @@ shared dataset it keeps ~99% of the pure-content NDCG@10 with 0.50 catalogue cov
 (0.48 with playlist membership), where 0.7 keeps 96% and 0.45 (0.43 with membership)
 and 0.5 only 77% and 0.24 (docs/engine.md, docs/quality.md)."""
 
-DEFAULT_MEMBERSHIP_WEIGHT = 1.0
+DEFAULT_MEMBERSHIP_WEIGHT = 2.0
 """Weight of playlist co-membership (scores in [0, 1]) added to the hybrid score when a
 catalogue knows its playlists; the library default is 0 (off), the command line uses
-this. Tuned on (A) NDCG@10 of half of the shared dataset's playlists at the default
-alpha (0.5: 0.0342, 1: 0.0385, 2 and 4: within 1%); see docs/quality.md."""
+this, and the bot when a server has several playlists. Tuned on (A) NDCG@10 of half
+of the shared dataset's playlists at the default alpha 0.8 (0.5: 0.0315, 1: 0.0382,
+2: 0.0389, 4: 0.0393; the smallest within 1% of the best); see docs/quality.md."""
 
 Seed = int | str
 """A seed is a catalogue row or a Spotify track id in the catalogue."""
