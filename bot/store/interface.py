@@ -14,8 +14,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
@@ -29,22 +28,12 @@ from bot.store.models import (
     RecommendationItem,
     RecommendationMessage,
 )
+from recommender.closing import AsyncClosing
 from recommender.track import Track
 
 
-class Store(abc.ABC):
+class Store(AsyncClosing, abc.ABC):
     """Persistent state of the bot. Use as ``async with`` (closes on exit)."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 
 from recommender.cache import MemoryTrackCache, TrackCache
+from recommender.closing import AsyncClosing
 from recommender.ingest.pipeline import IngestResult, fetch_track, ingest_playlist
 from recommender.ingest.progress import ProgressCallback
 from recommender.providers.base import FeatureProvider, PopularityProvider
@@ -35,7 +35,7 @@ def build_chain(settings: SpotifySettings, spotify: SpotifyClient) -> ProviderCh
     return ProviderChain(features, popularity)
 
 
-class Ingestion:
+class Ingestion(AsyncClosing):
     """The Spotify client, the provider chain and a track cache, ready to use.
 
     ``async with Ingestion(settings, cache=store) as ingestion:`` then
@@ -57,17 +57,6 @@ class Ingestion:
             settings, session=self.session, on_new_refresh_token=on_new_refresh_token
         )
         self.chain = build_chain(settings, self.spotify)
-
-    async def __aenter__(self) -> Ingestion:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session."""

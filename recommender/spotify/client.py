@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from types import TracebackType
 
 import aiohttp
 
+from recommender.closing import AsyncClosing
 from recommender.spotify.auth import ClientCredentials, TokenSource, UserToken
 from recommender.spotify.capabilities import Capabilities, capabilities_for
 from recommender.spotify.errors import (
@@ -35,7 +35,7 @@ def new_session(settings: SpotifySettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, headers={"User-Agent": USER_AGENT})
 
 
-class SpotifyClient:
+class SpotifyClient(AsyncClosing):
     """Async Spotify Web API client; use as ``async with SpotifyClient(settings) as sp``.
 
     Uses the user token when ``SPOTIFY_REFRESH_TOKEN`` is set (it can read that
@@ -99,17 +99,6 @@ class SpotifyClient:
     def has_user_token(self) -> bool:
         """True when calls carry a user's token (``spotify-login``)."""
         return self.auth is not None and self.auth.kind == "user"
-
-    async def __aenter__(self) -> SpotifyClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the session if this client opened it."""
