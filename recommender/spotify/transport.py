@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,10 +33,13 @@ from recommender.spotify.stats import (
     record_start,
 )
 
+_loads: Callable[[bytes], Any]
 try:  # optional: a playlist of 10,000 tracks is ~20 MB of JSON, and orjson parses it ~4x faster
-    from orjson import loads as _loads
+    from orjson import loads as _orjson_loads
+
+    _loads = _orjson_loads
 except ImportError:  # pragma: no cover - the standard library is the fallback
-    from json import loads as _loads  # type: ignore[assignment]
+    _loads = json.loads
 
 log = logging.getLogger(__name__)
 
