@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import gc
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.store import Store
 from bot.store.guild_settings import GuildSettings
@@ -33,8 +33,6 @@ class GuildCatalogue:
     guild_id: int
     recommender: Recommender | None = None
     resolver: SongResolver | None = None
-    sources_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    half_life_days: float = GuildSettings().popularity_half_life_days
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -118,6 +116,4 @@ class CatalogueService:
             guild_id=guild_id,
             recommender=recommender,
             resolver=SongResolver(catalogue),
-            sources_of={t.id: stored.sources_of(t.id) for t in stored.tracks},
-            half_life_days=settings.popularity_half_life_days,
         )

@@ -79,9 +79,7 @@ class Catalogue:
     _row_of: dict[str, int] = field(init=False, repr=False)
     _duplicate_groups: np.ndarray | None = field(init=False, repr=False, default=None)
     _has_features: np.ndarray | None = field(init=False, repr=False, default=None)
-    _song_keys: dict[tuple[str, str], list[int]] | None = field(
-        init=False, repr=False, default=None
-    )
+    _group_of_song: dict[tuple[str, str], int] = field(init=False, repr=False, default_factory=dict)
     _duplicate_members: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -197,38 +195,48 @@ class Catalogue:
         a version "with" a guest); recommending one of them for another is useless.
         """
         if self._duplicate_groups is None:
-            keys: dict[tuple[str, str], int] = {}
-            groups = np.empty(len(self), dtype=np.int64)
-            for row, (name, artists) in enumerate(zip(self.names, self.artists, strict=True)):
-                key = (clean_title(name), normalise_text(", ".join(artists)))
-                groups[row] = keys.setdefault(key, len(keys))
-            self._duplicate_groups = groups
-            # Only groups with several members need a lookup table.
-            counts = np.bincount(groups)
-            shared = np.flatnonzero(counts[groups] > 1)
-            order = shared[np.argsort(groups[shared], kind="stable")]
-            boundaries = np.flatnonzero(np.diff(groups[order])) + 1
-            self._duplicate_members = {
-                int(groups[members[0]]): members
-                for members in np.split(order, boundaries)
-                if members.shape[0]  # np.split of an empty array yields one empty part
-            }
+            self._build_song_index()
+        assert self._duplicate_groups is not None
         return self._duplicate_groups
+
+    def _build_song_index(self) -> None:
+        """Group rows that are the same song (see :attr:`duplicate_groups`)."""
+        keys: dict[tuple[str, str], int] = {}
+        groups = np.empty(len(self), dtype=np.int64)
+        for row, (name, artists) in enumerate(zip(self.names, self.artists, strict=True)):
+            groups[row] = keys.setdefault(_song_key(name, artists), row)
+        # Group numbers are the group's first row, so a lone row is its own group.
+        self._group_of_song = keys
+        self._duplicate_groups = groups
+        # Only groups with several members need a lookup table.
+        counts = np.bincount(groups)
+        shared = np.flatnonzero(counts[groups] > 1)
+        order = shared[np.argsort(groups[shared], kind="stable")]
+        boundaries = np.flatnonzero(np.diff(groups[order])) + 1
+        self._duplicate_members = {
+            int(groups[members[0]]): members
+            for members in np.split(order, boundaries)
+            if members.shape[0]  # np.split of an empty array yields one empty part
+        }
 
     def rows_matching(self, name: str, artists: Sequence[str]) -> np.ndarray:
         """Rows that are the same song as a track named ``name`` by ``artists``."""
-        key = (clean_title(name), normalise_text(", ".join(artists)))
-        if self._song_keys is None:
-            self._song_keys = {}
-            for row, (n, a) in enumerate(zip(self.names, self.artists, strict=True)):
-                song = (clean_title(n), normalise_text(", ".join(a)))
-                self._song_keys.setdefault(song, []).append(row)
-        return np.array(self._song_keys.get(key, []), dtype=np.int64)
+        if self._duplicate_groups is None:
+            self._build_song_index()
+        group = self._group_of_song.get(_song_key(name, artists))
+        if group is None:
+            return np.empty(0, dtype=np.int64)
+        return self._duplicate_members.get(group, np.array([group], dtype=np.int64))
 
     def duplicates_of(self, row: int) -> np.ndarray:
         """Rows that are the same song as ``row`` (including ``row`` itself)."""
         group = int(self.duplicate_groups[row])
         return self._duplicate_members.get(group, np.array([row], dtype=np.int64))
+
+
+def _song_key(name: str, artists: Sequence[str]) -> tuple[str, str]:
+    """What makes two releases the same song: cleaned title and normalised artists."""
+    return clean_title(name), normalise_text(", ".join(artists))
 
 
 def _sorted_contains(sorted_rows: np.ndarray, row: int) -> bool:

@@ -286,10 +286,7 @@ class Recommender:
     ) -> list[Recommendation]:
         """The ``k`` tracks with the highest weighted popularity."""
         query = np.zeros(self.index.dimensions, dtype=np.float32)
-        result = self.index.search(
-            query, k, 0.0, exclude=self.excluded_rows([], exclude), allowed=allowed
-        )
-        return self._recommendations(result)
+        return self._search(query, k, 0.0, self.excluded_rows([], exclude), allowed, None, 0.0, 0)
 
     def raw_features(self, row: int) -> np.ndarray:
         """The unscaled feature row (NaN for a featureless track)."""
