@@ -54,7 +54,7 @@ async def _run(settings: Settings) -> None:
 
 
 async def _sync(settings: Settings, guild_id: int | None) -> int:
-    async with MusicBot(settings) as bot:
+    async with MusicBot(settings, background_jobs=False) as bot:
         await bot.login(settings.bot.discord_token.get_secret_value())  # runs setup_hook
         if guild_id is not None:
             guild = discord.Object(id=guild_id)

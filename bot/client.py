@@ -58,7 +58,9 @@ class MusicBot(commands.Bot):
     privacy: PrivacyService
     ingestion: Ingestion | None
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background_jobs: bool = True) -> None:
+        """``background_jobs=False`` (``python -m bot sync``) starts no periodic work:
+        registering commands must never purge a departed guild's data."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
@@ -66,6 +68,7 @@ class MusicBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self.background_jobs = background_jobs
         self.ingestion = None
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -93,7 +96,8 @@ class MusicBot(commands.Bot):
                 await self.load_extension(extension)
             except Exception:
                 log.exception("could not load extension %s", extension)
-        self.spawn(self._purge_departed_guilds_periodically())
+        if self.background_jobs:
+            self.spawn(self._purge_departed_guilds_periodically())
 
     def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         """Run work in the background, keeping a reference and logging its failure."""
