@@ -94,6 +94,8 @@ DMs, threads, select menus and modals (buttons only), voice, member
 chunking, per-route rate-limit buckets other than injected 429s.
 """
 
+from .clock import FakeClock
+from .errors import DiscordError
 from .harness import running_bot, running_fake_discord, start_bot, stop_bot
 from .interactions import (
     AUTOCOMPLETE_RESULT,
@@ -117,9 +119,9 @@ from .models import (
     FakeMessage,
     FakeRole,
     FakeUser,
-    RateLimitRule,
     RecordedRequest,
 )
+from .ratelimits import RateLimitRule
 from .server import FakeDiscord, json_response
 
 __all__ = [
@@ -133,8 +135,10 @@ __all__ = [
     "MANAGE_GUILD",
     "MODAL",
     "CommandSync",
+    "DiscordError",
     "FakeAttachment",
     "FakeChannel",
+    "FakeClock",
     "FakeDiscord",
     "FakeGuild",
     "FakeMember",

@@ -387,9 +387,16 @@ class RecordedRequest:
     headers: dict[str, str]
     #: Files of a multipart body, in order.
     files: list[FakeAttachment]
-    #: ``time.monotonic()`` when the request arrived.
+    #: The fake's clock (``time.monotonic()`` unless a test advanced it) on arrival.
     time: float
     status: int = 0
+    #: Discord's error body when the fake refused the request (4xx, 429), else ``None``.
+    error: dict[str, Any] | None = None
+
+    @property
+    def error_code(self) -> int | None:
+        """The JSON error ``code`` of a refusal (50035, 30010, 10062...), else ``None``."""
+        return None if self.error is None else self.error.get("code")
 
     @property
     def route(self) -> str:
@@ -406,16 +413,3 @@ class CommandSync:
     #: The command list discord.py sent, unchanged.
     payload: list[dict[str, Any]]
     time: float
-
-
-@dataclass
-class RateLimitRule:
-    """Answer the next ``remaining`` matching requests with a 429."""
-
-    remaining: int
-    method: str | None
-    path: str | None
-    retry_after: float
-    is_global: bool
-    scope: str
-    hits: list[RecordedRequest] = field(default_factory=list)

@@ -12,9 +12,7 @@ import asyncio
 import fnmatch
 import json
 import logging
-import math
 import re
-import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -23,6 +21,9 @@ from typing import Any, cast
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from . import errors, limits
+from .clock import FakeClock
+from .errors import DiscordError
 from .interactions import (
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
@@ -51,12 +52,12 @@ from .models import (
     FakeMessage,
     FakeRole,
     FakeUser,
-    RateLimitRule,
     RecordedRequest,
     emoji_key,
     emoji_payload,
     new_id,
 )
+from .ratelimits import GLOBAL_LIMIT, RateLimiter, RateLimitRule, Verdict
 
 _log = logging.getLogger(__name__)
 
@@ -65,7 +66,13 @@ BOT_PERMISSIONS = (
     VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | ADD_REACTIONS | READ_MESSAGE_HISTORY
 )
 #: Discord's default upload limit for a server without boosts (10 MiB).
-ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+ATTACHMENT_SIZE_LIMIT = limits.ATTACHMENT_SIZE_LIMIT
+#: Seconds Discord gives a bot for the first response to an interaction.
+ACK_DEADLINE = 3.0
+#: Seconds an interaction token stays valid for followups and edits (15 minutes).
+TOKEN_LIFETIME = 15 * 60.0
+#: Distinct emoji Discord allows on one message.
+MAX_DISTINCT_REACTIONS = 20
 
 # Gateway opcodes.
 OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
@@ -74,6 +81,8 @@ OP_RECONNECT, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 9, 10, 11
 _SESSION_ENDING_CLOSE_CODES = {1000, 1001, 4004, 4010, 4011, 4012, 4013, 4014}
 
 Handler = Callable[[web.Request, "_Body", dict[str, str]], Awaitable[web.StreamResponse]]
+#: A registered REST route: method, template (``/channels/{channel_id}``), regex, handler.
+Route = tuple[str, str, re.Pattern[str], Handler]
 UserRef = FakeUser | FakeMember | int
 GuildRef = FakeGuild | int | str  # a guild, its id or its name
 
@@ -160,22 +169,42 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         ping_interval: float = 30.0,
         shard_count: int = 1,
-        ack_deadline: float | None = None,
-        zlib_frames: bool = False,
+        ack_deadline: float | None = ACK_DEADLINE,
+        token_lifetime: float | None = TOKEN_LIFETIME,
+        validate_payloads: bool = True,
+        rate_limits: bool = True,
+        global_rate_limit: int | None = GLOBAL_LIMIT,
+        zlib_frames: bool = True,
+        clock: FakeClock | None = None,
         valid_tokens: Iterable[str] | None = None,
         max_replay: int = 1000,
     ) -> None:
-        """Create an unstarted fake.
+        """Create an unstarted fake, as strict as Discord unless a knob says otherwise.
 
         ``ping_interval``: seconds between the fake's own op-1 heartbeat requests,
         so an idle client always hears from the gateway well within its 60 s
         ``heartbeat_timeout``. ``shard_count``: what ``GET /gateway/bot`` advises.
-        ``ack_deadline``: if set, a first callback later than this many seconds
-        after dispatch gets Discord's ``10062 Unknown interaction`` (off by
-        default so slow CI machines do not fail tests). ``zlib_frames``: send
-        zlib-stream binary frames when the client asks for them (TEXT frames
-        otherwise, which discord.py always accepts). ``valid_tokens``: tokens
-        accepted by login and IDENTIFY (any non-empty token if ``None``).
+        ``valid_tokens``: tokens accepted by login and IDENTIFY (any non-empty
+        token if ``None``).
+
+        Discord's rules, each on by default; a test that turns one off must say why:
+
+        - ``ack_deadline`` (3 s, real time): a first callback later than this after
+          dispatch gets 404 / 10062 "Unknown interaction"; ``None`` never.
+        - ``token_lifetime`` (15 min on the fake's clock, see :meth:`advance`):
+          followups and edits with an older token get 401 / 50027.
+        - ``validate_payloads``: Discord's payload limits (:mod:`.limits`): 400 /
+          50035 with the ``errors`` tree, 50006 for an empty message, 413 / 40005
+          for a file over 10 MiB, 30010 for a 21st distinct reaction.
+        - ``rate_limits``: per-route buckets with ``X-RateLimit-*`` headers
+          (:mod:`.ratelimits`); ``global_rate_limit`` requests per second for the
+          bot (``None``: no global limit). Injected 429s (:meth:`rate_limit`)
+          apply either way.
+        - ``zlib_frames``: zlib-stream binary frames when the client asks for
+          ``compress=zlib-stream`` (as discord.py does); TEXT frames otherwise.
+
+        ``clock``: the time source for deadlines and request times (a new
+        :class:`~.clock.FakeClock` if ``None``).
         """
         self.application_id = new_id()
         self.bot_user = FakeUser(new_id(), bot_name, bot=True)
@@ -184,7 +213,13 @@ class FakeDiscord:
         self.ping_interval = ping_interval
         self.shard_count = shard_count
         self.ack_deadline = ack_deadline
+        self.token_lifetime = token_lifetime
+        self.validate_payloads = validate_payloads
         self.zlib_frames = zlib_frames
+        self.clock = clock or FakeClock()
+        self.ratelimits = RateLimiter(
+            self.clock, self.clock.wall, buckets=rate_limits, global_limit=global_rate_limit
+        )
         self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
         self.max_replay = max_replay
 
@@ -212,14 +247,13 @@ class FakeDiscord:
         self._handles: dict[int, InteractionHandle] = {}
         self._handles_by_token: dict[str, InteractionHandle] = {}
         self._attachments: dict[int, FakeAttachment] = {}
-        self._rate_limits: list[RateLimitRule] = []
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[Route] = []
         self._install_routes()
 
     # ------------------------------------------------------------------ lifecycle
@@ -346,6 +380,17 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ inspection
 
+    def refusals(self, *codes: int) -> list[RecordedRequest]:
+        """Requests the fake refused (4xx), optionally only those with these error codes.
+
+        Rate-limited requests (429) are not refusals: discord.py waits and retries them.
+        """
+        return [
+            r
+            for r in self.requests
+            if 400 <= r.status < 500 and r.status != 429 and (not codes or r.error_code in codes)
+        ]
+
     def find_requests(
         self, method: str | None = None, path: str | None = None
     ) -> list[RecordedRequest]:
@@ -429,42 +474,21 @@ class FakeDiscord:
             is_global=is_global,
             scope="global" if is_global else "user",
         )
-        self._rate_limits.append(rule)
-        return rule
+        return self.ratelimits.inject(rule)
 
-    def _take_rate_limit(self, record: RecordedRequest) -> RateLimitRule | None:
-        for rule in self._rate_limits:
-            if (
-                rule.remaining > 0
-                and (rule.method is None or rule.method == record.method)
-                and (rule.path is None or fnmatch.fnmatchcase(record.path, rule.path))
-            ):
-                rule.remaining -= 1
-                rule.hits.append(record)
-                return rule
-        return None
+    # ------------------------------------------------------------------ time
 
-    @staticmethod
-    def _rate_limited_response(rule: RateLimitRule) -> web.Response:
-        headers = {
-            "Retry-After": str(max(1, math.ceil(rule.retry_after))),
-            "X-RateLimit-Limit": "5",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": f"{time.time() + rule.retry_after:.3f}",
-            "X-RateLimit-Reset-After": f"{rule.retry_after:.3f}",
-            "X-RateLimit-Bucket": "fakebucket" + uuid.uuid4().hex[:8],
-            "X-RateLimit-Scope": rule.scope,
-            "Via": "1.1 google",
-        }
-        if rule.is_global:
-            headers["X-RateLimit-Global"] = "true"
-        body = {
-            "message": "You are being rate limited.",
-            "retry_after": rule.retry_after,
-            "global": rule.is_global,
-            "code": 0,
-        }
-        return json_response(body, status=429, headers=headers)
+    def now(self) -> float:
+        """The fake's clock: ``time.monotonic()`` plus every :meth:`advance`."""
+        return self.clock()
+
+    def advance(self, seconds: float) -> None:
+        """Jump the fake's clock ahead, e.g. ``advance(15 * 60)`` to expire tokens.
+
+        Rate-limit windows and deadlines measured from before the jump end as if
+        the time had passed; nothing else moves.
+        """
+        self.clock.advance(seconds)
 
     # ------------------------------------------------------------------ driving the bot
 
@@ -536,12 +560,17 @@ class FakeDiscord:
     async def react(
         self, user: UserRef, message: FakeMessage | int, emoji: str, *, burst: bool = False
     ) -> None:
-        """``user`` adds ``emoji`` to a bot message: MESSAGE_REACTION_ADD with ``member``."""
+        """``user`` adds ``emoji`` to a bot message: MESSAGE_REACTION_ADD with ``member``.
+
+        Raises :class:`~.errors.DiscordError` (30010) for a 21st distinct emoji, which
+        Discord refuses whoever adds it.
+        """
         msg, member = self._reaction_target(user, message)
         key = emoji_key(emoji)
-        users = msg.reactions.setdefault(key, [])
-        if member.id in users:
+        if member.id in msg.reactions.get(key, []):
             return  # Discord sends nothing for a duplicate reaction.
+        limits.check_reaction_count(msg.reactions, key, MAX_DISTINCT_REACTIONS)
+        users = msg.reactions.setdefault(key, [])
         users.append(member.id)
         await self._send_reaction_event("MESSAGE_REACTION_ADD", msg, member, key, burst=burst)
 
@@ -779,7 +808,7 @@ class FakeDiscord:
         self._handles_by_token[token] = handle
         await self.wait_connected(timeout)
         # Stamped before the write: Discord's 3-second window includes delivery.
-        handle.dispatched_at = time.monotonic()
+        handle.dispatched_at = self.clock()
         await self._dispatch_to_guild(guild.id, "INTERACTION_CREATE", payload)
         return handle
 
@@ -969,7 +998,13 @@ class FakeDiscord:
 
     def _route(self, method: str, template: str, handler: Handler) -> None:
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self._routes.append((method, re.compile(f"^{pattern}$"), handler))
+        self._routes.append((method, template, re.compile(f"^{pattern}$"), handler))
+
+    def _match(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
+        for route_method, template, pattern, handler in self._routes:
+            if route_method == method and (match := pattern.match(path)):
+                return template, handler, match.groupdict()
+        return None
 
     async def _read_body(self, request: web.Request) -> _Body:
         body = _Body()
@@ -1003,7 +1038,7 @@ class FakeDiscord:
             json=body.json,
             headers=dict(request.headers),
             files=list(body.files.values()),
-            time=time.monotonic(),
+            time=self.clock(),
         )
         self.requests.append(record)
         try:
@@ -1021,21 +1056,43 @@ class FakeDiscord:
     async def _answer(
         self, request: web.Request, path: str, body: _Body, record: RecordedRequest
     ) -> web.StreamResponse:
-        rule = self._take_rate_limit(record)
-        if rule is not None:
-            return self._rate_limited_response(rule)
+        """Rate limits, then authentication, then the route's handler.
+
+        A :class:`~.errors.DiscordError` from any step is answered with its status
+        and body (recorded on ``record.error``); the bucket's headers go on every
+        answer that was not rate limited.
+        """
+        found = self._match(request.method, path)
+        template, handler, params = found if found else (None, None, {})
+        verdict = self.ratelimits.take(record, template, params)
+        if verdict.limited:
+            record.error = verdict.body
+            return json_response(verdict.body, status=429, headers=verdict.headers)
+        try:
+            if self.validate_payloads:
+                limits.check_files(len(f.content) for f in body.files.values())
+            response = await self._authenticated(request, path, body, handler, params)
+        except DiscordError as refusal:
+            record.error = refusal.body
+            response = json_response(refusal.body, status=refusal.status)
+        return _with_headers(response, verdict)
+
+    async def _authenticated(
+        self,
+        request: web.Request,
+        path: str,
+        body: _Body,
+        handler: Handler | None,
+        params: dict[str, str],
+    ) -> web.StreamResponse:
         # Webhook and interaction routes are authenticated by their token, not the bot's.
         if not path.startswith(("/webhooks/", "/interactions/")):
             auth = request.headers.get("Authorization", "")
             if not auth.startswith("Bot ") or not self._token_ok(auth[4:]):
-                return error_response(401, 0, "401: Unauthorized")
-        for method, pattern, handler in self._routes:
-            if method != request.method:
-                continue
-            match = pattern.match(path)
-            if match:
-                return await handler(request, body, match.groupdict())
-        return error_response(404, 0, "404: Not Found")
+                raise DiscordError(401, 0, "401: Unauthorized")
+        if handler is None:
+            raise DiscordError(404, 0, "404: Not Found")
+        return await handler(request, body, params)
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
         attachment = self._attachments.get(int(request.match_info["attachment_id"]))
@@ -1092,7 +1149,7 @@ class FakeDiscord:
     async def _get_user(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
         user = self.users.get(int(p["user_id"]))
         if user is None:
-            return error_response(404, 10013, "Unknown User")
+            raise DiscordError(404, 10013, "Unknown User")
         return json_response(user.to_payload())
 
     async def _get_application(
@@ -1140,21 +1197,21 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ REST: commands
 
-    def _check_app(self, p: dict[str, str]) -> web.Response | None:
+    def _check_app(self, p: dict[str, str]) -> None:
         if p.get("app_id") != str(self.application_id):
-            return error_response(404, 10002, "Unknown Application")
-        return None
+            raise DiscordError(404, 10002, "Unknown Application")
 
     async def _put_commands(
         self, _req: web.Request, body: _Body, p: dict[str, str]
     ) -> web.Response:
-        if (error := self._check_app(p)) is not None:
-            return error
+        self._check_app(p)
         guild_id = int(p["guild_id"]) if "guild_id" in p else None
         if guild_id is not None and guild_id not in self.guilds:
-            return error_response(403, 50001, "Missing Access")
+            raise DiscordError(403, 50001, "Missing Access")
         payload = body.json or []
-        self.command_syncs.append(CommandSync(guild_id, payload, time.monotonic()))
+        if self.validate_payloads:
+            limits.check_commands(payload)
+        self.command_syncs.append(CommandSync(guild_id, payload, self.clock()))
         old = self._commands.get(guild_id, {})
         registered: dict[tuple[str, int], dict[str, Any]] = {}
         for command in payload:
@@ -1190,8 +1247,7 @@ class FakeDiscord:
     async def _get_commands(
         self, _req: web.Request, _body: _Body, p: dict[str, str]
     ) -> web.Response:
-        if (error := self._check_app(p)) is not None:
-            return error
+        self._check_app(p)
         guild_id = int(p["guild_id"]) if "guild_id" in p else None
         return json_response(list(self._commands.get(guild_id, {}).values()))
 
@@ -1220,7 +1276,8 @@ class FakeDiscord:
             interaction_id=interaction_id,
             flags=flags,
         )
-        self._apply_edit(message, data, files, creating=True)
+        # A deferred response starts empty ("thinking..."); anything else must say something.
+        self._apply_edit(message, data, files, creating=True, allow_empty=bool(flags & LOADING))
         self.messages[message.id] = message
         return message
 
@@ -1231,35 +1288,55 @@ class FakeDiscord:
         files: dict[int, FakeAttachment],
         *,
         creating: bool = False,
+        allow_empty: bool = False,
     ) -> None:
-        """Apply a create/edit payload the way Discord does (absent keys stay as they were)."""
-        if "content" in data:
-            message.content = data["content"] or ""
+        """Apply a create/edit payload the way Discord does (absent keys stay as they were).
+
+        Refuses (50006, before changing anything) what would leave the message empty.
+        """
+        content = (data["content"] or "") if "content" in data else message.content
         if "embeds" in data:
-            message.embeds = list(data["embeds"] or [])
+            embeds = list(data["embeds"] or [])
         elif "embed" in data:
-            message.embeds = [data["embed"]] if data["embed"] else []
-        if "components" in data:
-            message.components = list(data["components"] or [])
+            embeds = [data["embed"]] if data["embed"] else []
+        else:
+            embeds = message.embeds
+        components = list(data["components"] or []) if "components" in data else message.components
         if "attachments" in data:
             # The list names what to keep (existing ids) and what is new (file indexes).
             existing = {str(a.id): a for a in message.attachments}
-            kept: list[FakeAttachment] = []
+            attachments: list[FakeAttachment] = []
             for item in data["attachments"] or []:
                 ref = str(item.get("id"))
                 if ref in existing:
-                    kept.append(existing[ref])
+                    attachments.append(existing[ref])
                 elif ref.isdigit() and int(ref) in files:
-                    kept.append(self._serve_attachment(files[int(ref)], message.channel_id))
-            message.attachments = kept
+                    attachments.append(files[int(ref)])
         else:
-            message.attachments += [
-                self._serve_attachment(f, message.channel_id) for f in files.values()
-            ]
+            attachments = message.attachments + list(files.values())
+        if self.validate_payloads and not allow_empty:
+            limits.check_not_empty(
+                content=content,
+                embeds=embeds,
+                attachments=len(attachments),
+                components=components,
+            )
+        message.content, message.embeds, message.components = content, embeds, components
+        message.attachments = [
+            a if a in message.attachments else self._serve_attachment(a, message.channel_id)
+            for a in attachments
+        ]
         if not creating:
             message.flags &= ~LOADING
-            message.edited_at = time.monotonic()
+            message.edited_at = self.clock()
         message.history.append(data)
+
+    def _check_message(self, data: Any, files: dict[int, FakeAttachment]) -> dict[str, Any]:
+        """The JSON of a message create/edit, checked against Discord's limits."""
+        data = data if data is not None else {}
+        if self.validate_payloads:
+            limits.check_message(data, file_count=len(files))
+        return cast(dict[str, Any], data)
 
     def _handle_for(self, interaction_id: int | None, token: str) -> InteractionHandle | None:
         handle = self._handles_by_token.get(token)
@@ -1267,25 +1344,41 @@ class FakeDiscord:
             return None
         return handle
 
+    def _webhook_handle(self, p: dict[str, str]) -> InteractionHandle:
+        """The interaction behind a followup/edit URL, refused once its token expired."""
+        self._check_app(p)
+        handle = self._handle_for(None, p["token"])
+        if handle is None:
+            raise errors.unknown_webhook()
+        if (
+            self.token_lifetime is not None
+            and self.clock() - handle.dispatched_at > self.token_lifetime
+        ):
+            raise errors.invalid_webhook_token()
+        return handle
+
     async def _interaction_callback(
         self, _req: web.Request, body: _Body, p: dict[str, str]
     ) -> web.Response:
         handle = self._handle_for(int(p["interaction_id"]), p["token"])
         if handle is None:
-            return error_response(404, 10062, "Unknown interaction")
-        now = time.monotonic()
-        if handle.callbacks:
-            return error_response(400, 40060, "Interaction has already been acknowledged.")
-        if self.ack_deadline is not None and now - handle.dispatched_at > self.ack_deadline:
-            return error_response(404, 10062, "Unknown interaction")
+            raise errors.unknown_interaction()
         payload = body.json or {}
+        # An invalid body is refused before it can acknowledge anything, so the bot
+        # may still answer correctly within the window.
+        if self.validate_payloads:
+            limits.check_callback(payload, file_count=len(body.files))
+        now = self.clock()
+        if handle.callbacks:
+            raise errors.already_acknowledged()
+        deadline = min(
+            (d for d in (self.ack_deadline, self.token_lifetime) if d is not None),
+            default=None,
+        )
+        if deadline is not None and now - handle.dispatched_at > deadline:
+            raise errors.unknown_interaction()
         callback_type = int(payload.get("type", 0))
         data = payload.get("data") or {}
-        handle.callbacks.append(
-            InteractionCallback(callback_type, data, list(body.files.values()), now)
-        )
-        handle.first_callback_at = now
-
         interaction: dict[str, Any] = {"id": str(handle.id), "type": handle.type}
         result: dict[str, Any] = {"interaction": interaction}
         if callback_type in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE):
@@ -1318,9 +1411,9 @@ class FakeDiscord:
             and handle.source_message is not None
         ):
             # A component interaction's "original" is the message the component is on.
-            handle.original = handle.source_message
             if callback_type == UPDATE_MESSAGE:
-                self._apply_edit(handle.original, data, body.files)
+                self._apply_edit(handle.source_message, data, body.files)
+            handle.original = handle.source_message
             interaction.update(response_message_id=str(handle.original.id))
             result["resource"] = {
                 "type": callback_type,
@@ -1328,20 +1421,21 @@ class FakeDiscord:
             }
         elif callback_type != AUTOCOMPLETE_RESULT:
             result["resource"] = {"type": callback_type}
+        # Recorded only once accepted: a refused callback acknowledges nothing.
+        handle.callbacks.append(
+            InteractionCallback(callback_type, data, list(body.files.values()), now)
+        )
+        handle.first_callback_at = now
         await handle.notify()
         return json_response(result)
 
     async def _followup(
         self, req: web.Request, body: _Body, p: dict[str, str]
     ) -> web.StreamResponse:
-        if (error := self._check_app(p)) is not None:
-            return error
-        handle = self._handle_for(None, p["token"])
-        if handle is None:
-            return error_response(404, 10015, "Unknown Webhook")
+        handle = self._webhook_handle(p)
         if not handle.callbacks:
-            return error_response(404, 10015, "Unknown Webhook")
-        data = body.json or {}
+            raise errors.unknown_webhook()
+        data = self._check_message(body.json, body.files)
         original = handle.original
         if original is not None and original.loading and not handle.followups:
             # Discord's (deprecated) compatibility rule: the first followup after a
@@ -1366,19 +1460,15 @@ class FakeDiscord:
     async def _webhook_message(
         self, req: web.Request, body: _Body, p: dict[str, str]
     ) -> web.StreamResponse:
-        if (error := self._check_app(p)) is not None:
-            return error
-        handle = self._handle_for(None, p["token"])
-        if handle is None:
-            return error_response(404, 10015, "Unknown Webhook")
+        handle = self._webhook_handle(p)
         if p["message_id"] == "@original":
             message = handle.original
         else:
             message = next((m for m in handle.messages if str(m.id) == p["message_id"]), None)
         if message is None or message.deleted:
-            return error_response(404, 10008, "Unknown Message")
+            raise DiscordError(404, 10008, "Unknown Message")
         if req.method == "PATCH":
-            self._apply_edit(message, body.json or {}, body.files)
+            self._apply_edit(message, self._check_message(body.json, body.files), body.files)
             await handle.notify()
         elif req.method == "DELETE":
             message.deleted = True
@@ -1398,7 +1488,7 @@ class FakeDiscord:
     async def _get_guild(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
         guild = self.guilds.get(int(p["guild_id"]))
         if guild is None:
-            return error_response(404, 10004, "Unknown Guild")
+            raise DiscordError(404, 10004, "Unknown Guild")
         payload = guild.to_payload(guild.members[self.bot_user.id])
         for key in ("members", "channels", "threads", "voice_states", "presences", "joined_at"):
             payload.pop(key, None)
@@ -1409,14 +1499,14 @@ class FakeDiscord:
     ) -> web.Response:
         guild = self.guilds.get(int(p["guild_id"]))
         if guild is None:
-            return error_response(404, 10004, "Unknown Guild")
+            raise DiscordError(404, 10004, "Unknown Guild")
         return json_response([c.to_payload() for c in guild.channels])
 
     async def _get_member(self, _req: web.Request, _body: _Body, p: dict[str, str]) -> web.Response:
         guild = self.guilds.get(int(p["guild_id"]))
         member = guild.members.get(int(p["user_id"])) if guild else None
         if member is None:
-            return error_response(404, 10007, "Unknown Member")
+            raise DiscordError(404, 10007, "Unknown Member")
         return json_response(member.to_payload())
 
     async def _get_channel(
@@ -1424,7 +1514,7 @@ class FakeDiscord:
     ) -> web.Response:
         channel = self._find_channel(p["channel_id"])
         if channel is None:
-            return error_response(404, 10003, "Unknown Channel")
+            raise DiscordError(404, 10003, "Unknown Channel")
         return json_response(channel.to_payload())
 
     async def _create_message(
@@ -1432,9 +1522,10 @@ class FakeDiscord:
     ) -> web.Response:
         channel = self._find_channel(p["channel_id"])
         if channel is None:
-            return error_response(404, 10003, "Unknown Channel")
+            raise DiscordError(404, 10003, "Unknown Channel")
+        data = self._check_message(body.json, body.files)
         message = self._new_message(
-            channel_id=channel.id, guild_id=channel.guild_id, data=body.json or {}, files=body.files
+            channel_id=channel.id, guild_id=channel.guild_id, data=data, files=body.files
         )
         return json_response(message.to_payload(self.bot_user.id))
 
@@ -1443,25 +1534,23 @@ class FakeDiscord:
     ) -> web.Response:
         channel = self._find_channel(p["channel_id"])
         if channel is None:
-            return error_response(404, 10003, "Unknown Channel")
+            raise DiscordError(404, 10003, "Unknown Channel")
         limit = int(req.query.get("limit", "50"))
         newest_first = list(reversed(self.channel_messages(channel)))[:limit]
         return json_response([m.to_payload(self.bot_user.id) for m in newest_first])
 
-    def _channel_message_or_error(self, p: dict[str, str]) -> FakeMessage | web.Response:
+    def _existing_message(self, p: dict[str, str]) -> FakeMessage:
         message = self.messages.get(int(p["message_id"]))
         if message is None or message.deleted or str(message.channel_id) != p["channel_id"]:
-            return error_response(404, 10008, "Unknown Message")
+            raise DiscordError(404, 10008, "Unknown Message")
         return message
 
     async def _channel_message(
         self, req: web.Request, body: _Body, p: dict[str, str]
     ) -> web.Response:
-        message = self._channel_message_or_error(p)
-        if isinstance(message, web.Response):
-            return message
+        message = self._existing_message(p)
         if req.method == "PATCH":
-            self._apply_edit(message, body.json or {}, body.files)
+            self._apply_edit(message, self._check_message(body.json, body.files), body.files)
         elif req.method == "DELETE":
             message.deleted = True
             return web.Response(status=204)
@@ -1472,10 +1561,10 @@ class FakeDiscord:
     async def _add_own_reaction(
         self, _req: web.Request, _body: _Body, p: dict[str, str]
     ) -> web.Response:
-        message = self._channel_message_or_error(p)
-        if isinstance(message, web.Response):
-            return message
+        message = self._existing_message(p)
         key = emoji_key(p["emoji"])
+        if self.validate_payloads:
+            limits.check_reaction_count(message.reactions, key, MAX_DISTINCT_REACTIONS)
         users = message.reactions.setdefault(key, [])
         if self.bot_user.id not in users:
             users.append(self.bot_user.id)
@@ -1490,9 +1579,7 @@ class FakeDiscord:
     async def _remove_reaction(
         self, _req: web.Request, _body: _Body, p: dict[str, str]
     ) -> web.Response:
-        message = self._channel_message_or_error(p)
-        if isinstance(message, web.Response):
-            return message
+        message = self._existing_message(p)
         key = emoji_key(p["emoji"])
         user_id = self.bot_user.id if p["user_id"] == "@me" else int(p["user_id"])
         users = message.reactions.get(key, [])
@@ -1509,11 +1596,14 @@ class FakeDiscord:
     async def _reaction_users(
         self, _req: web.Request, _body: _Body, p: dict[str, str]
     ) -> web.Response:
-        message = self._channel_message_or_error(p)
-        if isinstance(message, web.Response):
-            return message
+        message = self._existing_message(p)
         users = message.reactions.get(emoji_key(p["emoji"]), [])
         return json_response([self.users[u].to_payload() for u in users if u in self.users])
+
+
+def _with_headers(response: web.StreamResponse, verdict: Verdict) -> web.StreamResponse:
+    response.headers.update(verdict.headers)
+    return response
 
 
 def _find_button(
