@@ -180,6 +180,8 @@ class SourceService:
         ]
         if report.skipped_bad_id:
             lines.append(f"{report.skipped_bad_id} rows skipped: no Spotify track id")
+        if report.dropped:
+            lines.append(report.dropped_line() or "")
         return SourceResult(saved, lines)
 
     async def remove(self, guild_id: int, key: str) -> PlaylistSource:

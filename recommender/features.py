@@ -2,15 +2,16 @@
 
 Spotify's ``audio-features`` object has eleven values the recommender uses. Nine are
 continuous; ``key`` is a pitch class (0-11, circular: B is next to C) and ``mode`` is
-binary (1 major, 0 minor). The ranges below are the documented ones, used to reject
-impossible values at the door (a provider returning ``tempo=-1`` is a missing value,
-not a very slow song).
+binary (1 major, 0 minor). Their ranges live with every other numeric field's in
+:mod:`recommender.validation`, used to reject impossible values at the door (a
+provider returning ``tempo=-1`` is a missing value, not a very slow song).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+
+from recommender.validation import RANGES, checked
 
 CONTINUOUS_FEATURES: tuple[str, ...] = (
     "danceability",
@@ -35,18 +36,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 """All eleven features, in the order of Spotify's ``audio-features`` object."""
 
 VALID_RANGES: dict[str, tuple[float, float]] = {
-    "danceability": (0.0, 1.0),
-    "energy": (0.0, 1.0),
-    "key": (-1.0, 11.0),  # -1: Spotify found no key
-    "loudness": (-60.0, 5.0),
-    "mode": (0.0, 1.0),
-    "speechiness": (0.0, 1.0),
-    "acousticness": (0.0, 1.0),
-    "instrumentalness": (0.0, 1.0),
-    "liveness": (0.0, 1.0),
-    "valence": (0.0, 1.0),
-    "tempo": (1.0, 300.0),
+    name: (RANGES[name].low, RANGES[name].high) for name in FEATURE_NAMES
 }
+"""Each feature's bounds, from :data:`recommender.validation.RANGES` (the one source)."""
 
 AudioFeatures = Mapping[str, float]
 
@@ -55,23 +47,31 @@ def clean_features(raw: Mapping[str, object] | None) -> dict[str, float] | None:
     """Return the eleven features as floats, or ``None`` if any is missing or invalid.
 
     A track either has a full, plausible feature vector or none: a partial vector
-    would silently put the track somewhere arbitrary in feature space.
+    would silently put the track somewhere arbitrary in feature space. Values
+    present but out of range are counted as dropped (see
+    :func:`recommender.validation.counting_dropped`); absent ones are not.
     """
     if raw is None:
         return None
     cleaned: dict[str, float] = {}
-    for name in FEATURE_NAMES:
+    complete = True
+    for name, rule in _FEATURE_RULES:
         value = raw.get(name)
-        if value is None or isinstance(value, bool):
-            return None
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        low, high = VALID_RANGES[name]
-        if not math.isfinite(number) or number < low or number > high:
-            return None
+        kind = type(value)
+        # Fast path for plain numbers (10,000s of tracks per ingest); anything else,
+        # and every refusal, goes through the one validation function that counts.
+        if (kind is float or kind is int) and rule.accepts(value):  # type: ignore[arg-type]
+            cleaned[name] = float(value)  # type: ignore[arg-type]
+            continue
+        if value is None:
+            complete = False
+            continue
+        number = checked(name, value)
+        if number is None:
+            complete = False  # keep going: every impossible value is counted
+            continue
         cleaned[name] = number
-    if cleaned[KEY] != int(cleaned[KEY]) or cleaned[MODE] not in (0.0, 1.0):
-        return None
-    return cleaned
+    return cleaned if complete else None
+
+
+_FEATURE_RULES = tuple((name, RANGES[name]) for name in FEATURE_NAMES)

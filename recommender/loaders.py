@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from recommender.catalogue import Catalogue, Playlist
-from recommender.features import FEATURE_NAMES, VALID_RANGES
+from recommender.features import FEATURE_NAMES
 from recommender.ids import parse_spotify_id
 from recommender.track import parse_release_date
+from recommender.validation import RANGES, describe_dropped
 
 # Canonical field -> accepted column names, already normalised by _normalise_column.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -56,12 +58,27 @@ class CatalogueFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class LoadReport:
-    """What loading skipped, for a summary line."""
+    """What loading skipped, for a summary line.
+
+    ``dropped`` counts, by field, the cells that held something other than a
+    plausible number (NaN, inf, ``1e30``, a negative duration, text...): each
+    became an unknown value (see :mod:`recommender.validation`).
+    """
 
     rows_read: int
     tracks: int
     featureless: int
     skipped_bad_id: int
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dropped_values(self) -> int:
+        """How many values were refused as impossible, all fields together."""
+        return sum(self.dropped.values())
+
+    def dropped_line(self) -> str | None:
+        """The summary line for refused values, or ``None`` when there were none."""
+        return describe_dropped(self.dropped)
 
 
 def _normalise_column(name: str) -> str:
@@ -82,9 +99,28 @@ def map_columns(columns: list[str]) -> dict[str, str]:
     missing = [f for f in REQUIRED_FIELDS if f not in mapping]
     if missing:
         wanted = ", ".join(f"{f} (e.g. {'/'.join(COLUMN_ALIASES[f][:3])})" for f in missing)
-        found = ", ".join(columns[:30]) or "no columns"
-        raise CatalogueFormatError(f"missing required column(s): {wanted}; found: {found}")
+        raise CatalogueFormatError(
+            f"missing required column(s): {wanted}; found: {_describe_columns(columns)}"
+        )
     return mapping
+
+
+SHOWN_COLUMNS = 12
+SHOWN_COLUMN_CHARS = 40
+
+
+def _describe_columns(columns: list[str]) -> str:
+    """The file's header, short enough for an error message whatever the file holds."""
+    if not columns:
+        return "no columns"
+
+    def short(name: str) -> str:
+        name = " ".join(name.split())  # newlines and tabs in a header name
+        return name if len(name) <= SHOWN_COLUMN_CHARS else name[: SHOWN_COLUMN_CHARS - 1] + "…"
+
+    shown = ", ".join(short(c) for c in columns[:SHOWN_COLUMNS])
+    more = len(columns) - SHOWN_COLUMNS
+    return shown + (f" ... and {more} more" if more > 0 else "")
 
 
 def read_catalogue_frame(path: str | Path) -> pd.DataFrame:
@@ -134,14 +170,14 @@ def catalogue_from_frame(frame: pd.DataFrame, source: str) -> tuple[Catalogue, L
     membership = _memberships(frame, columns)
     frame = frame.drop_duplicates("_id", keep="first").reset_index(drop=True)
 
-    features = _feature_matrix(frame, columns)
-    popularity = _numeric(frame, columns.get("popularity"))
-    popularity[(popularity < 0) | (popularity > 100)] = np.nan
-    durations = _numeric(frame, columns.get("duration_ms"))
+    dropped: Counter[str] = Counter()
+    features = _feature_matrix(frame, columns, dropped)
+    popularity = _checked_column(frame, columns.get("popularity"), "popularity", dropped)
+    durations = _checked_column(frame, columns.get("duration_ms"), "duration_ms", dropped)
     dates, precisions = _release_dates(frame, columns)
 
-    def text(field: str, default: str = "") -> list[str]:
-        column = columns.get(field)
+    def text(name: str, default: str = "") -> list[str]:
+        column = columns.get(name)
         if column is None:
             return [default] * len(frame)
         return frame[column].fillna(default).astype(str).tolist()
@@ -157,7 +193,7 @@ def catalogue_from_frame(frame: pd.DataFrame, source: str) -> tuple[Catalogue, L
         release_dates=dates,
         release_date_precisions=precisions,
         popularity=popularity,
-        duration_ms=[None if np.isnan(d) else int(d) for d in durations],
+        duration_ms=[None if np.isnan(d) else int(d) for d in durations],  # finite: checked
         features=features,
         feature_sources=[
             (given or source) if ok else None
@@ -178,28 +214,47 @@ def catalogue_from_frame(frame: pd.DataFrame, source: str) -> tuple[Catalogue, L
         tracks=len(catalogue),
         featureless=int((~has_features).sum()),
         skipped_bad_id=int((~valid).sum()),
+        dropped=dict(dropped),
     )
     return catalogue, report
 
 
-def _numeric(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+def _checked_column(
+    frame: pd.DataFrame, column: str | None, field_name: str, dropped: Counter[str]
+) -> np.ndarray:
+    """A column as float64 with every implausible value NaN; counts the non-empty ones dropped.
+
+    Empty cells are unknown, not wrong, so they are not counted. Text, NaN, inf,
+    ``1e30`` or a value outside the field's range (:data:`~recommender.validation.RANGES`)
+    is, because someone wrote it there.
+    """
     if column is None:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    raw = frame[column]
+    if isinstance(raw, pd.DataFrame):  # duplicate header names: the first one counts
+        raw = raw.iloc[:, 0]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    rule = RANGES[field_name]
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(values) & (values >= rule.low) & (values <= rule.high)
+        if rule.whole:
+            ok &= values == np.round(values)
+    present = raw.notna().to_numpy()
+    refused = present & ~ok
+    if refused.any():
+        dropped[field_name] += int(refused.sum())
+    values[~ok] = np.nan
+    return values
 
 
-def _feature_matrix(frame: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
+def _feature_matrix(
+    frame: pd.DataFrame, columns: Mapping[str, str], dropped: Counter[str]
+) -> np.ndarray:
     matrix = np.full((len(frame), len(FEATURE_NAMES)), np.nan)
     for j, name in enumerate(FEATURE_NAMES):
-        values = _numeric(frame, columns.get(name))
-        low, high = VALID_RANGES[name]
-        values[(values < low) | (values > high)] = np.nan
-        matrix[:, j] = values
-    key = matrix[:, FEATURE_NAMES.index("key")]
-    mode = matrix[:, FEATURE_NAMES.index("mode")]
-    bad = (key != np.round(key)) | ~np.isin(mode, (0.0, 1.0))
+        matrix[:, j] = _checked_column(frame, columns.get(name), name, dropped)
     # One missing value makes the whole row featureless (see features.clean_features).
-    matrix[bad | np.isnan(matrix).any(axis=1)] = np.nan
+    matrix[np.isnan(matrix).any(axis=1)] = np.nan
     return matrix
 
 

@@ -164,6 +164,99 @@ def test_sources_say_where_values_came_from(tmp_path: Path) -> None:
     assert exported.popularity_sources[exported.row_of(fx.NO_POPULARITY)] is None
 
 
+# -- hostile files: absurd numbers and headers ------------------------------------------
+
+HEADER = (
+    "Track URI,Track Name,Artist Name(s),Popularity,Duration (ms),Danceability,Energy,Key,"
+    "Loudness,Mode,Speechiness,Acousticness,Instrumentalness,Liveness,Valence,Tempo\n"
+)
+FINE_FEATURES = "0.5,0.6,5,-7.0,1,0.05,0.2,0.0,0.1,0.4,120.0"
+
+
+def _row(n: int, popularity: str = "50", duration: str = "200000", features: str = "") -> str:
+    return (
+        f"spotify:track:{n:022d},Song {n},Band,{popularity},{duration},"
+        f"{features or FINE_FEATURES}\n"
+    )
+
+
+def test_absurd_numbers_are_dropped_counted_and_the_tracks_kept(tmp_path: Path) -> None:
+    rows = [
+        _row(1),  # clean
+        _row(2, duration="inf"),
+        _row(3, duration="1e30"),
+        _row(4, duration="-200000"),
+        _row(5, duration="NaN", popularity="1e30"),
+        _row(6, popularity="-1"),
+        _row(7, popularity="abc"),
+        _row(8, features="0.5,0.6,12,-7.0,1,0.05,0.2,0.0,0.1,0.4,120.0"),  # key 12
+        _row(9, features="0.5,0.6,5,-7.0,2,0.05,0.2,0.0,0.1,0.4,inf"),  # mode 2, tempo inf
+        _row(10, duration="", popularity=""),  # empty cells are unknown, not wrong
+        _row(11, duration="1" + "0" * 400),  # beyond float range
+    ]
+    path = tmp_path / "hostile.csv"
+    path.write_text(HEADER + "".join(rows))
+
+    catalogue, report = load_catalogue_with_report(path)
+
+    assert report.tracks == 11 and len(catalogue) == 11  # every track is kept
+    assert report.dropped == {
+        "duration_ms": 5,
+        "popularity": 3,
+        "key": 1,
+        "mode": 1,
+        "tempo": 1,
+    }
+    assert report.dropped_values == 11
+    line = report.dropped_line()
+    assert line is not None and line.startswith("11 impossible values dropped")
+    assert "duration_ms 5" in line
+    by_id = {t.id: t for t in catalogue.tracks()}
+    assert by_id[f"{1:022d}"].duration_ms == 200000 and by_id[f"{1:022d}"].popularity == 50
+    for n in (2, 3, 4, 5, 10, 11):
+        assert by_id[f"{n:022d}"].duration_ms is None
+    for n in (5, 6, 7, 10):
+        assert by_id[f"{n:022d}"].popularity is None
+    assert by_id[f"{8:022d}"].features is None and by_id[f"{9:022d}"].features is None
+    assert by_id[f"{2:022d}"].features is not None  # a bad duration leaves the features
+    assert report.featureless == 2
+
+
+def test_a_clean_file_reports_nothing_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "clean.csv"
+    path.write_text(HEADER + _row(1) + _row(2))
+
+    _, report = load_catalogue_with_report(path)
+
+    assert report.dropped == {} and report.dropped_line() is None
+
+
+def test_very_many_and_very_long_headers_still_load(tmp_path: Path) -> None:
+    junk = [f"junk column {i} " + "x" * 5_000 for i in range(3_000)]
+    header = ",".join(["Track URI", "Track Name", "Artist Name(s)", *junk]) + "\n"
+    row = ",".join([f"spotify:track:{1:022d}", "Song", "Band", *["1"] * len(junk)]) + "\n"
+    path = tmp_path / "wide.csv"
+    path.write_text(header + row)
+
+    catalogue, report = load_catalogue_with_report(path)
+
+    assert catalogue.ids == [f"{1:022d}"] and report.dropped == {}
+
+
+def test_a_missing_column_error_stays_short_whatever_the_header(tmp_path: Path) -> None:
+    names = ["line\nbreak" + "y" * 10_000] + [f"col{i}" for i in range(5_000)]
+    path = tmp_path / "no-id.csv"
+    path.write_text(",".join(f'"{n}"' for n in names) + "\n" + ",".join("1" for _ in names))
+
+    with pytest.raises(CatalogueFormatError) as raised:
+        load_catalogue(path)
+
+    message = str(raised.value)
+    assert len(message) < 1_000
+    assert "\n" not in message
+    assert message.endswith(f"... and {len(names) - 12} more")
+
+
 # -- the real datasets (skipped when ../shared is absent) -------------------------------
 
 

@@ -17,6 +17,7 @@ from recommender.spotify.stats import counting_requests
 from recommender.spotify.tracks import get_tracks
 from recommender.spotify.transport import waiting_up_to
 from recommender.track import Track
+from recommender.validation import counting_dropped
 
 
 class IngestResult(NamedTuple):
@@ -62,7 +63,7 @@ async def ingest_playlist(
     other :class:`~recommender.spotify.errors.SpotifyError` subclasses. Provider
     failures do not raise: they become ``summary.warnings``.
     """
-    with counting_requests() as stats, waiting_up_to(max_wait):
+    with counting_requests() as stats, counting_dropped() as dropped, waiting_up_to(max_wait):
 
         async def on_page(done: int, total: int) -> None:
             await notify(progress, IngestProgress("playlist", done, total))
@@ -98,6 +99,7 @@ async def ingest_playlist(
         spotify_mode=client.capabilities.mode,
         endpoint=contents.endpoint,
         warnings=report.warnings,
+        dropped_values=dict(dropped),
     )
     return IngestResult(tracks, summary)
 

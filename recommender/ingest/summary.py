@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from recommender.spotify.playlists import PlaylistInfo
+from recommender.validation import describe_dropped
 
 
 @dataclass
@@ -16,7 +17,9 @@ class IngestSummary:
     many tracks got their value from it; ``requests`` and ``retries`` count HTTP
     requests to every service during this ingest (``rate_limited`` the 429s among
     them); ``spotify_mode`` says which API world the app is in; ``warnings`` name
-    providers that failed (the ingest went on without them).
+    providers that failed (the ingest went on without them); ``dropped_values``
+    counts, by field, the impossible numbers an upstream sent (each kept as
+    unknown, see :mod:`recommender.validation`).
     """
 
     playlist: PlaylistInfo | None = None
@@ -35,6 +38,7 @@ class IngestSummary:
     spotify_mode: str = "not yet detected"
     endpoint: str = ""
     warnings: list[str] = field(default_factory=list)
+    dropped_values: dict[str, int] = field(default_factory=dict)
 
     @property
     def without_features(self) -> int:
@@ -65,5 +69,8 @@ class IngestSummary:
             f"requests: {self.requests} ({self.retries} retries, {self.rate_limited} rate limited)",
             f"spotify: {self.spotify_mode}",
         ]
+        dropped = describe_dropped(self.dropped_values)
+        if dropped:
+            lines.append(dropped)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return lines

@@ -12,6 +12,7 @@ from recommender.loaders import CatalogueFormatError
 from recommender.providers.base import FeatureProvider, PopularityProvider
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
+from recommender.validation import checked_int
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ class ProviderChain:
                 popularity_provider, "popularity", missing, report, on_stage
             )
             for track_id, value in found_pop.items():
-                if track_id in asked and 0 <= value <= 100:
-                    popularity[track_id] = (int(value), popularity_provider.name)
+                checked = checked_int("popularity", value) if track_id in asked else None
+                if checked is not None:
+                    popularity[track_id] = (checked, popularity_provider.name)
 
         completed: list[Track] = []
         for track in tracks:

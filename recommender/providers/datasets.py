@@ -9,7 +9,7 @@ from pathlib import Path
 
 from recommender.catalogue import Catalogue
 from recommender.features import FEATURE_NAMES
-from recommender.loaders import load_catalogue
+from recommender.loaders import load_catalogue_with_report
 from recommender.providers.base import BatchCallback, report_batch
 
 log = logging.getLogger(__name__)
@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 class DatasetProvider:
     """Features and popularity from one CSV file in any schema the engine loads.
 
-    The file is read once, on first use, off the event loop. Values are recorded
-    with the source ``dataset:<file name>``.
+    The file is read once, on first use, off the event loop, through the same
+    range checks as an upload (impossible values are logged once and never
+    served). Values are recorded with the source ``dataset:<file name>``.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -32,8 +33,13 @@ class DatasetProvider:
         """The loaded file (loaded on the first call)."""
         async with self._lock:
             if self._catalogue is None:
-                self._catalogue = await asyncio.to_thread(load_catalogue, self.path)
-                log.info("loaded %d tracks from %s", len(self._catalogue), self.path.name)
+                loaded, report = await asyncio.to_thread(load_catalogue_with_report, self.path)
+                self._catalogue = loaded
+                log.info("loaded %d tracks from %s", len(loaded), self.path.name)
+                if report.dropped:
+                    # The file's own flaws, said once to the operator: an ingest that
+                    # later asks this file for a track is not told about other rows.
+                    log.warning("%s: %s", self.path.name, report.dropped_line())
             return self._catalogue
 
     async def features(

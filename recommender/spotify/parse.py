@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from recommender.track import Track, parse_release_date
+from recommender.validation import checked_int
 
 EntryKind = Literal["track", "local", "episode", "unavailable"]
 
 
 def parse_popularity(value: Any) -> int | None:
-    """Spotify's 0-100 popularity, or ``None`` (absent for 2026 development-mode apps)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value) if 0 <= value <= 100 else None
+    """Spotify's 0-100 popularity, or ``None`` (absent for 2026 development-mode apps).
+
+    A present but impossible value is dropped and counted (:mod:`recommender.validation`).
+    """
+    return checked_int("popularity", value)
 
 
 def parse_track(obj: Any) -> Track | None:
@@ -30,7 +32,7 @@ def parse_track(obj: Any) -> Track | None:
     artists = tuple(
         str(a["name"]) for a in obj.get("artists") or () if isinstance(a, dict) and a.get("name")
     )
-    duration = obj.get("duration_ms")
+    duration = obj.get("duration_ms")  # 1e20 here once failed a whole playlist's write
     popularity = parse_popularity(obj.get("popularity"))
     return Track(
         id=track_id,
@@ -40,7 +42,7 @@ def parse_track(obj: Any) -> Track | None:
         release_date=date_text.strip() if date is not None and isinstance(date_text, str) else None,
         release_date_precision=precision,
         popularity=popularity,
-        duration_ms=int(duration) if isinstance(duration, int | float) else None,
+        duration_ms=checked_int("duration_ms", duration),
         popularity_source="spotify" if popularity is not None else None,
     )
 
