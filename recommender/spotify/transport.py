@@ -180,8 +180,11 @@ class Transport:
             response, failure, sent_at = await self._send(method, url, params, headers, data)
             if response is not None and response.status == 429:
                 rate_limited += 1
-                self._on_429(response, sent_at, rate_limited)
+                wait = self._on_429(response, sent_at, rate_limited)
                 record_retry(self.stats, rate_limited=True)
+                # This request is not sent again before the server said so; whether the
+                # others wait too is the limiter's call (pressure or a lone 429).
+                await asyncio.sleep(wait)
                 continue
             if response is not None and response.status < 500:
                 return response
@@ -194,8 +197,8 @@ class Transport:
             record_retry(self.stats)
             await asyncio.sleep(delay)
 
-    def _on_429(self, response: Response, sent_at: float, count: int) -> None:
-        """Decide what a 429 means: wait and retry (return), or raise."""
+    def _on_429(self, response: Response, sent_at: float, count: int) -> float:
+        """Decide what a 429 means: the seconds to wait before retrying, or raise."""
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if response.error_field("reason") == "QUOTA_EXCEEDED":
             record_rate_limited(self.stats)
@@ -206,14 +209,19 @@ class Transport:
             if retry_after > LONG_RETRY_AFTER:
                 self._open_circuit(retry_after, quota=False)
             raise RateLimited(retry_after, self.service)
+        confirmed = self.limiter.confirmed
         self.limiter.on_rate_limited(retry_after, sent_at)
-        log.info(
-            "%s: 429, waiting %.1f s; now at most %s requests per %.0f s",
-            self.service,
-            retry_after,
-            self.limiter.limit,
-            self.limiter.window,
-        )
+        if self.limiter.confirmed > confirmed:
+            log.info(
+                "%s: rate limited; pausing %.1f s, then at most %s requests per %.0f s",
+                self.service,
+                retry_after,
+                self.limiter.limit,
+                self.limiter.window,
+            )
+        else:
+            log.debug("%s: 429, retrying this request in %.1f s", self.service, retry_after)
+        return retry_after
 
     def _backoff(self, failures: int, response: Response | None) -> float:
         if response is not None and "Retry-After" in response.headers:
@@ -236,21 +244,33 @@ class Transport:
         # from a 429 also holds back every request not yet on the wire.
         async with self._semaphore:
             sent_at = await self.limiter.acquire()
-            self._check_circuit()
-            record_start(self.stats)
+            status: int | None = None
             try:
-                async with self.session.request(
-                    method, url, params=params, headers=headers, data=data, timeout=self._timeout
-                ) as raw:
-                    payload = await raw.read()
-                    status = raw.status
-                    response_headers = CIMultiDict(raw.headers)
-            except TimeoutError:
-                return None, "timeout", sent_at
-            except aiohttp.ClientError as error:
-                return None, type(error).__name__, sent_at
+                self._check_circuit()
+                record_start(self.stats)
+                try:
+                    async with self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        headers=headers,
+                        data=data,
+                        timeout=self._timeout,
+                        # A redirect could carry the bearer token to another host.
+                        allow_redirects=False,
+                    ) as raw:
+                        payload = await raw.read()
+                        status = raw.status
+                        response_headers = CIMultiDict(raw.headers)
+                except TimeoutError:
+                    return None, "timeout", sent_at
+                except aiohttp.ClientError as error:
+                    return None, type(error).__name__, sent_at
+                finally:
+                    record_end(self.stats)
             finally:
-                record_end(self.stats)
+                # Exactly once per acquire, even when cancelled (an ingest's deadline).
+                self.limiter.finished(sent_at, answered=status is not None and status != 429)
         try:
             body = _loads(payload) if payload else None
         except ValueError:  # orjson.JSONDecodeError subclasses it too
