@@ -32,6 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image  # a matplotlib dependency
 
+from bot.untrusted_text import plain
+
 # Headless: never try to open a window on a server. The charts only use Figure and
 # its Agg canvas, never pyplot, so the backend choice is a safety net.
 matplotlib.use("Agg")
@@ -121,7 +123,8 @@ class RadarSeries:
 
 
 def _short(text: str, width: int = LABEL_WIDTH) -> str:
-    text = text if len(text) <= width else text[: width - 1] + "…"
+    # Labels are names from outside: one clean line (no bidi tricks or line breaks).
+    text = plain(text, width, break_links=False)
     # A "$" would start matplotlib's mathtext ("Joey Bada$$" failed to draw).
     return text.replace("$", r"\$")
 

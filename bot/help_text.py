@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot import rating_scheme
+from bot.discord_limits import fit_embed
 from bot.rendering import ACCENT
 
 MEMBER_COMMANDS = (
@@ -70,4 +71,4 @@ def help_embed() -> discord.Embed:
         text="Privacy: /exportmyratings and /forgetme; if the bot leaves this server, "
         "its data here is deleted after a grace period."
     )
-    return embed
+    return fit_embed(embed)

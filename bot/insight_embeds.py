@@ -7,10 +7,13 @@ import io
 import discord
 
 from bot.charts import CatalogueStats
+from bot.discord_limits import EMBED_DESCRIPTION, EMBED_FIELD_VALUE, fit_embed
 from bot.insights import MemberProfile
-from bot.rendering import ACCENT
+from bot.rendering import ACCENT, ARTISTS_WIDTH, NAME_WIDTH, SOURCE_NAME_WIDTH, fit_lines
+from bot.untrusted_text import inline, shorten_list, spotify_link
 
 PROFILE_TOP = 10
+MEMBER_NAME_WIDTH = 100
 
 
 def with_chart(embed: discord.Embed, png: bytes | None, filename: str) -> list[discord.File]:
@@ -23,7 +26,9 @@ def with_chart(embed: discord.Embed, png: bytes | None, filename: str) -> list[d
 
 def profile_embed(profile: MemberProfile, member_name: str) -> discord.Embed:
     """The /profile answer: counts and the newest liked tracks (the chart is the image)."""
-    embed = discord.Embed(title=f"{member_name}'s taste here"[:256], colour=ACCENT)
+    embed = discord.Embed(
+        title=f"{inline(member_name, MEMBER_NAME_WIDTH)}'s taste here", colour=ACCENT
+    )
     if profile.total == 0:
         embed.description = (
             "No ratings yet, so there is no profile to draw. React to a `/recommend` "
@@ -35,15 +40,15 @@ def profile_embed(profile: MemberProfile, member_name: str) -> discord.Embed:
         lines.append("")
         lines.append("**Top liked tracks** (newest first)")
         for rated in profile.liked[:PROFILE_TOP]:
-            name = discord.utils.escape_markdown(rated.name)[:80]
-            if rated.track is not None:
-                artists = discord.utils.escape_markdown(rated.track.artist_line)[:60]
-                lines.append(f"👍 [{name}]({rated.track.url}) — {artists}")
+            track = rated.track
+            if track is not None:
+                artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
+                lines.append(f"👍 {spotify_link(track.name, track.url, NAME_WIDTH)}{artists}")
             else:
-                lines.append(f"👍 {name}")
-    embed.description = "\n".join(lines)[:4096]
+                lines.append(f"👍 {inline(rated.name, NAME_WIDTH)}")
+    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     embed.set_footer(text="Green: what you like · red: what you dislike · grey: this server")
-    return embed
+    return fit_embed(embed)
 
 
 def stats_embed(stats: CatalogueStats) -> discord.Embed:
@@ -54,10 +59,12 @@ def stats_embed(stats: CatalogueStats) -> discord.Embed:
         return embed
     with_features = stats.total_tracks - stats.featureless
     coverage = with_features / stats.total_tracks
-    sources = ", ".join(
-        f"{discord.utils.escape_markdown(n)} ({c})" for n, c in stats.tracks_by_source
+    sources = shorten_list(
+        [f"{inline(n, SOURCE_NAME_WIDTH)} ({c})" for n, c in stats.tracks_by_source], 1500
     )
-    providers = ", ".join(f"{n} {c}" for n, c in sorted(stats.feature_sources.items()))
+    providers = ", ".join(
+        f"{inline(n, SOURCE_NAME_WIDTH)} {c}" for n, c in sorted(stats.feature_sources.items())
+    )
     lines = [
         f"**{stats.total_tracks}** tracks from {len(stats.tracks_by_source)} playlists: {sources}",
         f"**{coverage:.0%}** have audio features ({providers or 'none'}); "
@@ -66,18 +73,18 @@ def stats_embed(stats: CatalogueStats) -> discord.Embed:
     if stats.decades:
         peak = max(stats.decades, key=lambda d: stats.decades[d])
         lines.append(f"Most tracks are from the **{peak}s**")
-    embed.description = "\n".join(lines)[:4096]
+    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     if stats.top_liked:
-        liked = "\n".join(
-            f"{i}. {discord.utils.escape_markdown(name)[:80]} — {likes} 👍"
+        liked = [
+            f"{i}. {inline(name, NAME_WIDTH)} — {likes} 👍"
             for i, (name, likes) in enumerate(stats.top_liked[:5], start=1)
-        )
-        embed.add_field(name="Most liked", value=liked[:1024], inline=True)
+        ]
+        embed.add_field(name="Most liked", value=fit_lines(liked, EMBED_FIELD_VALUE), inline=True)
     if stats.raters:
         # Mentions render as names; the bot's AllowedMentions.none() means nobody is pinged.
         raters = "\n".join(
-            f"{i}. <@{user_id}> — {count} ratings"
+            f"{i}. <@{int(user_id)}> — {count} ratings"
             for i, (user_id, count) in enumerate(stats.raters[:5], start=1)
         )
-        embed.add_field(name="Most active raters", value=raters[:1024], inline=True)
-    return embed
+        embed.add_field(name="Most active raters", value=raters, inline=True)
+    return fit_embed(embed)

@@ -4,40 +4,60 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
+from bot.discord_limits import ATTACHMENT_BYTES
 from bot.store import Store
 from bot.store.models import ForgetResult, RatedTrack
+from bot.untrusted_text import file_cell
 
 CSV_COLUMNS = ("track_id", "name", "artists", "album", "rating", "rated_at", "spotify_url")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The file must fit Discord's upload limit, with room for the multipart envelope.
+MAX_EXPORT_BYTES = ATTACHMENT_BYTES - 64 * 1024
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet would run "=HYPERLINK(...)" in a track name as a formula (CSV
-    # injection); a leading apostrophe makes it plain text and is the usual guard.
-    return "'" + text if text.startswith(_FORMULA_START) else text
+@dataclass(frozen=True)
+class RatingsExport:
+    """The CSV file and how many of the member's ratings it holds."""
+
+    data: bytes
+    rows: int
+    total: int
 
 
-def ratings_csv(ratings: list[RatedTrack]) -> bytes:
-    """UTF-8 CSV (with a BOM so spreadsheet apps detect the encoding), newest first."""
+def ratings_csv(ratings: list[RatedTrack], max_bytes: int = MAX_EXPORT_BYTES) -> RatingsExport:
+    """UTF-8 CSV (with a BOM so spreadsheet apps detect the encoding), newest first.
+
+    Names are untrusted: every text cell is one clean line that a spreadsheet never
+    runs as a formula. Rows that would push the file past ``max_bytes`` are left out.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    size = len(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+    rows: list[str] = []
     for rated in ratings:
         track = rated.track
         rating = rated.rating
-        writer.writerow(
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(
             [
                 rating.track_id,
-                _cell(rated.name),
-                _cell(track.artist_line) if track else "",
-                _cell(track.album) if track else "",
+                file_cell(rated.name),
+                file_cell(track.artist_line) if track else "",
+                file_cell(track.album) if track else "",
                 "like" if rating.value > 0 else "dislike",
                 rating.updated_at.isoformat(),
                 f"https://open.spotify.com/track/{rating.track_id}",
             ]
         )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        encoded = len(line.getvalue().encode("utf-8"))
+        if size + encoded > max_bytes:
+            break
+        rows.append(line.getvalue())
+        size += encoded
+    data = ("\ufeff" + buffer.getvalue() + "".join(rows)).encode("utf-8")
+    return RatingsExport(data, len(rows), len(ratings))
 
 
 class PrivacyService:
@@ -46,10 +66,10 @@ class PrivacyService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def export(self, guild_id: int, user_id: int) -> tuple[int, bytes]:
-        """How many ratings, and the CSV holding them."""
+    async def export(self, guild_id: int, user_id: int) -> RatingsExport:
+        """The member's ratings here as a CSV file (within Discord's upload limit)."""
         ratings = await self._store.export_member_ratings(guild_id, user_id)
-        return len(ratings), ratings_csv(ratings)
+        return ratings_csv(ratings)
 
     async def count(self, guild_id: int, user_id: int) -> int:
         """How many ratings the member has here (shown before asking to confirm)."""

@@ -3,29 +3,82 @@
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
 from bot import rating_scheme
+from bot.discord_limits import (
+    AUTOCOMPLETE_CHOICES,
+    CHOICE_NAME,
+    CHOICE_VALUE,
+    EMBED_DESCRIPTION,
+    EMBED_TITLE,
+    MESSAGE_CONTENT,
+    clamp,
+    fit_embed,
+)
 from bot.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
+from bot.untrusted_text import inline, plain, spotify_link
 from recommender.track import Track
 
 ACCENT = discord.Colour(0x1DB954)  # Spotify green reads well on dark and light themes
-AUTOCOMPLETE_LIMIT = 25
-CHOICE_NAME_LIMIT = 100
+AUTOCOMPLETE_LIMIT = AUTOCOMPLETE_CHOICES
+CHOICE_NAME_LIMIT = CHOICE_NAME
+# Per-piece budgets: ten suggestion lines (link ~55 + name + artists + reason +
+# numbers, about 360 characters at most each) stay under the 4,096 description.
+NAME_WIDTH = 60
+ARTISTS_WIDTH = 50
+REASON_WIDTH = 120
+SOURCE_NAME_WIDTH = 100
+TITLE_NAME_WIDTH = 200
+LINE_WIDTH = 300
 
 
 def track_label(track: Track, width: int = CHOICE_NAME_LIMIT) -> str:
-    """``Title — Artists (Year)`` cut to ``width`` characters (autocomplete choices)."""
+    """``Title — Artists (Year)`` in at most ``width`` characters (autocomplete choices)."""
     year = f" ({track.year})" if track.year else ""
-    artists = f" — {track.artist_line}" if track.artists else ""
-    text = f"{track.name}{artists}{year}"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    name = plain(track.name, max(width - len(year), 10))
+    room = width - len(name) - len(year) - len(" — ")
+    artists = f" — {plain(track.artist_line, room)}" if track.artists and room >= 12 else ""
+    return plain(f"{name}{artists}{year}", width)
 
 
-def _link(track: Track) -> str:
-    name = discord.utils.escape_markdown(track.name)[:80]
-    return f"[{name}]({track.url})"
+def song_choices(tracks: list[Track]) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for tracks: at most 25, names and values 1-100 characters."""
+    return [
+        app_commands.Choice(name=track_label(track), value=track.id)
+        for track in tracks
+        if 1 <= len(track.id) <= CHOICE_VALUE
+    ][:AUTOCOMPLETE_CHOICES]
+
+
+def playlist_choices(sources: list[PlaylistSource], typed: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for the guild's sources whose name contains what was typed."""
+    wanted = typed.casefold()
+    return [
+        app_commands.Choice(name=plain(source.display_name, CHOICE_NAME), value=source.key)
+        for source in sources
+        if wanted in source.display_name.casefold() and 1 <= len(source.key) <= CHOICE_VALUE
+    ][:AUTOCOMPLETE_CHOICES]
+
+
+def fit_lines(lines: list[str], limit: int) -> str:
+    """Whole lines joined within ``limit``; the last says "… and N more" when some are left out."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        ending = len(f"\n… and {len(lines) - index - 1} more")
+        if used + len(line) + 1 + ending > limit:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    if not kept:
+        return clamp(text, limit)
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
 
 
 def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
@@ -33,11 +86,11 @@ def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
     seed = outcome.seed
     if seed is not None:
         embed = discord.Embed(
-            title=f"Because you like {seed.name}"[:256],
+            title=f"Because you like {inline(seed.name, TITLE_NAME_WIDTH)}",
             url=seed.url,
             colour=ACCENT,
         )
-        header = f"by {discord.utils.escape_markdown(seed.artist_line)}"
+        header = f"by {inline(seed.artist_line, LINE_WIDTH)}" if seed.artists else ""
     elif outcome.mode == "profile":
         embed = discord.Embed(title="Picked for you", colour=ACCENT)
         header = ""
@@ -51,25 +104,26 @@ def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
         position = suggestion.rank - 1
         like, dislike = rating_scheme.LIKE_EMOJIS[position], rating_scheme.DISLIKE_EMOJIS[position]
         year = f" ({track.year})" if track.year else ""
-        artists = discord.utils.escape_markdown(track.artist_line)[:80]
+        artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
         numbers = (
             f"sounds {suggestion.similarity:.0%} alike · popularity {suggestion.popularity:.0%}"
             if outcome.mode != "favourites"
             else f"popularity {suggestion.popularity:.0%}"
         )
+        # No bold around the link: a "**" in a name must not pair with the bot's own.
         lines.append(
-            f"{like} {dislike} **{_link(track)}** — {artists}{year}\n"
-            f"-# {discord.utils.escape_markdown(reason)} · {numbers}"
+            f"{like} {dislike} {spotify_link(track.name, track.url, NAME_WIDTH)}{artists}{year}\n"
+            f"-# {inline(reason, REASON_WIDTH)} · {numbers}"
         )
-    embed.description = "\n".join(lines)[:4096]
+    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     footer = rating_scheme.legend(len(outcome.suggestions))
     if outcome.mode != "favourites":
         footer += (
             f"\nalpha {outcome.alpha:.2f} (1 = sound only, 0 = popularity only) · "
             f"{outcome.catalogue_size} tracks in this server"
         )
-    embed.set_footer(text=footer[:2048])
-    return embed
+    embed.set_footer(text=footer)
+    return fit_embed(embed)
 
 
 def sources_embed(sources: list[PlaylistSource], max_sources: int) -> discord.Embed:
@@ -82,14 +136,15 @@ def sources_embed(sources: list[PlaylistSource], max_sources: int) -> discord.Em
     for source in sources:
         kind = "Spotify" if source.kind == "spotify" else "CSV"
         when = discord.utils.format_dt(source.refreshed_at or source.added_at, "R")
+        # The mention is built from an id (renders as a name; nobody is pinged).
         lines.append(
-            f"**{discord.utils.escape_markdown(source.display_name)}** ({kind}) — "
+            f"**{inline(source.display_name, SOURCE_NAME_WIDTH)}** ({kind}) — "
             f"{source.track_count} tracks, {source.featureless_count} without features · "
-            f"added by <@{source.added_by}>, updated {when}"
+            f"added by <@{int(source.added_by)}>, updated {when}"
         )
-    embed.description = "\n".join(lines)[:4096]
+    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     embed.set_footer(text=f"{len(sources)} of {max_sources} playlists")
-    return embed
+    return fit_embed(embed)
 
 
 def ratings_embed(ratings: list[RatedTrack], total: int) -> discord.Embed:
@@ -104,19 +159,38 @@ def ratings_embed(ratings: list[RatedTrack], total: int) -> discord.Embed:
     lines = []
     for rated in ratings:
         mark = "👍" if rated.rating.value > 0 else "👎"
-        name = discord.utils.escape_markdown(rated.name)[:80]
-        artists = f" — {rated.track.artist_line}" if rated.track else ""
-        lines.append(f"{mark} {name}{discord.utils.escape_markdown(artists)[:60]}")
-    embed.description = "\n".join(lines)[:4096]
+        track = rated.track
+        artists = (
+            f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track and track.artists else ""
+        )
+        lines.append(f"{mark} {inline(rated.name, NAME_WIDTH)}{artists}")
+    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     if total > len(ratings):
         embed.set_footer(text=f"Showing the newest {len(ratings)} of {total}.")
-    return embed
+    return fit_embed(embed)
 
 
 def summary_text(title: str, lines: list[str]) -> str:
-    """A short multi-line message: a bold title, then one fact per line."""
-    body = "\n".join(f"• {line}" for line in lines)
-    return f"**{title}**\n{body}"[:2000]
+    """A short multi-line message: a bold title, then one fact per line.
+
+    ``title`` and ``lines`` are markdown the bot composed, with every untrusted part
+    already rendered by :mod:`bot.untrusted_text`; lines that do not fit Discord's
+    2,000 characters end in "… and N more".
+    """
+    head = f"**{clamp(title, EMBED_TITLE)}**"
+    body = fit_lines([f"• {line}" for line in lines], MESSAGE_CONTENT - len(head) - 1)
+    return f"{head}\n{body}" if body else head
+
+
+def source_added_text(source: PlaylistSource, lines: list[str]) -> str:
+    """The /setplaylist result: the playlist's name, its size and what happened."""
+    title = f"Added {inline(source.display_name, SOURCE_NAME_WIDTH)}: {source.track_count} tracks"
+    return summary_text(title, lines)
+
+
+def source_removed_text(source: PlaylistSource) -> str:
+    """The /removeplaylist answer."""
+    return f"Removed **{inline(source.display_name, SOURCE_NAME_WIDTH)}**."
 
 
 def settings_embed(title: str, settings: GuildSettings) -> discord.Embed:
@@ -131,4 +205,4 @@ def settings_embed(title: str, settings: GuildSettings) -> discord.Embed:
             f"**suggestions** {settings.default_count}",
         ]
     )
-    return embed
+    return fit_embed(embed)

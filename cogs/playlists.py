@@ -60,9 +60,8 @@ class PlaylistsCog(commands.Cog):
             result = await self.bot.sources.add_spotify(
                 interaction.guild_id, interaction.user.id, playlist, report
             )
-        title = f"Added {result.source.display_name}: {result.source.track_count} tracks"
         await interaction.edit_original_response(
-            content=rendering.summary_text(title, result.lines)
+            content=rendering.source_added_text(result.source, result.lines)
         )
 
     @app_commands.command(name="playlists", description="The playlists this server recommends from")
@@ -82,7 +81,7 @@ class PlaylistsCog(commands.Cog):
         assert interaction.guild_id is not None
         removed = await self.bot.sources.remove(interaction.guild_id, playlist)
         await interaction.response.send_message(
-            f"Removed **{discord.utils.escape_markdown(removed.display_name)}**.", ephemeral=True
+            rendering.source_removed_text(removed), ephemeral=True
         )
 
     @removeplaylist.autocomplete("playlist")
@@ -90,12 +89,7 @@ class PlaylistsCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         sources = await self.bot.store.list_sources(interaction.guild_id or 0)
-        wanted = current.casefold()
-        return [
-            app_commands.Choice(name=source.display_name[:100], value=source.key[:100])
-            for source in sources
-            if wanted in source.display_name.casefold()
-        ][: rendering.AUTOCOMPLETE_LIMIT]
+        return rendering.playlist_choices(sources, current)
 
     @app_commands.command(
         name="refreshplaylists", description="Fetch this server's Spotify playlists again"

@@ -94,10 +94,15 @@ class PrivacyCog(commands.Cog):
     @app_commands.guild_only()
     async def exportmyratings(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        count, data = await self.bot.privacy.export(interaction.guild_id, interaction.user.id)
-        file = discord.File(io.BytesIO(data), filename="my-ratings.csv")
+        export = await self.bot.privacy.export(interaction.guild_id, interaction.user.id)
+        file = discord.File(io.BytesIO(export.data), filename="my-ratings.csv")
+        shown = (
+            f"Your {export.total} ratings"
+            if export.rows == export.total
+            else f"Your newest {export.rows} of {export.total} ratings (a file is limited to 10 MB)"
+        )
         await interaction.response.send_message(
-            f"Your {count} ratings in this server (only you see this).", file=file, ephemeral=True
+            f"{shown} in this server (only you see this).", file=file, ephemeral=True
         )
 
     @app_commands.command(

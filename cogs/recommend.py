@@ -79,8 +79,9 @@ class RecommendCog(commands.Cog):
             return
         try:
             await interaction.edit_original_response(embed=embed, attachments=files)
-        except discord.HTTPException:
-            log.warning("could not attach the chart to the /recommend answer", exc_info=True)
+        except discord.HTTPException as error:
+            # One line, no traceback: the answer itself already arrived.
+            log.warning("could not attach the chart to the /recommend answer: %s", error)
 
     @recommend.autocomplete("song")
     async def song_autocomplete(
@@ -89,10 +90,7 @@ class RecommendCog(commands.Cog):
         tracks = await self.bot.recommendations.suggest_songs(
             interaction.guild_id or 0, current, limit=rendering.AUTOCOMPLETE_LIMIT
         )
-        return [
-            app_commands.Choice(name=rendering.track_label(track), value=track.id)
-            for track in tracks
-        ]
+        return rendering.song_choices(tracks)
 
 
 async def _add_rating_reactions(message: discord.Message, count: int) -> None:
