@@ -12,7 +12,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogues import CatalogueService
-from bot.errors import UserFacingError
+from bot.discord_limits import fit_content
+from bot.errors import REFUSED_ANSWER, UserFacingError
 from bot.guild_settings import SettingsService
 from bot.insights import InsightService
 from bot.privacy import PrivacyService
@@ -21,6 +22,7 @@ from bot.recommending import RecommendationService
 from bot.settings import Settings
 from bot.sources import SourceService
 from bot.store import SqliteStore, Store
+from bot.untrusted_text import plain
 from recommender.ingest.service import Ingestion
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
 )
 PURGE_INTERVAL = dt.timedelta(hours=6)
+LOGGED_ERROR_WIDTH = 300  # Discord's error body can echo the whole refused payload
 
 
 def bot_intents() -> discord.Intents:
@@ -168,8 +171,14 @@ class MusicBot(commands.Bot):
     ) -> None:
         """One place that turns every failure into a short ephemeral message."""
         original = getattr(error, "original", error)
+        command = interaction.command.qualified_name if interaction.command else "?"
         if isinstance(original, UserFacingError):
             message = str(original)
+        elif isinstance(original, discord.HTTPException):
+            # Discord refused an answer (e.g. a payload over a limit): one line, no
+            # traceback, and the member still hears back.
+            log.warning("command /%s: Discord refused the answer: %s", command, _describe(original))
+            message = REFUSED_ANSWER
         elif isinstance(error, app_commands.MissingPermissions):
             message = "Only members with the **Manage Server** permission can do that."
         elif isinstance(error, app_commands.NoPrivateMessage):
@@ -177,20 +186,37 @@ class MusicBot(commands.Bot):
         elif isinstance(error, app_commands.CheckFailure):
             message = "You can't use this command here."
         else:
-            command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command /%s failed", command, exc_info=original)
             message = "Something went wrong on my side. The details are in the bot's log."
         await send_error(interaction, message)
 
 
 async def send_error(interaction: discord.Interaction, message: str) -> None:
-    """Answer with ``message`` ephemerally, or replace a deferred "thinking" reply."""
+    """Answer with ``message`` ephemerally, or replace a deferred "thinking" reply.
+
+    ``message`` is cut to Discord's 2,000 characters. If Discord still refuses it,
+    a short fixed answer goes out as a followup: the member never waits in silence.
+    """
+    text = fit_content(message)
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(message, ephemeral=True)
+            await interaction.response.send_message(text, ephemeral=True)
         else:
             await interaction.edit_original_response(
-                content=message, embed=None, attachments=[], view=None
+                content=text, embed=None, attachments=[], view=None
             )
-    except discord.HTTPException:
-        log.warning("could not deliver an error message to the user", exc_info=True)
+        return
+    except discord.HTTPException as error:
+        log.warning("could not deliver an error message: %s", _describe(error))
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(REFUSED_ANSWER, ephemeral=True)
+        else:
+            await interaction.response.send_message(REFUSED_ANSWER, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("could not deliver the fallback answer either: %s", _describe(error))
+
+
+def _describe(error: discord.HTTPException) -> str:
+    """One log line for a refused request: status, Discord's code, its message (bounded)."""
+    return f"HTTP {error.status} (code {error.code}): {plain(error.text, LOGGED_ERROR_WIDTH)}"

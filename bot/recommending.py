@@ -11,11 +11,12 @@ from typing import Literal
 import numpy as np
 
 from bot.catalogues import CatalogueService, GuildCatalogue
-from bot.errors import UserFacingError
+from bot.errors import UserFacingError, upstream_message
 from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
 from bot.store import Store
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import LIKE, RecommendationItem, RecommendationMessage
+from bot.untrusted_text import inline, shorten_list
 from recommender import reasons
 from recommender.cooccurrence import CoOccurrence
 from recommender.engine import NoFeaturesError, Recommendation, Recommender
@@ -124,7 +125,7 @@ class RecommendationService:
             )
         except NoFeaturesError:
             raise UserFacingError(
-                f"**{seed.name}** has no audio features (Spotify, ReccoBeats and the "
+                f"**{inline(seed.name, 100)}** has no audio features (Spotify, ReccoBeats and the "
                 "datasets don't know it), so I can't tell what sounds like it. Try "
                 "another song, or set `alpha:0` for this server's most popular tracks."
             ) from None
@@ -301,8 +302,13 @@ class RecommendationService:
                 "That Spotify link is not a track. Paste a track link or pick a song from the list."
             )
         names = resolution.candidates or guild.resolver.closest(song, limit=3)
-        listed = ", ".join(
-            f"**{catalogue.names[r]}** by {', '.join(catalogue.artists[r])}" for r in names[:5]
+        listed = shorten_list(
+            [
+                f"**{inline(catalogue.names[r], 80)}** by "
+                f"{inline(', '.join(catalogue.artists[r]), 60)}"
+                for r in names
+            ],
+            900,
         )
         if resolution.problem == "ambiguous":
             raise UserFacingError(
@@ -325,7 +331,9 @@ class RecommendationService:
             return await self._ingestion.track(track_id)
         except SpotifyError as error:
             log.info("track %s could not be fetched: %s", track_id, error)
-            raise UserFacingError(f"I couldn't fetch that track from Spotify: {error}") from None
+            raise UserFacingError(
+                f"I couldn't fetch that track from Spotify: {upstream_message(error)}"
+            ) from None
 
     async def remember(
         self,
@@ -366,5 +374,5 @@ def _raw(track: Track) -> np.ndarray | None:
 
 
 def _short(text: str, width: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    # What the member typed, echoed back: untrusted like any name.
+    return inline(text, width)

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.catalogues import CatalogueService
-from bot.errors import UserFacingError
+from bot.errors import UserFacingError, csv_problem, upstream_message
 from bot.store import Store
 from bot.store.models import PlaylistSource
+from bot.untrusted_text import code, inline
 from recommender.ingest.progress import IngestProgress
 from recommender.ingest.service import Ingestion
 from recommender.ingest.summary import IngestSummary
@@ -116,7 +117,7 @@ class SourceService:
             )
         except SpotifyError as error:
             log.info("guild %s: playlist %s not added: %s", guild_id, playlist_id, error)
-            raise UserFacingError(str(error)) from None
+            raise UserFacingError(upstream_message(error)) from None
         summary = result.summary
         info = summary.playlist
         previous = await self._store.get_source(guild_id, playlist_id)
@@ -151,13 +152,17 @@ class SourceService:
                 f"That file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB. "
                 "Split the playlist or remove columns you don't need."
             )
+        columns: list[str] | None = None  # the header row, to list it shortened
         try:
             frame = read_catalogue_bytes(data, filename)
+            columns = [str(column) for column in frame.columns]
             catalogue, report = catalogue_from_frame(frame, source=filename)
         except CatalogueFormatError as error:
-            raise UserFacingError(f"I can't use `{filename}`: {error}") from None
+            raise UserFacingError(csv_problem(filename, str(error), columns)) from None
         if len(catalogue) == 0:
-            raise UserFacingError(f"`{filename}` has no rows with a Spotify track id or link.")
+            raise UserFacingError(
+                f"{code(filename, 100)} has no rows with a Spotify track id or link."
+            )
         key = "csv:" + hashlib.sha256(data).hexdigest()[:16]
         await self._check_room(guild_id, key)
         tracks = catalogue.tracks()
@@ -200,20 +205,23 @@ class SourceService:
         lines: list[str] = []
         for number, source in enumerate(sources, start=1):
             if report:
-                await report(f"Refreshing {number}/{len(sources)}: {source.display_name}…")
+                await report(
+                    f"Refreshing {number}/{len(sources)}: {inline(source.display_name, 100)}…"
+                )
             try:
                 result = await self.add_spotify(guild_id, source.added_by, source.key)
             except UserFacingError as error:
                 # Nothing was written (save_source runs only after a complete fetch):
                 # say so, because "not refreshed" alone reads like "now empty".
                 lines.append(
-                    f"**{source.display_name}**: not refreshed (kept the previous "
+                    f"**{inline(source.display_name, 100)}**: not refreshed (kept the previous "
                     f"{source.track_count} tracks), {error}"
                 )
                 continue
             state = "updated" if result.changed else "unchanged"
             lines.append(
-                f"**{result.source.display_name}**: {state}, {result.source.track_count} tracks"
+                f"**{inline(result.source.display_name, 100)}**: {state}, "
+                f"{result.source.track_count} tracks"
             )
         return lines
 
@@ -221,4 +229,5 @@ class SourceService:
 def _summary_lines(summary: IngestSummary) -> list[str]:
     lines = summary.lines()
     # The raw request counts are for operators; members see what matters to them.
-    return [line for line in lines if not line.startswith(("requests:", "spotify:"))]
+    # Lines quote the playlist's name and upstream warnings: untrusted text.
+    return [inline(line, 300) for line in lines if not line.startswith(("requests:", "spotify:"))]
