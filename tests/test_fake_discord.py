@@ -9,10 +9,16 @@ ephemerally, reactions both ways, a survived 429, RESUME and a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
-from collections.abc import AsyncIterator
+import itertools
+import json
+import zlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -29,10 +35,12 @@ from tests.fakes.discord import (
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     MANAGE_GUILD,
+    DiscordError,
     FakeAttachment,
     FakeDiscord,
     FakeGuild,
     FakeMember,
+    InteractionHandle,
     running_bot,
     running_fake_discord,
     start_bot,
@@ -435,3 +443,539 @@ async def test_auto_sharded_bot_splits_guilds_across_shards() -> None:
             ]
             replies = [(await h.wait_response()).content for h in handles]
             assert replies == [f"echo: {name}" for name in names]
+
+
+# ---------------------------------------------------------------------- strict like Discord
+#
+# Raw requests (aiohttp, no discord.py) against the fake, asserting Discord's status
+# codes, error codes and body shapes; then the real client living with the rules.
+
+BOT_AUTH = {"Authorization": "Bot fake-token"}
+#: Headers Discord sends on every REST answer (discord.py paces itself from them).
+RATE_LIMIT_HEADERS = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-RateLimit-Reset-After",
+    "X-RateLimit-Bucket",
+)
+
+
+class RawGateway:
+    """A bare gateway client: IDENTIFY, then collect dispatches (zlib-stream if asked)."""
+
+    def __init__(self, session: aiohttp.ClientSession, fake: FakeDiscord) -> None:
+        self.session = session
+        self.fake = fake
+        self.frames: list[aiohttp.WSMessage] = []
+        self.inflator = zlib.decompressobj()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def connect(self, *, compress: bool = True) -> list[dict[str, Any]]:
+        """Connect and IDENTIFY; returns the packets up to the (one) GUILD_CREATE."""
+        query = "?v=10&encoding=json" + ("&compress=zlib-stream" if compress else "")
+        self.ws = await self.session.ws_connect(self.fake.gateway_url + query)
+        packets = [await self.receive()]  # HELLO
+        await self.ws.send_json({"op": 2, "d": {"token": "fake-token", "intents": 1025}})
+        while packets[-1].get("t") != "GUILD_CREATE":
+            packets.append(await self.receive())
+        self._reader = asyncio.create_task(self._drain())
+        return packets
+
+    async def receive(self) -> dict[str, Any]:
+        """The next packet, decoded as discord.py does (one inflater for the connection)."""
+        message = await asyncio.wait_for(self.ws.receive(), 5)
+        self.frames.append(message)
+        if message.type == aiohttp.WSMsgType.BINARY:
+            return cast(dict[str, Any], json.loads(self.inflator.decompress(message.data)))
+        return cast(dict[str, Any], json.loads(message.data))
+
+    async def _drain(self) -> None:
+        while not self.ws.closed:
+            message = await self.ws.receive()
+            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                return
+            self.frames.append(message)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        if self._reader is not None:
+            await self._reader
+
+
+@dataclass
+class Raw:
+    """A strict fake, a raw gateway session and an HTTP session for REST calls."""
+
+    fake: FakeDiscord
+    http: aiohttp.ClientSession
+    guild: FakeGuild
+    member: FakeMember
+
+    @property
+    def channel(self) -> str:
+        return str(self.guild.default_channel.id)
+
+    async def call(
+        self, method: str, path: str, json_body: Any = None, **kwargs: Any
+    ) -> tuple[int, Any, Mapping[str, str]]:
+        """One REST request: ``(status, JSON body or None, headers)``."""
+        url = self.fake.api_url + path
+        async with self.http.request(method, url, json=json_body, **kwargs) as response:
+            body = await response.json() if response.content_type == "application/json" else None
+            return response.status, body, response.headers
+
+    async def post_message(self, payload: dict[str, Any]) -> tuple[int, Any, Mapping[str, str]]:
+        return await self.call(
+            "POST", f"/channels/{self.channel}/messages", payload, headers=BOT_AUTH
+        )
+
+    async def interaction(self, kind: int = 2) -> InteractionHandle:
+        """A dispatched slash command (kind 2) or autocomplete (kind 4), not yet answered."""
+        if kind == 4:
+            return await self.fake.dispatch_autocomplete(
+                self.guild, self.member, "echo", focused="text", value="so"
+            )
+        return await self.fake.invoke(self.guild, self.member, "echo", options={"text": "x"})
+
+    async def callback(
+        self, handle: InteractionHandle, payload: dict[str, Any]
+    ) -> tuple[int, Any, Mapping[str, str]]:
+        path = f"/interactions/{handle.id}/{handle.token}/callback?with_response=1"
+        return await self.call("POST", path, payload)
+
+    def webhook(self, handle: InteractionHandle, tail: str = "") -> str:
+        return f"/webhooks/{self.fake.application_id}/{handle.token}{tail}"
+
+
+@contextlib.asynccontextmanager
+async def raw_world(**options: Any) -> AsyncIterator[Raw]:
+    """A strict fake with one guild and member, a raw gateway session connected."""
+    async with (
+        running_fake_discord(**options) as fake,
+        aiohttp.ClientSession() as http,
+    ):
+        guild = next(iter(fake.guilds.values()))
+        member = fake.add_member(guild, "bob")
+        gateway = RawGateway(http, fake)
+        await gateway.connect()
+        try:
+            yield Raw(fake, http, guild, member)
+        finally:
+            await gateway.close()
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Raw]:
+    async with raw_world() as world:
+        yield world
+
+
+def form_error(body: dict[str, Any], path: str) -> list[dict[str, str]]:
+    """The ``_errors`` list at a dotted path of a 50035 body (``"data.embeds.0.title"``)."""
+    assert body["code"] == 50035 and body["message"] == "Invalid Form Body", body
+    node = body["errors"]
+    for part in path.split("."):
+        assert part in node, f"no error at {path!r}: {body['errors']}"
+        node = node[part]
+    return cast(list[dict[str, str]], node["_errors"])
+
+
+def embed_of(**fields: Any) -> dict[str, Any]:
+    return {"type": "rich", **fields}
+
+
+TOO_LONG_MESSAGES = [
+    ({"content": "x" * 2001}, "content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer"),
+    ({"embeds": [embed_of(title="t")] * 11}, "embeds", "BASE_TYPE_MAX_LENGTH", "10 or fewer"),
+    ({"embeds": [embed_of(title="t" * 257)]}, "embeds.0.title", "BASE_TYPE_MAX_LENGTH", "256"),
+    (
+        {"embeds": [embed_of(description="d" * 4097)]},
+        "embeds.0.description",
+        "BASE_TYPE_MAX_LENGTH",
+        "4096",
+    ),
+    (
+        {"embeds": [embed_of(fields=[{"name": "n", "value": "v"}] * 26)]},
+        "embeds.0.fields",
+        "BASE_TYPE_MAX_LENGTH",
+        "25 or fewer",
+    ),
+    (
+        {"embeds": [embed_of(fields=[{"name": "", "value": "v"}])]},
+        "embeds.0.fields.0.name",
+        "BASE_TYPE_REQUIRED",
+        "required",
+    ),
+    (
+        {"embeds": [embed_of(fields=[{"name": "n", "value": ""}])]},
+        "embeds.0.fields.0.value",
+        "BASE_TYPE_REQUIRED",
+        "required",
+    ),
+    (
+        {"embeds": [embed_of(fields=[{"name": "n" * 257, "value": "v"}])]},
+        "embeds.0.fields.0.name",
+        "BASE_TYPE_MAX_LENGTH",
+        "256",
+    ),
+    (
+        {"embeds": [embed_of(fields=[{"name": "n", "value": "v" * 1025}])]},
+        "embeds.0.fields.0.value",
+        "BASE_TYPE_MAX_LENGTH",
+        "1024",
+    ),
+    (
+        {"embeds": [embed_of(footer={"text": "f" * 2049})]},
+        "embeds.0.footer.text",
+        "BASE_TYPE_MAX_LENGTH",
+        "2048",
+    ),
+    (
+        {"embeds": [embed_of(author={"name": "a" * 257})]},
+        "embeds.0.author.name",
+        "BASE_TYPE_MAX_LENGTH",
+        "256",
+    ),
+    (
+        # Each embed within its own limits, together over 6,000 characters.
+        {"embeds": [embed_of(description="d" * 3001), embed_of(description="d" * 3000)]},
+        "embeds",
+        "MAX_EMBED_SIZE_EXCEEDED",
+        "6000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "path", "code", "text"), TOO_LONG_MESSAGES)
+async def test_a_message_over_a_limit_is_refused_with_discords_form_error(
+    raw: Raw, payload: dict[str, Any], path: str, code: str, text: str
+) -> None:
+    status, body, headers = await raw.post_message(payload)
+
+    assert status == 400
+    [error] = form_error(body, path)
+    assert error["code"] == code and text in error["message"]
+    assert set(body) == {"code", "message", "errors"}
+    assert all(name in headers for name in RATE_LIMIT_HEADERS)
+    assert raw.fake.channel_messages(raw.guild.default_channel) == []
+    [refused] = raw.fake.refusals(50035)
+    assert refused.error == body
+
+
+async def test_messages_at_exactly_the_limits_are_accepted(raw: Raw) -> None:
+    at_limits = {
+        "content": "x" * 2000,
+        "embeds": [
+            embed_of(
+                title="t" * 256,
+                description="d" * 1500,
+                fields=[{"name": "n" * 256, "value": "v" * 1024}] * 3,
+                footer={"text": "f" * 148},
+                author={"name": "a" * 256},
+            )
+        ],
+    }  # 256 + 1500 + 3 * 1280 + 148 + 256 = 6,000 characters of embed text
+    status, body, _ = await raw.post_message(at_limits)
+    assert status == 200, body
+    assert raw.fake.message(int(body["id"])).content == "x" * 2000
+
+
+async def test_an_empty_message_or_an_edit_that_empties_one_is_refused(raw: Raw) -> None:
+    status, body, _ = await raw.post_message({"content": "", "embeds": []})
+    assert (status, body) == (400, {"code": 50006, "message": "Cannot send an empty message"})
+
+    status, created, _ = await raw.post_message({"embeds": [embed_of(title="only an embed")]})
+    assert status == 200
+    path = f"/channels/{raw.channel}/messages/{created['id']}"
+    status, body, _ = await raw.call("PATCH", path, {"embeds": []}, headers=BOT_AUTH)
+    assert status == 400 and body["code"] == 50006
+    assert raw.fake.message(int(created["id"])).embeds[0]["title"] == "only an embed"
+    status, _, _ = await raw.call("PATCH", path, {"content": "now text"}, headers=BOT_AUTH)
+    assert status == 200  # an edit keeps what it does not mention
+
+
+async def test_a_file_over_the_upload_limit_is_refused_with_413(raw: Raw) -> None:
+    def form(size: int) -> aiohttp.FormData:
+        data = aiohttp.FormData()
+        data.add_field("payload_json", json.dumps({"content": "file"}))
+        data.add_field("files[0]", b"x" * size, filename="big.csv")
+        return data
+
+    path = f"/channels/{raw.channel}/messages"
+    limit = 10 * 1024 * 1024
+    status, body, _ = await raw.call("POST", path, data=form(limit + 1), headers=BOT_AUTH)
+    assert (status, body) == (413, {"code": 40005, "message": "Request entity too large"})
+    status, body, _ = await raw.call("POST", path, data=form(limit), headers=BOT_AUTH)
+    assert status == 200 and body["attachments"][0]["size"] == limit
+
+
+async def test_a_refused_callback_does_not_acknowledge_the_interaction(raw: Raw) -> None:
+    handle = await raw.interaction()
+
+    status, body, _ = await raw.callback(handle, {"type": 4, "data": {"content": "x" * 2001}})
+    assert status == 400
+    assert form_error(body, "data.content")[0]["code"] == "BASE_TYPE_MAX_LENGTH"
+    assert handle.callbacks == []
+    status, body, _ = await raw.callback(handle, {"type": 4, "data": {"content": ""}})
+    assert (status, body["code"]) == (400, 50006)
+
+    status, _, _ = await raw.callback(handle, {"type": 4, "data": {"content": "short"}})
+    assert status == 200 and handle.callbacks[0].content == "short"
+
+
+@pytest.mark.parametrize(
+    ("choices", "path", "code"),
+    [
+        ([{"name": f"c{i}", "value": f"v{i}"} for i in range(26)], "data.choices", "MAX_LENGTH"),
+        ([{"name": "", "value": "v"}], "data.choices.0.name", "BASE_TYPE_BAD_LENGTH"),
+        ([{"name": "n" * 101, "value": "v"}], "data.choices.0.name", "BASE_TYPE_BAD_LENGTH"),
+        ([{"name": "n", "value": "v" * 101}], "data.choices.0.value", "BASE_TYPE_MAX_LENGTH"),
+    ],
+)
+async def test_autocomplete_choices_over_the_limits_are_refused(
+    raw: Raw, choices: list[dict[str, str]], path: str, code: str
+) -> None:
+    handle = await raw.interaction(kind=4)
+
+    status, body, _ = await raw.callback(handle, {"type": 8, "data": {"choices": choices}})
+
+    assert status == 400
+    assert code in form_error(body, path)[0]["code"]
+    ok = [{"name": "n" * 100, "value": "v" * 100}] * 25
+    status, _, _ = await raw.callback(handle, {"type": 8, "data": {"choices": ok}})
+    assert status == 200
+
+
+async def test_a_modal_over_the_limits_is_refused(raw: Raw) -> None:
+    handle = await raw.interaction()
+    text_input = {"type": 4, "custom_id": "why", "label": "l" * 46, "style": 1}
+    modal = {"custom_id": "m", "title": "t" * 46, "components": [
+        {"type": 1, "components": [text_input]}
+    ]}  # fmt: skip
+
+    status, body, _ = await raw.callback(handle, {"type": 9, "data": modal})
+
+    assert status == 400
+    assert form_error(body, "data.title")[0]["code"] == "BASE_TYPE_BAD_LENGTH"
+    assert form_error(body, "data.components.0.components.0.label")
+    assert handle.callbacks == []
+
+
+async def test_followups_and_edits_are_checked_like_messages(raw: Raw) -> None:
+    handle = await raw.interaction()
+    assert (await raw.callback(handle, {"type": 5}))[0] == 200  # defer: empty is fine
+
+    too_long = {"embeds": [embed_of(title="t" * 257)]}
+    status, body, _ = await raw.call("PATCH", raw.webhook(handle, "/messages/@original"), too_long)
+    assert status == 400 and form_error(body, "embeds.0.title")
+    assert handle.original is not None and handle.original.loading  # still "thinking"
+    status, body, _ = await raw.call("POST", raw.webhook(handle, "?wait=1"), {"content": ""})
+    assert (status, body["code"]) == (400, 50006)
+
+    status, body, _ = await raw.call("POST", raw.webhook(handle, "?wait=1"), {"content": "ok"})
+    assert status == 200 and handle.original.content == "ok"
+    status, _, _ = await raw.call("DELETE", raw.webhook(handle, "/messages/@original"))
+    assert status == 204
+
+
+async def test_command_sync_is_checked_like_discord(raw: Raw) -> None:
+    path = f"/applications/{raw.fake.application_id}/guilds/{raw.guild.id}/commands"
+    good = {"name": "ok", "description": "fine", "type": 1}
+    bad = [
+        good,
+        {"name": "Bad Name", "description": "d" * 101, "type": 1, "options": [
+            {"type": 3, "name": "a", "description": "optional"},
+            {"type": 3, "name": "b", "description": "required", "required": True,
+             "choices": [{"name": str(i), "value": str(i)} for i in range(26)]},
+        ]},
+    ]  # fmt: skip
+
+    status, body, _ = await raw.call("PUT", path, bad, headers=BOT_AUTH)
+
+    assert status == 400
+    assert form_error(body, "1.name")[0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert form_error(body, "1.description")[0]["code"] == "BASE_TYPE_BAD_LENGTH"
+    assert form_error(body, "1.options.1.choices")[0]["code"] == "BASE_TYPE_MAX_LENGTH"
+    assert "ORDER_INVALID" in form_error(body, "1.options.1")[0]["code"]
+    assert "0" not in body["errors"]
+    assert raw.fake.command_syncs == []  # nothing registered
+    status, _, _ = await raw.call("PUT", path, [good], headers=BOT_AUTH)
+    assert status == 200 and raw.fake.command("ok", raw.guild)
+
+
+async def test_a_21st_distinct_reaction_is_refused(raw: Raw) -> None:
+    # The reaction cap is under test, not pacing (that has its own test): Discord's
+    # one-per-0.25 s bucket would only make this take 5 s.
+    async with raw_world(rate_limits=False) as world:
+        status, created, _ = await world.post_message({"content": "rate me"})
+        assert status == 200
+        base = f"/channels/{world.channel}/messages/{created['id']}/reactions"
+        emoji = [chr(0x1F1E6 + i) for i in range(21)]
+        statuses = [
+            (await world.call("PUT", f"{base}/{e}/@me", headers=BOT_AUTH))[0] for e in emoji[:20]
+        ]
+        assert statuses == [204] * 20
+
+        status, body, _ = await world.call("PUT", f"{base}/{emoji[20]}/@me", headers=BOT_AUTH)
+        assert (status, body) == (
+            400,
+            {"code": 30010, "message": "Maximum number of reactions reached (20)"},
+        )
+        message = world.fake.message(int(created["id"]))
+        with pytest.raises(DiscordError) as refused:
+            await world.fake.react(world.member, message, emoji[20])  # members too
+        assert refused.value.code == 30010
+        await world.fake.react(world.member, message, emoji[0])  # an existing one is fine
+        assert len(message.reactions) == 20 and message.reactions[emoji[0]][-1] == world.member.id
+
+
+async def test_every_answer_has_rate_limit_headers_and_a_429_has_discords_shape(
+    raw: Raw,
+) -> None:
+    status, created, headers = await raw.post_message({"content": "rate me"})
+    assert status == 200 and all(name in headers for name in RATE_LIMIT_HEADERS)
+    assert int(headers["X-RateLimit-Remaining"]) == int(headers["X-RateLimit-Limit"]) - 1
+    reaction = f"/channels/{raw.channel}/messages/{created['id']}/reactions"
+
+    status, _, first = await raw.call("PUT", f"{reaction}/%F0%9F%91%8D/@me", headers=BOT_AUTH)
+    assert status == 204
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == ("1", "0")
+    assert 0 < float(first["X-RateLimit-Reset-After"]) <= 0.25
+    status, body, limited = await raw.call("PUT", f"{reaction}/%F0%9F%91%8E/@me", headers=BOT_AUTH)
+
+    assert status == 429
+    assert body["message"] == "You are being rate limited." and body["global"] is False
+    assert 0 < body["retry_after"] <= 0.25
+    assert limited["Retry-After"] == "1" and limited["Via"]  # discord.py needs Via
+    assert limited["X-RateLimit-Scope"] == "user"
+    assert limited["X-RateLimit-Bucket"] == first["X-RateLimit-Bucket"]
+    assert float(limited["X-RateLimit-Reset"]) > 1e9  # Unix time, as Discord sends it
+    await asyncio.sleep(body["retry_after"])
+    status, _, _ = await raw.call("PUT", f"{reaction}/%F0%9F%91%8E/@me", headers=BOT_AUTH)
+    assert status == 204
+    # Another channel has its own bucket.
+    other = raw.fake.add_channel(raw.guild, "other")
+    status, created, _ = await raw.call(
+        "POST", f"/channels/{other.id}/messages", {"content": "x"}, headers=BOT_AUTH
+    )
+    status, _, _ = await raw.call(
+        "PUT", f"/channels/{other.id}/messages/{created['id']}/reactions/x/@me", headers=BOT_AUTH
+    )
+    assert status == 204
+
+
+async def test_the_global_limit_answers_a_global_429() -> None:
+    # A global limit of 3 (instead of 50) shows the mechanism in four requests.
+    async with raw_world(global_rate_limit=3) as world:
+        statuses = []
+        for _ in range(4):
+            status, body, headers = await world.call("GET", "/users/@me", headers=BOT_AUTH)
+            statuses.append(status)
+        assert statuses == [200, 200, 200, 429]
+        assert body["global"] is True and headers["X-RateLimit-Global"] == "true"
+        assert headers["X-RateLimit-Scope"] == "global"
+        handle = await world.interaction()  # interaction endpoints are exempt
+        status, _, _ = await world.callback(handle, {"type": 4, "data": {"content": "hi"}})
+        assert status == 200
+
+
+async def test_a_late_or_second_acknowledgement_is_refused(raw: Raw) -> None:
+    late = await raw.interaction()
+    raw.fake.advance(3.01)  # past Discord's 3 s without waiting for them
+    status, body, _ = await raw.callback(late, {"type": 5})
+    assert (status, body) == (404, {"code": 10062, "message": "Unknown interaction"})
+    assert late.callbacks == []
+
+    handle = await raw.interaction()
+    assert (await raw.callback(handle, {"type": 5}))[0] == 200
+    status, body, _ = await raw.callback(handle, {"type": 4, "data": {"content": "again"}})
+    assert (status, body["code"]) == (400, 40060)
+    assert body["message"] == "Interaction has already been acknowledged."
+
+
+async def test_the_3_second_rule_runs_on_real_time() -> None:
+    async with raw_world(ack_deadline=0.2) as world:  # a short window keeps the test quick
+        handle = await world.interaction()
+        await asyncio.sleep(0.3)
+        status, body, _ = await world.callback(handle, {"type": 5})
+        assert (status, body["code"]) == (404, 10062)
+
+
+async def test_followups_and_edits_stop_when_the_token_expires(raw: Raw) -> None:
+    handle = await raw.interaction()
+    assert (await raw.callback(handle, {"type": 4, "data": {"content": "first"}}))[0] == 200
+
+    raw.fake.advance(14 * 60)
+    status, _, _ = await raw.call("POST", raw.webhook(handle, "?wait=1"), {"content": "still"})
+    assert status == 200
+    raw.fake.advance(60.01)  # 15 minutes after the interaction was created
+
+    expired = {"code": 50027, "message": "Invalid Webhook Token"}
+    followup = await raw.call("POST", raw.webhook(handle, "?wait=1"), {"content": "late"})
+    edit = await raw.call("PATCH", raw.webhook(handle, "/messages/@original"), {"content": "x"})
+    assert (followup[0], followup[1]) == (401, expired)
+    assert (edit[0], edit[1]) == (401, expired)
+    assert handle.original is not None and handle.original.content == "first"
+
+
+async def test_gateway_frames_are_one_zlib_stream_when_asked(raw: Raw) -> None:
+    async with aiohttp.ClientSession() as http:
+        compressed = RawGateway(http, raw.fake)
+        received = await compressed.connect(compress=True)
+        await compressed.close()
+        plain = RawGateway(http, raw.fake)
+        assert (await plain.connect(compress=False))[0]["op"] == 10
+        await plain.close()
+
+    assert [p["op"] for p in received[:1]] == [10] and "heartbeat_interval" in received[0]["d"]
+    assert [p["t"] for p in received[1:]] == ["READY", "GUILD_CREATE"]
+    frames = compressed.frames
+    assert all(f.type == aiohttp.WSMsgType.BINARY for f in frames) and len(frames) >= 3
+    assert all(f.data.endswith(b"\x00\x00\xff\xff") for f in frames)  # Z_SYNC_FLUSH
+    inflator = zlib.decompressobj()  # one inflater for the whole connection
+    assert [json.loads(inflator.decompress(f.data)) for f in frames[:3]] == received
+    with pytest.raises(zlib.error):  # a later frame is not a stream of its own
+        zlib.decompressobj().decompress(frames[1].data)
+    assert plain.frames[0].type == aiohttp.WSMsgType.TEXT
+
+
+class StrictProbeCog(commands.Cog):
+    """What a bot meets on Discord: a refused payload, and paced reactions."""
+
+    @app_commands.command(name="toolong", description="Send a reply over 2,000 characters")
+    async def toolong(self, interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_message("x" * 2001)
+        except discord.HTTPException as exc:
+            await interaction.response.send_message(f"refused {exc.code}: {exc.text}")
+
+    @app_commands.command(name="react", description="Add eight reactions")
+    async def react(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("react")
+        message = await interaction.original_response()
+        for index in range(8):
+            await message.add_reaction(chr(0x1F1E6 + index))
+
+
+async def test_discord_py_reads_the_error_body_and_paces_itself(world: World) -> None:
+    probe = ProbeBot()
+    await probe.add_cog(StrictProbeCog())
+    async with running_bot(probe, world.fake) as bot:
+        bot.tree.copy_global_to(guild=discord.Object(world.guild.id))
+        await bot.tree.sync(guild=discord.Object(world.guild.id))
+
+        refused = await world.fake.invoke(world.guild, world.member, "toolong")
+        answer = (await refused.wait_response()).content
+        assert answer == (
+            "refused 50035: Invalid Form Body\nIn data.content: Must be 2000 or fewer in length."
+        )
+
+        handle = await world.fake.invoke(world.guild, world.member, "react")
+        message = await handle.wait_final()
+        await world.fake.wait_until(lambda: len(message.reactions) == 8, timeout=15)
+
+    puts = world.fake.find_requests("PUT", "/channels/*/reactions/*")
+    assert [r.status for r in puts] == [204] * 8  # paced from the headers: no 429
+    gaps = [later.time - earlier.time for earlier, later in itertools.pairwise(puts)]
+    assert min(gaps) >= 0.25

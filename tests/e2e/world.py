@@ -16,6 +16,15 @@ from bot.settings import BotSettings, Settings
 from bot.store.models import Rating, RecommendationMessage
 from recommender.spotify.settings import SpotifySettings
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, running_bot, running_fake_discord
+from tests.fakes.discord.errors import (
+    ALREADY_ACKNOWLEDGED,
+    EMPTY_MESSAGE,
+    INVALID_FORM_BODY,
+    INVALID_WEBHOOK_TOKEN,
+    MAX_REACTIONS,
+    REQUEST_TOO_LARGE,
+    UNKNOWN_INTERACTION,
+)
 from tests.fakes.spotify import FakeSpotify, FakeSpotifyConfig, running_fake_spotify
 
 SONG_NAMES = [
@@ -52,9 +61,31 @@ class World:
         return Settings(bot=bot, spotify=spotify)
 
 
+#: Refusals that mean the bot broke one of Discord's rules (a payload over a limit, a
+#: late or second acknowledgement, an expired token). Real Discord would have left a
+#: member without an answer, so a test that passes must not have caused any.
+BOT_MISTAKES = (
+    INVALID_FORM_BODY,
+    EMPTY_MESSAGE,
+    REQUEST_TOO_LARGE,
+    MAX_REACTIONS,
+    UNKNOWN_INTERACTION,
+    ALREADY_ACKNOWLEDGED,
+    INVALID_WEBHOOK_TOKEN,
+)
+
+
 @contextlib.asynccontextmanager
-async def running_world(tmp_path: Path, tracks: int = 40) -> AsyncIterator[World]:
-    """Fakes with two guilds (an admin and a member each side) and one Spotify playlist."""
+async def running_world(
+    tmp_path: Path, tracks: int = 40, *, expect_refusals: bool = False
+) -> AsyncIterator[World]:
+    """Fakes with two guilds (an admin and a member each side) and one Spotify playlist.
+
+    The fake Discord is as strict as Discord (payload limits, rate limits, the 3 s
+    acknowledgement, the 15-minute token). When the block ends without an error, no
+    request of the bot may have been refused for one of :data:`BOT_MISTAKES`; a test
+    that provokes such a refusal on purpose passes ``expect_refusals=True``.
+    """
     async with (
         running_fake_discord(guilds=["Rock Club", "Jazz Club"]) as discord_fake,
         running_fake_spotify(FakeSpotifyConfig(mode="full")) as spotify_fake,
@@ -74,6 +105,9 @@ async def running_world(tmp_path: Path, tracks: int = 40) -> AsyncIterator[World
             member=discord_fake.add_member(guild, "bob"),
             other_member=discord_fake.add_member(other, "carol", permissions=MANAGE_GUILD),
         )
+        if not expect_refusals:
+            mistakes = [(r.route, r.status, r.error) for r in discord_fake.refusals(*BOT_MISTAKES)]
+            assert not mistakes, f"Discord would have refused the bot: {mistakes}"
 
 
 @contextlib.asynccontextmanager
