@@ -15,6 +15,7 @@ from bot.check import run_check
 from bot.client import MusicBot
 from bot.discord_urls import apply_discord_urls
 from bot.settings import ConfigurationError, Settings, load_settings
+from bot.store import SqliteStore, StoreError
 
 log = logging.getLogger("bot")
 
@@ -48,12 +49,24 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
+async def _open_database(settings: Settings) -> None:
+    """Open (and migrate) the database once before contacting Discord.
+
+    A file the bot cannot use then ends the start with one line naming it, before
+    any login; the bot opens it again in ``setup_hook``.
+    """
+    async with SqliteStore.open(settings.bot.database_path):
+        pass
+
+
 async def _run(settings: Settings) -> None:
+    await _open_database(settings)
     async with MusicBot(settings) as bot:
         await bot.start(settings.bot.discord_token.get_secret_value())
 
 
 async def _sync(settings: Settings, guild_id: int | None) -> int:
+    await _open_database(settings)
     async with MusicBot(settings, background_jobs=False) as bot:
         await bot.login(settings.bot.discord_token.get_secret_value())  # runs setup_hook
         if guild_id is not None:
@@ -96,6 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:
         print("error: Discord refused the gateway intents", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as error:
+        # Corrupt, read-only, full, locked or too new: the message names the file,
+        # the problem and what to do; the file was left as it was.
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         pass

@@ -21,7 +21,7 @@ import discord
 
 from bot.settings import Settings
 from bot.store import SqliteStore
-from bot.store.errors import StoreError
+from bot.store.errors import DatabaseCorruptError, StoreError
 from bot.store.migrations import LATEST_VERSION
 from recommender.providers.spotify_features import SpotifyAudioFeatures
 from recommender.spotify.capabilities import Capabilities
@@ -94,13 +94,16 @@ async def check_database(path: Path, report: Report) -> None:
         async with SqliteStore.open(path) as store:
             version = await store.pragma("user_version")
             journal = await store.pragma("journal_mode")
-            integrity = await store.pragma("quick_check")
+            # The whole file, not just what opening it reads: a damaged page of any
+            # table is found here rather than when a server's music is first loaded.
+            integrity = str(await store.pragma("quick_check"))
+            if integrity != "ok":
+                first = integrity.splitlines()[0] if integrity else "no answer"
+                raise DatabaseCorruptError(path, f"quick_check: {first}")
             tracks = await store.count_tracks()
     except StoreError as error:
+        # The same words as the bot's start-up line (bot.store.errors).
         report.fail("database", str(error))
-        return
-    if integrity != "ok":
-        report.fail("database", f"{path} failed SQLite's quick_check: {integrity}")
         return
     report.ok(
         "database",

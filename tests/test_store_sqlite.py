@@ -106,7 +106,7 @@ async def test_newer_schema_is_refused_and_the_file_left_untouched(tmp_path: Pat
 async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite database"):
+    with pytest.raises(StoreError, match="is corrupt"):
         await SqliteStore.connect(path)
 
 

@@ -2,13 +2,20 @@
 
 Connection set-up, in this order (the order matters):
 
-1. ``busy_timeout``, then read ``user_version``. A schema newer than this code is
-   refused with :class:`~bot.store.errors.SchemaTooNewError` *before* anything
-   writes to the file (even switching to WAL rewrites the header).
+1. ``busy_timeout``, then read ``user_version`` and the schema. A schema newer than
+   this code is refused with :class:`~bot.store.errors.SchemaTooNewError`, and a
+   damaged first page with :class:`~bot.store.errors.DatabaseCorruptError`, *before*
+   anything writes to the file (even switching to WAL rewrites the header).
 2. ``journal_mode=WAL`` (readers never block the writer), ``synchronous=NORMAL``
    (safe with WAL; at worst the last commit is lost on power failure),
    ``foreign_keys=ON`` (per connection, and a no-op inside a transaction).
 3. Pending migrations (:mod:`bot.store.migrations`) in one transaction.
+4. A write that is rolled back: SQLite opens a file it may not write read-only
+   without a word, so only a write tells (nothing reaches the file).
+
+Any SQLite or OS error about the file itself (corrupt, read-only, full, locked,
+cannot open) is raised as the matching :class:`~bot.store.errors.StorageError`,
+at start-up and in every later call.
 
 One aiosqlite connection serves the process. Its calls run one at a time on a
 worker thread, but an ``await`` between two statements would let another coroutine
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -32,7 +41,7 @@ from typing import Any
 import aiosqlite
 
 from bot.store import sql_guilds, sql_messages, sql_ratings, sql_sources, sql_tracks
-from bot.store.errors import SchemaTooNewError, StoreError
+from bot.store.errors import SchemaTooNewError, StoreError, storage_errors
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
 from bot.store.migrations import LATEST_VERSION, migrate, schema_version
@@ -57,6 +66,21 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 def _stamp(value: dt.datetime | None) -> str:
     return to_db_time(value if value is not None else utcnow())
+
+
+def _check_file_access(path: Path) -> None:
+    """Create the parent directories; fail if the file or its directory is not writable.
+
+    SQLite opens a file it may not write read-only without a word, and creates its
+    ``-wal``/``-shm`` files with the database's mode, so they would stay read-only
+    after the operator fixes the file. Asking the OS first leaves nothing behind.
+    Opening for writing changes neither the bytes nor the times of the file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        os.close(os.open(path, os.O_RDWR))
+    elif not os.access(path.parent, os.W_OK):
+        raise PermissionError(errno.EACCES, "no permission to create files in", str(path.parent))
 
 
 class SqliteStore(Store):
@@ -92,31 +116,44 @@ class SqliteStore(Store):
         """Open and migrate the database; the caller must :meth:`close` it.
 
         ``":memory:"`` gives a private in-memory database (no WAL).
-        Raises :class:`SchemaTooNewError` for a file written by a newer bot and
-        :class:`StoreError` for a file that is not a SQLite database.
+        Raises :class:`SchemaTooNewError` for a file written by a newer bot and a
+        :class:`~bot.store.errors.StorageError` for a file that is corrupt,
+        read-only, full, locked or cannot be opened; the file is left as it was.
         """
         name = str(path)
-        if name != ":memory:":
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: the sqlite3 module must not open transactions behind
-        # our back; the store issues BEGIN/COMMIT itself.
-        db = await aiosqlite.connect(name, isolation_level=None)
-        try:
-            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+        with storage_errors(name):
+            if name != ":memory:":
+                _check_file_access(Path(name))
+            # isolation_level=None: the sqlite3 module must not open transactions behind
+            # our back; the store issues BEGIN/COMMIT itself.
+            db = await aiosqlite.connect(name, isolation_level=None)
             try:
+                await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
                 version = await schema_version(db)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{name} is not a usable SQLite database: {exc}") from exc
-            if version > LATEST_VERSION:
-                raise SchemaTooNewError(name, version, LATEST_VERSION)
-            await cls._configure(db, name)
-            old = await migrate(db)
-            if old != LATEST_VERSION:
-                log.info("database %s upgraded from schema %d to %d", name, old, LATEST_VERSION)
-        except BaseException:
-            await db.close()
-            raise
+                if version > LATEST_VERSION:
+                    raise SchemaTooNewError(name, version, LATEST_VERSION)
+                # Parses page 1: a damaged one fails here, before the WAL switch writes.
+                async with db.execute("SELECT count(*) FROM sqlite_schema") as cursor:
+                    await cursor.fetchone()
+                await cls._configure(db, name)
+                old = await migrate(db)
+                if old != LATEST_VERSION:
+                    log.info("database %s upgraded from schema %d to %d", name, old, LATEST_VERSION)
+                await cls._check_writable(db)
+            except BaseException:
+                await db.close()
+                raise
         return cls(db, name)
+
+    @staticmethod
+    async def _check_writable(db: aiosqlite.Connection) -> None:
+        """Fail now, not at the first member's rating, if the file cannot be written."""
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Rewrites page 1 with the same value: a real write, rolled back unseen.
+            await db.execute(f"PRAGMA user_version = {LATEST_VERSION:d}")
+        finally:
+            await db.execute("ROLLBACK")
 
     @staticmethod
     async def _configure(db: aiosqlite.Connection, name: str) -> None:
@@ -142,8 +179,10 @@ class SqliteStore(Store):
         """The value of a read-only ``PRAGMA`` (diagnostics, ``python -m bot check``)."""
         if not name.replace("_", "").isalnum():
             raise ValueError(f"not a pragma name: {name!r}")
-        async with self._lock, self._db.execute(f"PRAGMA {name}") as cursor:
-            row = await cursor.fetchone()
+        async with self._lock:
+            with storage_errors(self.path):
+                async with self._db.execute(f"PRAGMA {name}") as cursor:
+                    row = await cursor.fetchone()
         return row[0] if row else None
 
     # -- transactions ----------------------------------------------------------------
@@ -151,16 +190,25 @@ class SqliteStore(Store):
     @asynccontextmanager
     async def _transaction(self, begin: str) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self._db.execute(begin)
-            try:
-                yield self._db
-                await self._db.execute("COMMIT")
-            except BaseException:
-                # Also on cancellation: aiosqlite runs calls in order, so this
-                # ROLLBACK follows whatever statement was still running.
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
+            with storage_errors(self.path):
+                await self._db.execute(begin)
+                try:
+                    yield self._db
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    # Also on cancellation: aiosqlite runs calls in order, so this
+                    # ROLLBACK follows whatever statement was still running.
+                    if self._db.in_transaction:
+                        await self._rollback()
+                    raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            # SQLite may already have rolled back (e.g. SQLITE_FULL, SQLITE_CORRUPT);
+            # the error that got us here is the one to report.
+            log.warning("database %s: ROLLBACK failed", self.path, exc_info=True)
 
     def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         return self._transaction("BEGIN IMMEDIATE")

@@ -1,0 +1,179 @@
+"""Start-up with a database the bot cannot use: one line, exit 2, the file untouched.
+
+``python -m bot run``, ``sync`` and ``check`` run as subprocesses against the fake
+Discord (so nothing can reach discord.com if a start wrongly succeeds), each on a
+corrupt, truncated, read-only, too-new or locked file made as an operator would
+meet it (see tests/storage_faults.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.store import LATEST_VERSION, SqliteStore
+from tests.fakes.discord import FakeDiscord, running_fake_discord
+from tests.storage_faults import (
+    Fingerprint,
+    child_can_write,
+    make_read_only,
+    make_writable,
+    set_user_version,
+    sidecar_files,
+    truncate_header,
+    without_root_override,
+    write_random_bytes,
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+async def _bot(command: str, database: Path, discord_fake: FakeDiscord, cwd: Path) -> Outcome:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
+    env.update(
+        DISCORD_TOKEN="fake-token",
+        DISCORD_API_URL=discord_fake.api_url,
+        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
+        DATABASE_PATH=str(database),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", command, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=without_root_override,  # file modes hold even when tests run as root
+    )  # fmt: skip
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"`python -m bot {command}` kept running on a bad file") from None
+    assert process.returncode is not None
+    return Outcome(process.returncode, stdout.decode(), stderr.decode())
+
+
+async def _healthy_database(path: Path) -> None:
+    async with SqliteStore.open(path):
+        pass  # a migrated file in WAL mode, as the bot leaves it
+
+
+def _corrupt(path: Path) -> None:
+    write_random_bytes(path)
+
+
+def _truncated(path: Path) -> None:
+    truncate_header(path)
+
+
+def _too_new(path: Path) -> None:
+    set_user_version(path, LATEST_VERSION + 5)
+
+
+@contextlib.asynccontextmanager
+async def _world(tmp_path: Path) -> AsyncIterator[tuple[Path, FakeDiscord]]:
+    database = tmp_path / "data" / "bot.sqlite3"
+    await _healthy_database(database)
+    async with running_fake_discord(guilds=["Rock Club"]) as discord_fake:
+        yield database, discord_fake
+
+
+def _assert_refused(outcome: Outcome, command: str, database: Path, words: str) -> None:
+    if command == "check":
+        assert outcome.code == 2, outcome.stdout + outcome.stderr
+        failed = [line for line in outcome.stdout.splitlines() if line.startswith("[FAIL]")]
+        assert len(failed) == 1, outcome.stdout
+        assert str(database) in failed[0] and words in failed[0]
+    else:
+        assert outcome.code == 2, outcome.stderr
+        lines = outcome.error_lines()
+        assert len(lines) == 1, outcome.stderr
+        assert lines[0].startswith("error: database ")
+        assert str(database) in lines[0] and words in lines[0]
+    assert "Traceback" not in outcome.stdout + outcome.stderr
+
+
+BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
+    "random bytes": (_corrupt, "is corrupt"),
+    "truncated header": (_truncated, "is corrupt"),
+    "newer schema": (_too_new, f"schema version {LATEST_VERSION + 5}"),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "sync", "check"])
+@pytest.mark.parametrize("fault", list(BROKEN))
+async def test_a_broken_file_is_named_in_one_line_and_left_untouched(
+    tmp_path: Path, fault: str, command: str
+) -> None:
+    break_it, words = BROKEN[fault]
+    async with _world(tmp_path) as (database, discord_fake):
+        break_it(database)
+        before = Fingerprint.of(database)
+        outcome = await _bot(command, database, discord_fake, tmp_path)
+        if command != "check":
+            # Refused before logging in: Discord never heard from this start.
+            assert discord_fake.find_requests() == []
+    _assert_refused(outcome, command, database, words)
+    assert Fingerprint.of(database) == before
+    assert sidecar_files(database) == []
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+@pytest.mark.parametrize("what", ["file", "directory"])
+async def test_a_read_only_database_is_named_and_left_untouched(
+    tmp_path: Path, what: str, command: str
+) -> None:
+    async with _world(tmp_path) as (database, discord_fake):
+        target = database if what == "file" else database.parent
+        make_read_only(target)
+        try:
+            # The precondition is real: a child like the bot cannot open it to write.
+            assert not child_can_write(database if what == "file" else target / "new-file")
+            before = Fingerprint.of(database)
+            outcome = await _bot(command, database, discord_fake, tmp_path)
+        finally:
+            make_writable(target)
+    _assert_refused(outcome, command, database, "is read-only")
+    assert Fingerprint.of(database) == before
+    assert sidecar_files(database) == []
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+async def test_a_database_locked_by_another_process_is_named_and_left_untouched(
+    tmp_path: Path, command: str
+) -> None:
+    async with _world(tmp_path) as (database, discord_fake):
+        # Another program (a sqlite3 shell, a second bot) holds the write lock.
+        holder = sqlite3.connect(database, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            before = Fingerprint.of(database)
+            outcome = await _bot(command, database, discord_fake, tmp_path)
+            after = Fingerprint.of(database)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    _assert_refused(outcome, command, database, "is locked by another process")
+    assert after == before
+
+
+async def test_a_healthy_database_still_starts(tmp_path: Path) -> None:
+    """The probes above do not refuse a good file: ``check`` passes on it."""
+    async with _world(tmp_path) as (database, discord_fake):
+        outcome = await _bot("check", database, discord_fake, tmp_path)
+    assert outcome.code == 0, outcome.stdout + outcome.stderr
+    assert "[ok]   database" in outcome.stdout
