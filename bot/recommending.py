@@ -349,10 +349,9 @@ class RecommendationService:
             RecommendationItem(position=s.rank, track_id=s.track.id, emoji=LIKE_EMOJIS[s.rank - 1])
             for s in outcome.suggestions
         )
-        tracks = [s.track for s in outcome.suggestions]
-        if outcome.seed is not None:
-            tracks.append(outcome.seed)
-        await self._store.put_tracks(tracks)
+        # No put_tracks here: the suggestions come from this guild's catalogue (its own
+        # uploads among them) and a fetched seed is already cached; the shared cache
+        # takes upstream values only.
         await self._store.save_recommendation(
             RecommendationMessage(
                 guild_id=guild_id,

@@ -166,7 +166,6 @@ class SourceService:
         key = "csv:" + hashlib.sha256(data).hexdigest()[:16]
         await self._check_room(guild_id, key)
         tracks = catalogue.tracks()
-        await self._store.put_tracks(tracks)
         source = PlaylistSource(
             guild_id=guild_id,
             key=key,
@@ -177,7 +176,8 @@ class SourceService:
             skipped_count=report.skipped_bad_id,
             featureless_count=report.featureless,
         )
-        saved = await self._store.save_source(source, [t.id for t in tracks])
+        # The file's values are this guild's own: never the shared upstream cache.
+        saved = await self._store.save_upload(source, tracks)
         await self._catalogues.reload(guild_id)
         lines = [
             f"{report.tracks} tracks from {report.rows_read} rows",

@@ -1,8 +1,11 @@
 """Where fetched track records are kept between runs.
 
 The ingestion layer asks a :class:`TrackCache` before calling any API and writes
-back what it learned. The bot's SQLite store implements the same protocol, so a
-restart does not refetch; :class:`MemoryTrackCache` is the default for the CLI.
+back what it learned, so a cache holds upstream values only (what Spotify,
+ReccoBeats or a configured dataset said): the ingest trusts what it reads back.
+The bot's store implements the same protocol, so a restart does not refetch, and
+keeps what a server uploads out of it; :class:`MemoryTrackCache` is the default for
+the CLI.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ async def test_save_list_count_and_remove_sources(store: SqliteStore) -> None:
     saved = await store.save_source(source(GUILD, "pl-a", skipped=2, featureless=1), ids(0, 1, 2))
     assert (saved.track_count, saved.skipped_count, saved.featureless_count) == (3, 2, 1)
     assert saved.refreshed_at is not None and saved.added_at == T0
-    await store.save_source(source(GUILD, "csv:9f86d0", kind="csv", snapshot_id=None), ids(3))
+    await store.save_upload(source(GUILD, "csv:9f86d0", kind="csv", snapshot_id=None), [track(3)])
     assert [s.key for s in await store.list_sources(GUILD)] == ["pl-a", "csv:9f86d0"]
     assert await store.count_sources(GUILD) == 2
 

@@ -13,12 +13,18 @@ Schema (version :data:`LATEST_VERSION`, see :mod:`bot.store.migrations`)::
     tracks           id PK (Spotify id), name, artists (JSON list), album, release_date,
                      release_date_precision, popularity, duration_ms, the eleven
                      features (one REAL column each, NULL = unknown), feature_source,
-                     popularity_source, fetched_at             (shared by all guilds)
+                     popularity_source, fetched_at
+                     (shared by all guilds: upstream values only, never an upload)
     sources          source_id PK, guild_id -> guilds, source_key, kind ('spotify'|'csv'),
                      display_name, added_by, added_at, snapshot_id, track_count,
                      skipped_count, featureless_count, refreshed_at;
-                     UNIQUE (guild_id, source_key)
-    source_tracks    (source_id -> sources, position) PK, track_id -> tracks
+                     UNIQUE (guild_id, source_key), UNIQUE (source_id, guild_id)
+    source_tracks    (source_id -> sources, position) PK, track_id (in tracks for a
+                     'spotify' source, in uploaded_tracks for a 'csv' one)
+    uploaded_tracks  (guild_id, id, source_id) PK, (source_id, guild_id) -> sources,
+                     the track columns of tracks, uploaded_at
+                     (a CSV source's values: its guild's alone; a guild reads its
+                     newest upload of an id, else the tracks row)
     rec_messages     message_id PK, guild_id -> guilds, channel_id, user_id (requester),
                      seed_track_ids (JSON list), created_at
     rec_items        (message_id -> rec_messages, position) PK, track_id, emoji;
@@ -26,7 +32,9 @@ Schema (version :data:`LATEST_VERSION`, see :mod:`bot.store.migrations`)::
     ratings          (guild_id -> guilds, user_id, track_id) PK, value (+1/-1), updated_at
 
 Times are ISO-8601 UTC text of fixed width (text order is time order). Every
-method touching guild data takes the guild id and filters by it.
+method touching guild data takes the guild id and filters by it; provenance of a
+value is its ``feature_source``/``popularity_source`` plus the table it lives in
+(``GuildCatalogue.upload_source`` and ``RatedTrack.upload_source`` name the upload).
 """
 
 from bot.store.errors import (

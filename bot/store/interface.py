@@ -2,8 +2,16 @@
 
 A backend (SQLite today, PostgreSQL when the bot is sharded across processes) is a
 subclass of :class:`Store` in its own module. Every method that touches a guild's
-data takes the guild id and never returns another guild's rows. The track cache is
-shared by all guilds and implements ``recommender.cache.TrackCache``.
+data takes the guild id and never returns another guild's rows.
+
+Trust boundary: the track cache is shared by all guilds and holds upstream values
+only (Spotify, ReccoBeats, configured datasets), so a playlist used by many guilds
+is fetched once; it implements ``recommender.cache.TrackCache``. What a guild
+uploads (CSV sources) is stored as that guild's own values and is never written
+to, or read back from, the shared cache. Every guild-scoped read of track records
+(catalogue, ratings, export, :meth:`Store.get_guild_tracks`) gives the guild's
+newest upload of an id, else the upstream values; the catalogue and rated tracks
+also say which (``upload_source``).
 
 All timestamps are timezone-aware UTC datetimes. Methods that record a time take
 an optional ``at``/``now`` so callers and tests can pin the clock.
@@ -39,19 +47,30 @@ class Store(AsyncClosing, abc.ABC):
     async def close(self) -> None:
         """Release the connection(s); the store is unusable afterwards."""
 
-    # -- track cache (shared across guilds; recommender.cache.TrackCache) ------------
+    # -- track cache (upstream values shared across guilds; TrackCache) ---------------
 
     @abc.abstractmethod
     async def get_tracks(self, track_ids: Sequence[str]) -> dict[str, Track]:
-        """Return the cached records among ``track_ids`` (missing ids are absent)."""
+        """Return the cached upstream records among ``track_ids`` (missing ids are
+        absent). Never a guild's uploaded values: see :meth:`get_guild_tracks`."""
 
     @abc.abstractmethod
     async def put_tracks(self, tracks: Sequence[Track], *, at: dt.datetime | None = None) -> None:
-        """Insert or replace records (a later value for the same id wins)."""
+        """Insert or replace upstream records (a later value for the same id wins).
+
+        Only for values an upstream service gave (an ingest, a track lookup); a
+        guild's uploads go through :meth:`save_upload`.
+        """
 
     @abc.abstractmethod
     async def count_tracks(self) -> int:
-        """Number of cached track records."""
+        """Number of cached upstream track records."""
+
+    @abc.abstractmethod
+    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
+        """The records among ``track_ids`` as the guild sees them: the values of its
+        own newest upload of the id, else the cached upstream values (missing ids
+        are absent). Another guild's uploads are never part of the answer."""
 
     @abc.abstractmethod
     async def prune_tracks(self, fetched_before: dt.datetime) -> int:
@@ -80,13 +99,26 @@ class Store(AsyncClosing, abc.ABC):
 
     @abc.abstractmethod
     async def save_source(self, source: PlaylistSource, track_ids: Sequence[str]) -> PlaylistSource:
-        """Add or refresh a source and replace its membership, in one transaction.
+        """Add or refresh an upstream (``kind="spotify"``) source and replace its
+        membership, in one transaction.
 
-        ``track_ids`` is the playlist in order and must already be in the track
-        cache (``UnknownTrackError`` otherwise). On a refresh the original
+        ``track_ids`` is the playlist in order and must already be in the shared
+        track cache (``UnknownTrackError`` otherwise); a CSV source is refused with
+        ``ValueError`` (use :meth:`save_upload`). On a refresh the original
         ``added_by``/``added_at`` are kept; ``track_count`` becomes
         ``len(track_ids)`` and ``refreshed_at`` defaults to now. On any error the
         previous source and membership are left intact. Returns the stored record.
+        """
+
+    @abc.abstractmethod
+    async def save_upload(self, source: PlaylistSource, tracks: Sequence[Track]) -> PlaylistSource:
+        """Add or refresh a ``kind="csv"`` source from the records its file gave, in
+        one transaction (``ValueError`` for another kind).
+
+        The membership is ``tracks`` in order; their values become the source
+        guild's own uploads (provenance: this source, now), replacing what this
+        source uploaded before, and are never written to the shared cache. Other
+        fields behave as in :meth:`save_source`. Returns the stored record.
         """
 
     @abc.abstractmethod
@@ -103,7 +135,8 @@ class Store(AsyncClosing, abc.ABC):
 
     @abc.abstractmethod
     async def remove_source(self, guild_id: int, key: str) -> bool:
-        """Delete a source and its membership; ``False`` if it did not exist."""
+        """Delete a source, its membership and the values it uploaded (the guild's
+        other uploads of the same ids stay); ``False`` if it did not exist."""
 
     @abc.abstractmethod
     async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
@@ -111,7 +144,8 @@ class Store(AsyncClosing, abc.ABC):
 
     @abc.abstractmethod
     async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
-        """All tracks of the guild's sources, deduplicated, with their memberships."""
+        """All tracks of the guild's sources as the guild sees them (see
+        :meth:`get_guild_tracks`), deduplicated, with memberships and provenance."""
 
     # -- recommendation messages -----------------------------------------------------
 
@@ -173,7 +207,8 @@ class Store(AsyncClosing, abc.ABC):
     async def list_member_ratings(
         self, guild_id: int, user_id: int, *, limit: int | None = None
     ) -> list[RatedTrack]:
-        """The member's ratings in the guild, newest first, with cached track records."""
+        """The member's ratings in the guild, newest first, with the track records as
+        the guild sees them (see :meth:`get_guild_tracks`)."""
 
     @abc.abstractmethod
     async def list_guild_ratings(self, guild_id: int) -> list[Rating]:
@@ -197,7 +232,8 @@ class Store(AsyncClosing, abc.ABC):
 
     @abc.abstractmethod
     async def delete_guild_data(self, guild_id: int) -> None:
-        """Delete all of the guild's data (settings, sources, messages, ratings)."""
+        """Delete all of the guild's data (settings, sources, uploads, messages,
+        ratings)."""
 
     @abc.abstractmethod
     async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:

@@ -141,7 +141,122 @@ _V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+# The constants below are part of the frozen step _V3 (never edit them).
+# Provenance names the upstream providers write (recommender.providers: "spotify",
+# "reccobeats", "dataset:<file>"). _V3 uses them to tell which values of an old
+# shared row an ingest wrote; an upload could name them too, so this is a heuristic
+# for old data, never a trust decision about new data.
+_UPSTREAM_SOURCE = "({column} IN ('spotify', 'reccobeats') OR {column} LIKE 'dataset:%')"
+_VALUE_COLUMNS = (
+    "name", "artists", "album", "release_date", "release_date_precision", "popularity",
+    "duration_ms", "danceability", "energy", "key", "loudness", "mode", "speechiness",
+    "acousticness", "instrumentalness", "liveness", "valence", "tempo", "feature_source",
+    "popularity_source",
+)  # fmt: skip
+
+
+def _columns(prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{column}"' for column in _VALUE_COLUMNS)
+
+
+_IN_SPOTIFY_SOURCE = """SELECT st.track_id FROM source_tracks st
+    JOIN sources s ON s.source_id = st.source_id WHERE s.kind = 'spotify'"""
+_IN_CSV_SOURCE = """SELECT st.track_id FROM source_tracks st
+    JOIN sources s ON s.source_id = st.source_id WHERE s.kind = 'csv'"""
+_LOOKS_UPSTREAM = f"""(
+    (feature_source IS NULL OR {_UPSTREAM_SOURCE.format(column="feature_source")})
+    AND (popularity_source IS NULL OR {_UPSTREAM_SOURCE.format(column="popularity_source")})
+    AND (feature_source IS NOT NULL OR popularity_source IS NOT NULL))"""
+
+_V3 = Migration(
+    3,
+    "trust boundary: uploaded values are the guild's own (uploaded_tracks); the shared "
+    "track cache holds upstream values only",
+    (
+        # Membership no longer references the shared cache: a CSV source's tracks may
+        # exist only as its guild's uploaded values. Nothing references source_tracks,
+        # so it can be rebuilt with foreign keys on.
+        """CREATE TABLE source_tracks_v3 (
+            source_id INTEGER NOT NULL REFERENCES sources(source_id) ON DELETE CASCADE,
+            position  INTEGER NOT NULL,
+            track_id  TEXT NOT NULL,
+            PRIMARY KEY (source_id, position)
+        ) WITHOUT ROWID""",
+        """INSERT INTO source_tracks_v3 (source_id, position, track_id)
+           SELECT source_id, position, track_id FROM source_tracks""",
+        "DROP TABLE source_tracks",
+        "ALTER TABLE source_tracks_v3 RENAME TO source_tracks",
+        "CREATE INDEX source_tracks_track ON source_tracks(track_id)",
+        # The parent key of uploaded_tracks' (source_id, guild_id) foreign key: an
+        # uploaded row can only belong to a source of the same guild.
+        "CREATE UNIQUE INDEX sources_id_guild ON sources(source_id, guild_id)",
+        # One row per (guild, track, CSV source): the values that upload gave the
+        # track. Deleting the source (or the guild, through its sources) deletes
+        # them. A guild reads its newest upload of an id (uploaded_at, source_id).
+        """CREATE TABLE uploaded_tracks (
+            guild_id               INTEGER NOT NULL,
+            id                     TEXT NOT NULL,
+            source_id              INTEGER NOT NULL,
+            name                   TEXT NOT NULL,
+            artists                TEXT NOT NULL CHECK (json_valid(artists)),
+            album                  TEXT NOT NULL,
+            release_date           TEXT,
+            release_date_precision TEXT CHECK (release_date_precision IN ('year','month','day')),
+            popularity             INTEGER CHECK (popularity BETWEEN 0 AND 100),
+            duration_ms            INTEGER,
+            danceability           REAL,
+            energy                 REAL,
+            "key"                  REAL,
+            loudness               REAL,
+            "mode"                 REAL,
+            speechiness            REAL,
+            acousticness           REAL,
+            instrumentalness       REAL,
+            liveness               REAL,
+            valence                REAL,
+            tempo                  REAL,
+            feature_source         TEXT,
+            popularity_source      TEXT,
+            uploaded_at            TEXT NOT NULL,
+            PRIMARY KEY (guild_id, id, source_id),
+            FOREIGN KEY (source_id, guild_id) REFERENCES sources(source_id, guild_id)
+                ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        # The child key of the foreign key: cascades and per-source rewrites use it.
+        "CREATE INDEX uploaded_tracks_source ON uploaded_tracks(source_id, guild_id)",
+        # Existing data. Each guild keeps seeing what it saw: every CSV source's
+        # tracks are copied, with the values the shared row holds now, into that
+        # guild's uploads (which upload wrote a shared row last cannot be known).
+        f"""INSERT INTO uploaded_tracks (guild_id, id, source_id, {_columns()}, uploaded_at)
+            SELECT DISTINCT s.guild_id, t.id, s.source_id, {_columns("t.")},
+                   coalesce(s.refreshed_at, s.added_at)
+            FROM sources s
+            JOIN source_tracks st ON st.source_id = s.source_id
+            JOIN tracks t ON t.id = st.track_id
+            WHERE s.kind = 'csv'""",
+        # Then the shared cache keeps only what can be upstream. A row no Spotify
+        # source holds goes if a CSV source holds it or its provenance is not an
+        # upstream provider (it may have been uploaded; an upstream row is refetched
+        # on demand). A row a Spotify source holds stays, minus features and
+        # popularity an upload wrote, so no ingest reuses them as upstream values;
+        # its name and album are the playlist's again at the next refresh.
+        f"""DELETE FROM tracks
+            WHERE id NOT IN ({_IN_SPOTIFY_SOURCE})
+              AND (id IN ({_IN_CSV_SOURCE}) OR NOT {_LOOKS_UPSTREAM})""",
+        f"""UPDATE tracks SET
+              danceability = NULL, energy = NULL, "key" = NULL, loudness = NULL,
+              "mode" = NULL, speechiness = NULL, acousticness = NULL,
+              instrumentalness = NULL, liveness = NULL, valence = NULL, tempo = NULL,
+              feature_source = NULL
+            WHERE feature_source IS NOT NULL
+              AND NOT {_UPSTREAM_SOURCE.format(column="feature_source")}""",
+        f"""UPDATE tracks SET popularity = NULL, popularity_source = NULL
+            WHERE popularity_source IS NOT NULL
+              AND NOT {_UPSTREAM_SOURCE.format(column="popularity_source")}""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 """Every schema step, oldest first; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -53,18 +53,26 @@ class GuildCatalogue:
     """Everything needed to rebuild a guild's catalogue without calling any API.
 
     ``tracks`` holds each track once, in order of first appearance (sources in the
-    order they were added, then playlist position). ``memberships`` maps a source
-    key to its ordered track ids (duplicates within a playlist kept), ready for
+    order they were added, then playlist position), as this guild sees it: the
+    values of its own newest upload of the id, else the shared upstream values.
+    ``memberships`` maps a source key to its ordered track ids (duplicates within a
+    playlist kept), ready for
     ``recommender.catalogue.Catalogue.from_tracks(tracks, memberships=...)``.
     """
 
     tracks: list[Track]
     memberships: dict[str, list[str]]
     _sources_of: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _uploads: dict[str, str] = field(default_factory=dict, repr=False)
 
     def sources_of(self, track_id: str) -> tuple[str, ...]:
         """Keys of the guild's sources that contain ``track_id`` (empty if none)."""
         return self._sources_of.get(track_id, ())
+
+    def upload_source(self, track_id: str) -> str | None:
+        """Key of the guild's CSV source whose uploaded values the track holds, or
+        ``None`` when they are upstream values (Spotify, ReccoBeats, datasets)."""
+        return self._uploads.get(track_id)
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -115,10 +123,16 @@ class Rating:
 
 @dataclass(frozen=True, slots=True)
 class RatedTrack:
-    """A rating with the cached track record (``None`` if the track is not cached)."""
+    """A rating with the track record as the rating's guild sees it (``None`` if the
+    store holds no record of the track).
+
+    ``upload_source`` is the key of the guild's CSV source whose uploaded values
+    ``track`` holds, ``None`` for upstream values.
+    """
 
     rating: Rating
     track: Track | None
+    upload_source: str | None = None
 
     @property
     def name(self) -> str:

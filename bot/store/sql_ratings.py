@@ -10,6 +10,7 @@ from bot.store.models import RatedTrack, Rating, RatingCounts, RatingValue
 from bot.store.rows import chunks, from_db_time, row_to_track, track_select
 from bot.store.sql_guilds import ensure_guild
 from bot.store.sql_tracks import MAX_VARIABLES
+from bot.store.sql_uploads import guild_uploads
 
 
 def _check_value(value: object) -> None:
@@ -76,22 +77,27 @@ async def remove(
 async def list_member(
     db: aiosqlite.Connection, guild_id: int, user_id: int, limit: int | None
 ) -> list[RatedTrack]:
-    """The member's ratings, newest first, joined with the track cache."""
-    rows = await db.execute_fetchall(
-        f"""SELECT r.track_id, r.value, r.updated_at, {track_select("t")}
-            FROM ratings r LEFT JOIN tracks t ON t.id = r.track_id
-            WHERE r.guild_id = ? AND r.user_id = ?
-            ORDER BY r.updated_at DESC, r.track_id
-            LIMIT ?""",
-        (guild_id, user_id, -1 if limit is None else limit),
-    )
-    return [
-        RatedTrack(
-            Rating(guild_id, user_id, row[0], row[1], from_db_time(row[2])),
-            row_to_track(row, 3) if row[3] is not None else None,
+    """The member's ratings, newest first, with the tracks as the guild sees them."""
+    rows = list(
+        await db.execute_fetchall(
+            f"""SELECT r.track_id, r.value, r.updated_at, {track_select("t")}
+                FROM ratings r LEFT JOIN tracks t ON t.id = r.track_id
+                WHERE r.guild_id = ? AND r.user_id = ?
+                ORDER BY r.updated_at DESC, r.track_id
+                LIMIT ?""",
+            (guild_id, user_id, -1 if limit is None else limit),
         )
-        for row in rows
-    ]
+    )
+    uploads = await guild_uploads(db, guild_id, [row[0] for row in rows])
+    rated = []
+    for row in rows:
+        rating = Rating(guild_id, user_id, row[0], row[1], from_db_time(row[2]))
+        if row[0] in uploads:
+            track, key = uploads[row[0]]
+            rated.append(RatedTrack(rating, track, key))
+        else:
+            rated.append(RatedTrack(rating, row_to_track(row, 3) if row[3] is not None else None))
+    return rated
 
 
 async def list_guild(db: aiosqlite.Connection, guild_id: int) -> list[Rating]:

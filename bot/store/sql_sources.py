@@ -1,4 +1,8 @@
-"""SQL for guild playlist sources, their membership and the guild catalogue."""
+"""SQL for guild playlist sources, their membership and the guild catalogue.
+
+A Spotify source's tracks are in the shared cache of upstream values; a CSV
+source's tracks are its guild's uploads (:mod:`bot.store.sql_uploads`).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from bot.store.rows import (
 )
 from bot.store.sql_guilds import ensure_guild
 from bot.store.sql_tracks import missing_track_ids
+from bot.store.sql_uploads import guild_uploads, replace_uploads
+from recommender.track import Track
 
 _SOURCE_COLUMNS = (
     "guild_id, source_key, kind, display_name, added_by, added_at, snapshot_id, "
@@ -82,12 +88,37 @@ async def count_sources(db: aiosqlite.Connection, guild_id: int) -> int:
 async def save_source(
     db: aiosqlite.Connection, source: PlaylistSource, track_ids: Sequence[str], now: str
 ) -> PlaylistSource:
-    """Upsert the source row and replace its membership (caller holds the transaction)."""
-    # Checked up front so the error names the ids; the foreign key would only say
-    # "constraint failed".
+    """Upsert an upstream (Spotify) source and replace its membership; every id must
+    be in the shared cache (caller holds the transaction)."""
+    if source.kind != "spotify":
+        raise ValueError(f"a {source.kind!r} source holds uploaded values: use save_upload")
+    # Checked up front so the error names the ids (membership has no foreign key to
+    # the cache: a CSV source's tracks live in its guild's uploads).
     missing = await missing_track_ids(db, track_ids)
     if missing:
         raise UnknownTrackError(missing)
+    source_id = await _write_source(db, source, track_ids, now)
+    # A key that once named an upload keeps none of its uploaded values.
+    await replace_uploads(db, source.guild_id, source_id, [], now)
+    return await _stored(db, source)
+
+
+async def save_upload(
+    db: aiosqlite.Connection, source: PlaylistSource, tracks: Sequence[Track], now: str
+) -> PlaylistSource:
+    """Upsert a CSV source, replace its membership with ``tracks`` in order and store
+    their values as the guild's own uploads; the shared cache is not touched."""
+    if source.kind != "csv":
+        raise ValueError(f"a {source.kind!r} source holds upstream values: use save_source")
+    source_id = await _write_source(db, source, [t.id for t in tracks], now)
+    await replace_uploads(db, source.guild_id, source_id, tracks, now)
+    return await _stored(db, source)
+
+
+async def _write_source(
+    db: aiosqlite.Connection, source: PlaylistSource, track_ids: Sequence[str], now: str
+) -> int:
+    """Upsert the source row and replace its membership; return its ``source_id``."""
     await ensure_guild(db, source.guild_id, now)
     refreshed_at = to_db_time(source.refreshed_at) if source.refreshed_at else now
     # On conflict the first adder and date stay: a refresh is not a new addition.
@@ -114,13 +145,18 @@ async def save_source(
         ),
     )
     source_id = await _source_id(db, source.guild_id, source.key)
+    assert source_id is not None  # written above, in this transaction
     await db.execute("DELETE FROM source_tracks WHERE source_id = ?", (source_id,))
     await db.executemany(
         "INSERT INTO source_tracks (source_id, position, track_id) VALUES (?, ?, ?)",
         ((source_id, position, track_id) for position, track_id in enumerate(track_ids)),
     )
+    return source_id
+
+
+async def _stored(db: aiosqlite.Connection, source: PlaylistSource) -> PlaylistSource:
     stored = await get_source(db, source.guild_id, source.key)
-    assert stored is not None  # written above, in this transaction
+    assert stored is not None  # written by the caller, in this transaction
     return stored
 
 
@@ -144,7 +180,8 @@ async def source_track_ids(db: aiosqlite.Connection, guild_id: int, key: str) ->
 
 
 async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalogue:
-    """The guild's tracks and memberships in two set-based queries (no per-track I/O)."""
+    """The guild's tracks as it sees them, and its memberships, in three set-based
+    queries (no per-track I/O)."""
     membership_rows = await db.execute_fetchall(
         """SELECT s.source_key, st.track_id
            FROM sources s LEFT JOIN source_tracks st ON st.source_id = s.source_id
@@ -164,18 +201,27 @@ async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalo
             sources_of[track_id] = [key]
         elif keys[-1] != key:  # rows come grouped by source
             keys.append(key)
-    # DISTINCT in the subquery, primary-key lookups into the shared cache: the cost
-    # grows with this guild's catalogue, not with the whole cache.
+    # Upstream values for the ids of the guild's Spotify sources (DISTINCT in the
+    # subquery, primary-key lookups into the shared cache: the cost grows with this
+    # guild's catalogue, not with the whole cache); a CSV source's ids are always
+    # among the guild's uploads, which win over upstream values.
     track_rows = await db.execute_fetchall(
         f"""SELECT {track_select()} FROM tracks t WHERE t.id IN (
                 SELECT st.track_id FROM sources s
                 JOIN source_tracks st ON st.source_id = s.source_id
-                WHERE s.guild_id = ?)""",
+                WHERE s.guild_id = ? AND s.kind = 'spotify')""",
         (guild_id,),
     )
     by_id = await decode_off_loop(list(track_rows), rows_to_tracks)
+    uploads = await guild_uploads(db, guild_id)
+    by_id.update((track_id, track) for track_id, (track, _) in uploads.items())
     return GuildCatalogue(
-        tracks=[by_id[track_id] for track_id in sources_of],
+        # An id with no record at all cannot be rebuilt offline; it is left out
+        # rather than failing the whole guild.
+        tracks=[by_id[track_id] for track_id in sources_of if track_id in by_id],
         memberships=memberships,
         _sources_of={track_id: tuple(keys) for track_id, keys in sources_of.items()},
+        _uploads={
+            track_id: key for track_id, (_, key) in uploads.items() if track_id in sources_of
+        },
     )

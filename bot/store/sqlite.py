@@ -40,7 +40,14 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store import sql_guilds, sql_messages, sql_ratings, sql_sources, sql_tracks
+from bot.store import (
+    sql_guilds,
+    sql_messages,
+    sql_ratings,
+    sql_sources,
+    sql_tracks,
+    sql_uploads,
+)
 from bot.store.errors import SchemaTooNewError, StoreError, storage_errors
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
@@ -234,6 +241,11 @@ class SqliteStore(Store):
         async with self._write() as db:
             return await sql_tracks.prune_tracks(db, to_db_time(fetched_before))
 
+    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
+        async with self._read() as db:
+            tracks, _ = await sql_uploads.guild_view(db, guild_id, track_ids)
+            return tracks
+
     # -- guild settings --------------------------------------------------------------
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
@@ -255,6 +267,10 @@ class SqliteStore(Store):
     async def save_source(self, source: PlaylistSource, track_ids: Sequence[str]) -> PlaylistSource:
         async with self._write() as db:
             return await sql_sources.save_source(db, source, list(track_ids), _stamp(None))
+
+    async def save_upload(self, source: PlaylistSource, tracks: Sequence[Track]) -> PlaylistSource:
+        async with self._write() as db:
+            return await sql_sources.save_upload(db, source, list(tracks), _stamp(None))
 
     async def get_source(self, guild_id: int, key: str) -> PlaylistSource | None:
         async with self._read() as db:
