@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.pg"]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPOTIFY_SONGS = SHARED_DATA / "spotify_songs.csv.gz"
