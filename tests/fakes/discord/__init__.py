@@ -42,6 +42,36 @@ Running a bot (construct it with ``Intents`` ``guilds`` + ``guild_reactions``)::
 
         fake.rate_limit(1, method="PUT", path="/channels/*/reactions/*")  # next call: 429
         await fake.disconnect(4000)                        # the client RESUMEs
+        fake.advance(15 * 60)                              # interaction tokens expire
+        fake.refusals(50035)                               # requests Discord would refuse
+
+Strict like Discord, by default (each rule has a named knob on :class:`FakeDiscord`;
+a test that turns one off says why in a comment):
+
+- payload limits (:mod:`.limits`, ``validate_payloads``): content 2,000; 10 embeds;
+  title 256, description 4,096, 25 fields, field name 1-256 and value 1-1,024,
+  footer 2,048, author 256, 6,000 in all; autocomplete at most 25 choices, names
+  1-100, string values up to 100; modals; command sync (names, descriptions,
+  option order, choices). Refused with 400 / 50035 "Invalid Form Body" and the
+  ``errors`` tree (``{"data": {"content": {"_errors": [{"code":
+  "BASE_TYPE_MAX_LENGTH", ...}]}}}``); an empty message with 50006; a file over
+  10 MiB with 413 / 40005; a 21st distinct reaction with 30010 (also for
+  :meth:`FakeDiscord.react`, which raises :class:`DiscordError`). A refused
+  interaction callback acknowledges nothing.
+- rate limits (:mod:`.ratelimits`, ``rate_limits``, ``global_rate_limit``): per-route
+  buckets with ``X-RateLimit-*`` headers on every answer (reactions 1 per 0.25 s
+  per channel, interaction followups/edits 5 per 2 s per token, channel messages
+  5 per 5 s), 50 requests/s for the bot outside interaction endpoints, and
+  Discord's 429 (``Retry-After``, ``Via``, ``{"message", "retry_after",
+  "global"}``). discord.py paces itself from the headers: twenty reactions take
+  about 5 s, as on Discord, so wait on conditions with generous timeouts.
+- time (:mod:`.clock`): the first response within 3 s of dispatch, real time
+  (``ack_deadline``; later: 404 / 10062), a second one 400 / 40060; followups and
+  edits 15 minutes on the fake's clock (``token_lifetime``; later: 401 / 50027
+  "Invalid Webhook Token"), moved with :meth:`FakeDiscord.advance`.
+- gateway: zlib-stream binary frames (one compressor per connection, each
+  message ending in ``00 00 ff ff``) when the client asks for them, as
+  discord.py does (``zlib_frames``).
 
 The pieces:
 
@@ -57,21 +87,22 @@ The pieces:
   message, found by label or custom id in its recorded components),
   ``leave_guild`` (the bot is removed: GUILD_DELETE), ``disconnect``. Inspection:
   ``requests`` (:class:`RecordedRequest`: method, path, query, json, headers,
-  files, monotonic time, status) and ``find_requests(method, path_glob)``;
+  files, time on the fake's clock, status) and ``find_requests(method, path_glob)``;
   ``command_syncs`` (:class:`CommandSync`), ``commands(guild)``,
   ``command(name, guild)``; ``messages`` / ``channel_messages(channel)``
   (:class:`FakeMessage`: content, embeds, attachments with bytes, flags,
   ``reactions`` emoji -> user ids, ``history`` of create/edit payloads);
   ``interactions`` (handles); ``gateway_ops`` and ``identifies``; ``errors``
   (exceptions inside the fake, answered with a 400 so the client fails fast);
-  ``wait_until(predicate)`` re-checked after every request and event. Faults:
-  ``rate_limit(count, method=, path=, retry_after=, is_global=)`` answers 429
-  with ``retry_after`` JSON, ``Retry-After``, ``X-RateLimit-*`` and
-  ``Via: 1.1 google``; ``ack_deadline=3.0`` makes late callbacks fail with
-  ``10062`` as on Discord; a second callback always gets ``40060``.
+  ``wait_until(predicate)`` re-checked after every request and event;
+  ``refusals(*codes)`` the requests refused with a Discord error (each
+  :class:`RecordedRequest` has ``status``, ``error`` body and ``error_code``).
+  Faults: ``rate_limit(count, method=, path=, retry_after=, is_global=)`` answers
+  the next matching calls with a 429. Time: ``now()``, ``advance(seconds)``.
 - :class:`InteractionHandle`: ``wait_response``, ``wait_final(predicate=None)``,
-  ``callbacks``, ``original``, ``followups``, ``messages``, ``dispatched_at`` /
-  ``first_callback_at`` (``time.monotonic()``) and ``ack_latency``.
+  ``callbacks`` (accepted ones only), ``original``, ``followups``, ``messages``,
+  ``dispatched_at`` / ``first_callback_at`` (the fake's clock, which reads as
+  ``time.monotonic()`` until a test advances it) and ``ack_latency``.
 - :func:`running_fake_discord`, :func:`running_bot`, :func:`start_bot`,
   :func:`stop_bot`: lifecycles for pytest (no leaked sessions or tasks).
   ``running_bot`` sets the client's ``guild_ready_timeout`` to 0 (else
@@ -90,8 +121,9 @@ across overwrites; GUILD_CREATE lists only the bot as member (no members
 intent); a session closed with 1000/1001 cannot be resumed, any other close can.
 
 Not implemented: MESSAGE_CREATE/UPDATE events (the bot has no message intents),
-DMs, threads, select menus and modals (buttons only), voice, member
-chunking, per-route rate-limit buckets other than injected 429s.
+DMs, threads, select menus and modal submissions (buttons only; a modal
+callback is validated and accepted), voice, member chunking, zstd-stream,
+shared-scope rate limits, the 10,000-invalid-requests ban.
 """
 
 from .clock import FakeClock

@@ -28,7 +28,7 @@ class InteractionCallback:
     #: The callback's ``data`` (content, embeds, flags, choices...), or ``{}``.
     data: dict[str, Any]
     files: list[FakeAttachment]
-    #: ``time.monotonic()`` when the fake received it.
+    #: The fake's clock when it was accepted.
     time: float
 
     @property
@@ -85,10 +85,12 @@ class InteractionHandle:
         self.member = member
         #: The INTERACTION_CREATE ``d`` sent to the bot.
         self.payload = payload
-        #: ``time.monotonic()`` right after the event was written to the gateway.
+        #: The fake's clock just before the event was written to the gateway (the
+        #: 3-second window and the 15-minute token count from here).
         self.dispatched_at: float = 0.0
-        #: ``time.monotonic()`` when the first callback arrived, else ``None``.
+        #: The fake's clock when the first callback was accepted, else ``None``.
         self.first_callback_at: float | None = None
+        #: Accepted callbacks (a refused one, e.g. 50035, acknowledges nothing).
         self.callbacks: list[InteractionCallback] = []
         #: The original response message (created by a type 4 or 5 callback).
         self.original: FakeMessage | None = None

@@ -294,6 +294,7 @@ class FakeMessage:
     #: The payloads of every create/edit, oldest first (the first is the creation).
     history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    #: The fake's clock at creation and at the last edit.
     created_at: float = field(default_factory=time.monotonic)
     edited_at: float | None = None
 

@@ -502,16 +502,19 @@ class FakeDiscord:
         channel: FakeChannel | None = None,
         locale: str = "en-US",
         timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        dm: bool = False,
     ) -> InteractionHandle:
         """Send a slash-command INTERACTION_CREATE as ``user`` in ``guild``; return its handle.
 
         ``name`` may be ``"group sub"`` for a subcommand. Option types come from the
         synced command (else from the Python value: str, int, float, bool, or a
         ``FakeAttachment`` for an attachment option, served by the fake's CDN).
-        Waits up to ``timeout`` for a gateway connection.
+        Waits up to ``timeout`` for a gateway connection. ``dm=True``: ``user`` (a
+        member of ``guild``) runs it in a DM with the bot instead, as a client with a
+        stale command list can even for a guild-only command (see :func:`_as_dm`).
         """
         return await self._dispatch_interaction(
-            2, guild, user, name, options or {}, None, channel, locale, timeout
+            2, guild, user, name, options or {}, None, channel, locale, timeout, dm=dm
         )
 
     async def dispatch_autocomplete(
@@ -526,15 +529,17 @@ class FakeDiscord:
         channel: FakeChannel | None = None,
         locale: str = "en-US",
         timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        dm: bool = False,
     ) -> InteractionHandle:
         """Send an autocomplete INTERACTION_CREATE (type 4) and return its handle.
 
         ``focused`` names the option being typed, ``value`` what is typed so far;
         ``options`` are the other (possibly partial) options already filled in.
+        ``dm=True``: typed in a DM with the bot (as for :meth:`invoke`).
         """
         all_options = {**(options or {}), focused: value}
         return await self._dispatch_interaction(
-            4, guild, user, name, all_options, focused, channel, locale, timeout
+            4, guild, user, name, all_options, focused, channel, locale, timeout, dm=dm
         )
 
     async def autocomplete(
@@ -682,6 +687,8 @@ class FakeDiscord:
         channel: FakeChannel | None,
         locale: str,
         timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        *,
+        dm: bool = False,
     ) -> InteractionHandle:
         guild = self.guild(guild_ref)
         member = self._member(guild, user)
@@ -708,12 +715,12 @@ class FakeDiscord:
             "type": 1,
             "options": leaf,
         }
-        if command and command.get("guild_id"):
+        if command and command.get("guild_id") and not dm:
             data["guild_id"] = command["guild_id"]
         if resolved:
             data["resolved"] = resolved
         return await self._send_interaction(
-            kind, guild, member, channel, locale, name, data, timeout=timeout
+            kind, guild, member, channel, locale, name, data, timeout=timeout, dm=dm
         )
 
     async def click(
@@ -768,6 +775,7 @@ class FakeDiscord:
         *,
         timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
         message: FakeMessage | None = None,
+        dm: bool = False,
     ) -> InteractionHandle:
         interaction_id = new_id()
         token = f"fake-interaction-token-{interaction_id}-{uuid.uuid4().hex}"
@@ -793,6 +801,8 @@ class FakeDiscord:
         }
         if message is not None:
             payload["message"] = message.to_payload(self.bot_user.id)
+        if dm:
+            _as_dm(payload, member)
         handle = InteractionHandle(
             interaction_id=interaction_id,
             token=token,
@@ -809,7 +819,8 @@ class FakeDiscord:
         await self.wait_connected(timeout)
         # Stamped before the write: Discord's 3-second window includes delivery.
         handle.dispatched_at = self.clock()
-        await self._dispatch_to_guild(guild.id, "INTERACTION_CREATE", payload)
+        # Discord sends DM events to shard 0 (the shard of "guild" 0).
+        await self._dispatch_to_guild(0 if dm else guild.id, "INTERACTION_CREATE", payload)
         return handle
 
     # ------------------------------------------------------------------ gateway
@@ -1275,6 +1286,7 @@ class FakeDiscord:
             author=self.bot_user,
             interaction_id=interaction_id,
             flags=flags,
+            created_at=self.clock(),
         )
         # A deferred response starts empty ("thinking..."); anything else must say something.
         self._apply_edit(message, data, files, creating=True, allow_empty=bool(flags & LOADING))
@@ -1390,7 +1402,7 @@ class FakeDiscord:
                 message_data = data
             message = self._new_message(
                 channel_id=int(handle.payload["channel_id"]),
-                guild_id=handle.guild.id,
+                guild_id=handle.guild.id if "guild_id" in handle.payload else None,
                 data=message_data,
                 files=body.files,
                 interaction_id=handle.id,
@@ -1445,7 +1457,7 @@ class FakeDiscord:
         else:
             message = self._new_message(
                 channel_id=int(handle.payload["channel_id"]),
-                guild_id=handle.guild.id,
+                guild_id=handle.guild.id if "guild_id" in handle.payload else None,
                 data=data,
                 files=body.files,
                 interaction_id=handle.id,
@@ -1604,6 +1616,26 @@ class FakeDiscord:
 def _with_headers(response: web.StreamResponse, verdict: Verdict) -> web.StreamResponse:
     response.headers.update(verdict.headers)
     return response
+
+
+def _as_dm(payload: dict[str, Any], member: FakeMember) -> None:
+    """Turn a guild interaction payload into one from the member's DM with the bot.
+
+    As Discord sends it: no ``guild_id``, ``guild``, ``member`` or ``guild_locale``;
+    a ``user``; a DM channel (type 1); context 1 (BOT_DM); and for a guild-installed
+    app ``authorizing_integration_owners`` ``{"0": "0"}``.
+    """
+    user = member.user.to_payload()
+    channel_id = str(new_id())
+    for key in ("guild_id", "guild", "member", "guild_locale"):
+        payload.pop(key, None)
+    payload.update(
+        user=user,
+        channel_id=channel_id,
+        channel={"id": channel_id, "type": 1, "recipients": [user], "last_message_id": None},
+        context=1,
+        authorizing_integration_owners={"0": "0"},
+    )
 
 
 def _find_button(
