@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.catalogues import CatalogueService
 from bot.discord_limits import fit_content
 from bot.errors import REFUSED_ANSWER, UserFacingError
+from bot.guards import NOT_IN_A_SERVER, GuardedTree, NotInGuildError
 from bot.guild_settings import SettingsService
 from bot.insights import InsightService
 from bot.privacy import PrivacyService
@@ -21,7 +22,9 @@ from bot.rating import RatingService
 from bot.recommending import RecommendationService
 from bot.settings import Settings
 from bot.sources import SourceService
+from bot.storage_replies import storage_reply
 from bot.store import SqliteStore, Store
+from bot.store.errors import StorageError
 from bot.untrusted_text import plain
 from recommender.ingest.service import Ingestion
 
@@ -69,6 +72,9 @@ class MusicBot(commands.Bot):
             intents=bot_intents(),
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=MusicTree,
+            # Installed to servers only: no user-installed copy in servers without the bot.
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.settings = settings
         self.background_jobs = background_jobs
@@ -93,7 +99,6 @@ class MusicBot(commands.Bot):
         self.sources = SourceService(
             self.store, self.catalogues, self.ingestion, max_sources=config.max_sources_per_guild
         )
-        self.tree.on_error = self.on_app_command_error
         for extension in EXTENSIONS:
             try:
                 await self.load_extension(extension)
@@ -172,7 +177,15 @@ class MusicBot(commands.Bot):
         """One place that turns every failure into a short ephemeral message."""
         original = getattr(error, "original", error)
         command = interaction.command.qualified_name if interaction.command else "?"
-        if isinstance(original, UserFacingError):
+        if isinstance(original, app_commands.NoPrivateMessage):
+            # A guild-only command outside a server (bot.guards): expected, not a failure.
+            log.info("command /%s refused: %s", command, original)
+            message = str(original) if isinstance(original, NotInGuildError) else NOT_IN_A_SERVER
+        elif isinstance(original, StorageError):
+            # The operator's line; the member or admin gets words they can act on.
+            log.error("command /%s: %s", command, original)
+            message = storage_reply(original, admin=interaction.permissions.manage_guild)
+        elif isinstance(original, UserFacingError):
             message = str(original)
         elif isinstance(original, discord.HTTPException):
             # Discord refused an answer (e.g. a payload over a limit): one line, no
@@ -181,14 +194,23 @@ class MusicBot(commands.Bot):
             message = REFUSED_ANSWER
         elif isinstance(error, app_commands.MissingPermissions):
             message = "Only members with the **Manage Server** permission can do that."
-        elif isinstance(error, app_commands.NoPrivateMessage):
-            message = "This command only works in a server."
         elif isinstance(error, app_commands.CheckFailure):
             message = "You can't use this command here."
         else:
             log.error("command /%s failed", command, exc_info=original)
             message = "Something went wrong on my side. The details are in the bot's log."
         await send_error(interaction, message)
+
+
+class MusicTree(GuardedTree):
+    """The bot's command tree: the context guard of :mod:`bot.guards`, one error handler."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Every command failure goes to :meth:`MusicBot.on_app_command_error`."""
+        # The only client this tree is built for (MusicBot's tree_cls).
+        await cast(MusicBot, self.client).on_app_command_error(interaction, error)
 
 
 async def send_error(interaction: discord.Interaction, message: str) -> None:

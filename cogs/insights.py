@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import insight_embeds
+from bot import guards, insight_embeds
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
@@ -28,24 +28,24 @@ class InsightsCog(commands.Cog):
     )
     @app_commands.guild_only()
     async def profile(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         # Rendering runs in a worker thread but may queue behind other charts: defer.
         await interaction.response.defer(thinking=True, ephemeral=True)
         insights = self.bot.insights
-        profile = await insights.member_profile(interaction.guild_id, interaction.user.id)
+        profile = await insights.member_profile(guild_id, interaction.user.id)
         embed = insight_embeds.profile_embed(profile, interaction.user.display_name)
-        png = await insights.profile_chart(interaction.guild_id, profile) if profile.total else None
+        png = await insights.profile_chart(guild_id, profile) if profile.total else None
         files = insight_embeds.with_chart(embed, png, PROFILE_PNG)
         await interaction.edit_original_response(embed=embed, attachments=files)
 
     @app_commands.command(name="stats", description="What this server's catalogue holds")
     @app_commands.guild_only()
     async def stats(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         # Ephemeral: the numbers name the most active raters; nobody is pinged either way.
         await interaction.response.defer(thinking=True, ephemeral=True)
         insights = self.bot.insights
-        stats = await insights.catalogue_stats(interaction.guild_id)
+        stats = await insights.catalogue_stats(guild_id)
         embed = insight_embeds.stats_embed(stats)
         png = await insights.stats_chart(stats) if stats.total_tracks else None
         files = insight_embeds.with_chart(embed, png, STATS_PNG)

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
+from bot import guards, rendering
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class PlaylistsCog(commands.Cog):
         playlist: str | None = None,
         file: discord.Attachment | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         if (playlist is None) == (file is None):
             raise UserFacingError("Give either a playlist link or a CSV file (one of the two).")
         if file is not None and file.size > MAX_UPLOAD_BYTES:
@@ -52,13 +52,13 @@ class PlaylistsCog(commands.Cog):
         if file is not None:
             data = await file.read()
             result = await self.bot.sources.add_csv(
-                interaction.guild_id, interaction.user.id, file.filename, data
+                guild_id, interaction.user.id, file.filename, data
             )
         else:
             assert playlist is not None
             await report("Reading the playlist…")
             result = await self.bot.sources.add_spotify(
-                interaction.guild_id, interaction.user.id, playlist, report
+                guild_id, interaction.user.id, playlist, report
             )
         await interaction.edit_original_response(
             content=rendering.source_added_text(result.source, result.lines)
@@ -67,8 +67,8 @@ class PlaylistsCog(commands.Cog):
     @app_commands.command(name="playlists", description="The playlists this server recommends from")
     @app_commands.guild_only()
     async def playlists(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
-        sources = await self.bot.store.list_sources(interaction.guild_id)
+        guild_id = guards.guild_id(interaction)
+        sources = await self.bot.store.list_sources(guild_id)
         embed = rendering.sources_embed(sources, self.bot.settings.bot.max_sources_per_guild)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -78,8 +78,8 @@ class PlaylistsCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def removeplaylist(self, interaction: discord.Interaction, playlist: str) -> None:
-        assert interaction.guild_id is not None
-        removed = await self.bot.sources.remove(interaction.guild_id, playlist)
+        guild_id = guards.guild_id(interaction)
+        removed = await self.bot.sources.remove(guild_id, playlist)
         await interaction.response.send_message(
             rendering.source_removed_text(removed), ephemeral=True
         )
@@ -98,11 +98,11 @@ class PlaylistsCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def refreshplaylists(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         await interaction.response.defer(thinking=True)
 
         report = _progress_editor(interaction)
-        lines = await self.bot.sources.refresh_all(interaction.guild_id, report)
+        lines = await self.bot.sources.refresh_all(guild_id, report)
         await interaction.edit_original_response(
             content=rendering.summary_text("Playlists refreshed", lines)
         )

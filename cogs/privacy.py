@@ -11,6 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import guards
+
 if TYPE_CHECKING:
     from bot.client import MusicBot
 
@@ -93,8 +95,8 @@ class PrivacyCog(commands.Cog):
     )
     @app_commands.guild_only()
     async def exportmyratings(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
-        export = await self.bot.privacy.export(interaction.guild_id, interaction.user.id)
+        guild_id = guards.guild_id(interaction)
+        export = await self.bot.privacy.export(guild_id, interaction.user.id)
         file = discord.File(io.BytesIO(export.data), filename="my-ratings.csv")
         shown = (
             f"Your {export.total} ratings"
@@ -110,10 +112,10 @@ class PrivacyCog(commands.Cog):
     )
     @app_commands.guild_only()
     async def forgetme(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
-        count = await self.bot.privacy.count(interaction.guild_id, interaction.user.id)
+        guild_id = guards.guild_id(interaction)
+        count = await self.bot.privacy.count(guild_id, interaction.user.id)
         view = ForgetConfirmation(
-            self.bot, interaction.guild_id, interaction.user.id, timeout=self.confirm_timeout
+            self.bot, guild_id, interaction.user.id, timeout=self.confirm_timeout
         )
         view.original = interaction
         await interaction.response.send_message(

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
+from bot import guards, rendering
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
@@ -22,36 +22,33 @@ class RatingsCog(commands.Cog):
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
 
-    def _is_member_reaction(self, payload: discord.RawReactionActionEvent) -> bool:
-        return (
-            payload.guild_id is not None
-            and self.bot.user is not None
-            and payload.user_id != self.bot.user.id  # the bot's own rating buttons
-        )
+    def _member_reaction_guild(self, payload: discord.RawReactionActionEvent) -> int | None:
+        """The server of a member's reaction; ``None`` for DMs and the bot's own."""
+        if self.bot.user is None or payload.user_id == self.bot.user.id:
+            return None  # the bot's own rating buttons
+        return payload.guild_id
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if self._is_member_reaction(payload):
-            assert payload.guild_id is not None
+        guild_id = self._member_reaction_guild(payload)
+        if guild_id is not None:
             await self.bot.ratings.reaction_added(
-                payload.guild_id, payload.user_id, payload.message_id, str(payload.emoji)
+                guild_id, payload.user_id, payload.message_id, str(payload.emoji)
             )
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        if self._is_member_reaction(payload):
-            assert payload.guild_id is not None
+        guild_id = self._member_reaction_guild(payload)
+        if guild_id is not None:
             await self.bot.ratings.reaction_removed(
-                payload.guild_id, payload.user_id, payload.message_id, str(payload.emoji)
+                guild_id, payload.user_id, payload.message_id, str(payload.emoji)
             )
 
     @app_commands.command(name="myratings", description="Your likes and dislikes in this server")
     @app_commands.guild_only()
     async def myratings(self, interaction: discord.Interaction) -> None:
-        assert interaction.guild_id is not None
-        ratings = await self.bot.store.list_member_ratings(
-            interaction.guild_id, interaction.user.id
-        )
+        guild_id = guards.guild_id(interaction)
+        ratings = await self.bot.store.list_member_ratings(guild_id, interaction.user.id)
         embed = rendering.ratings_embed(ratings[:MY_RATINGS_SHOWN], len(ratings))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import insight_embeds, rating_scheme, rendering
+from bot import guards, insight_embeds, rating_scheme, rendering
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
@@ -41,12 +41,12 @@ class RecommendCog(commands.Cog):
         count: app_commands.Range[int, 1, 10] | None = None,
         alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         # Fetching a track from outside the catalogue can take a while: only then defer.
-        if await self.bot.recommendations.needs_fetch(interaction.guild_id, song):
+        if await self.bot.recommendations.needs_fetch(guild_id, song):
             await interaction.response.defer(thinking=True)
         outcome = await self.bot.recommendations.recommend(
-            interaction.guild_id, interaction.user.id, song, count, alpha
+            guild_id, interaction.user.id, song, count, alpha
         )
         embed = rendering.recommendation_embed(outcome)
         if interaction.response.is_done():
@@ -57,7 +57,7 @@ class RecommendCog(commands.Cog):
             if not isinstance(message, discord.InteractionMessage):
                 message = await interaction.original_response()
         await self.bot.recommendations.remember(
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             channel_id=interaction.channel_id or 0,
             message_id=message.id,
             user_id=interaction.user.id,

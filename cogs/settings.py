@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
+from bot import guards, rendering
 from bot.errors import UserFacingError
 from bot.store.errors import InvalidSettingError
 
@@ -42,7 +42,7 @@ class SettingsCog(commands.Cog):
         max_per_artist: app_commands.Range[int, 0, 10] | None = None,
         count: app_commands.Range[int, 1, 10] | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guards.guild_id(interaction)
         changes: dict[str, float | int] = {}
         if alpha is not None:
             changes["alpha"] = alpha
@@ -55,7 +55,7 @@ class SettingsCog(commands.Cog):
         if count is not None:
             changes["default_count"] = count
         try:
-            current = await self.bot.settings_service.update(interaction.guild_id, changes)
+            current = await self.bot.settings_service.update(guild_id, changes)
         except InvalidSettingError as error:
             raise UserFacingError(str(error)) from None
         title = "Settings updated" if changes else "Settings"
