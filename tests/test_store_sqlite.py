@@ -1,8 +1,11 @@
-"""The SQLite file itself: pragmas, migrations, transactions, restart."""
+"""The SQLite file itself: pragmas, migrations, transactions, schema guards.
+
+What every backend must do (restarts, all-or-nothing writes, concurrency) is the
+store contract in tests/store_contract/, which runs against this backend too.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -16,18 +19,11 @@ from bot.store import (
     SqliteStore,
     Store,
     StoreError,
-    UnknownTrackError,
-    sql_sources,
 )
 from bot.store.migrations import MIGRATIONS, migrate
 from recommender.cache import TrackCache
 from recommender.track import Track
 from tests.test_store_support import T0, source, track
-
-
-def raw_count(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def sidecar_files(path: Path) -> list[str]:
@@ -127,74 +123,6 @@ async def test_a_failing_transaction_leaves_data_unchanged(tmp_path: Path) -> No
         assert await store.count_tracks() == 1
 
 
-async def test_a_failed_refresh_keeps_the_previous_membership(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
-        tracks = [track(i) for i in range(5)]
-        await store.put_tracks(tracks)
-        ids = [t.id for t in tracks]
-        await store.save_source(source(1), ids[:3])
-
-        # Unknown ids are refused before anything is written.
-        with pytest.raises(UnknownTrackError) as caught:
-            await store.save_source(source(1, snapshot_id="snap-2"), [*ids[3:], "nope"])
-        assert caught.value.missing == ["nope"]
-
-        # A failure after the old membership was deleted rolls everything back.
-        async def explode(*args: object) -> None:
-            raise RuntimeError("disk on fire")
-
-        monkeypatch.setattr(sql_sources, "get_source", explode)
-        with pytest.raises(RuntimeError):
-            await store.save_source(source(1, snapshot_id="snap-2"), ids[3:])
-        monkeypatch.undo()
-
-        assert await store.get_source_track_ids(1, source(1).key) == ids[:3]
-        stored = await store.get_source(1, source(1).key)
-        assert stored is not None
-        assert (stored.snapshot_id, stored.track_count) == ("snap-1", 3)
-
-
-async def test_concurrent_writers_do_not_share_a_transaction(tmp_path: Path) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
-        await asyncio.gather(
-            *(store.set_rating(1, user, f"t{user % 7}", 1) for user in range(200)),
-            *(store.put_tracks([track(i)]) for i in range(50)),
-        )
-        assert len(await store.list_guild_ratings(1)) == 200
-        assert await store.count_tracks() == 50
-
-
-async def test_everything_survives_a_restart(tmp_path: Path) -> None:
-    from bot.store import RecommendationItem, RecommendationMessage
-
-    path = tmp_path / "bot.sqlite3"
-    tracks = [track(i) for i in range(10)]
-    async with SqliteStore.open(path) as store:
-        await store.put_tracks(tracks)
-        await store.save_source(source(1), [t.id for t in tracks])
-        await store.update_guild_settings(1, alpha=0.8)
-        await store.save_recommendation(
-            RecommendationMessage(
-                1, 20, 30, 7, (tracks[0].id,), T0, (RecommendationItem(1, tracks[1].id, "1️⃣"),)
-            )
-        )
-        await store.set_rating(1, 7, tracks[1].id, 1, at=T0)
-        await store.mark_guild_left(2, at=T0)
-
-    assert raw_count(path, "tracks") == 10  # committed to the file, not just memory
-    async with SqliteStore.open(path) as store:
-        catalogue = await store.load_guild_catalogue(1)
-        assert [t.id for t in catalogue.tracks] == [t.id for t in tracks]
-        assert catalogue.tracks[3].features == tracks[3].features
-        assert (await store.get_guild_settings(1)).alpha == 0.8
-        item = await store.get_recommendation_item(1, 30, "1️⃣")
-        assert item is not None and item.track_id == tracks[1].id
-        assert [r.rating.value for r in await store.list_member_ratings(1, 7)] == [1]
-        assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [2]
-
-
 async def test_in_memory_database_for_other_tests() -> None:
     async with SqliteStore.open(":memory:") as store:
         await store.put_tracks([track(1)])
@@ -202,7 +130,18 @@ async def test_in_memory_database_for_other_tests() -> None:
         assert await store.pragma("foreign_keys") == 1
 
 
-def test_the_interface_is_fully_implemented() -> None:
-    # A backend that forgets a method cannot be instantiated; SqliteStore has none left.
-    assert not getattr(SqliteStore, "__abstractmethods__", frozenset())
-    assert {"get_tracks", "put_tracks", "load_guild_catalogue"} <= Store.__abstractmethods__
+async def test_an_uploaded_row_cannot_belong_to_another_guilds_source(tmp_path: Path) -> None:
+    # Moved from tests/test_store_uploads.py (the rest of it is the store contract).
+    upload = Track(id=track(0).id, name="uploaded")
+    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+        await store.save_upload(source(1001, "csv:a0", kind="csv", snapshot_id=None), [upload])
+        async with store._read() as db:
+            (source_id,) = next(iter(await db.execute_fetchall("SELECT source_id FROM sources")))
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store._write() as db:
+                await db.execute(
+                    "INSERT INTO uploaded_tracks (guild_id, id, source_id, name, artists, "
+                    "album, uploaded_at) VALUES (?, 'x', ?, 'x', '[]', '', 'now')",
+                    (2002, source_id),
+                )
+        assert set(await store.get_guild_tracks(2002, ["x", track(0).id])) == set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,7 @@ from bot.store import (
     GuildSettings,
     InvalidSettingError,
     SourceNotFoundError,
-    SqliteStore,
+    Store,
 )
 from recommender.engine import DEFAULT_ALPHA
 from tests.test_store_support import T0, source, track
@@ -20,10 +19,10 @@ GUILD, OTHER = 1001, 2002
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
-        await store.put_tracks([track(i) for i in range(20)])
-        yield store
+async def store(store: Store) -> Store:
+    """The backend's store with twenty cached tracks."""
+    await store.put_tracks([track(i) for i in range(20)])
+    return store
 
 
 def ids(*numbers: int) -> list[str]:
@@ -48,7 +47,7 @@ def test_settings_have_documented_defaults_and_validate() -> None:
     )
 
 
-async def test_settings_persist_per_guild(store: SqliteStore) -> None:
+async def test_settings_persist_per_guild(store: Store) -> None:
     assert await store.get_guild_settings(GUILD) == GuildSettings()
     updated = await store.update_guild_settings(GUILD, alpha=0.8, popularity_half_life_days=90)
     assert updated == GuildSettings(alpha=0.8, popularity_half_life_days=90.0)
@@ -66,7 +65,7 @@ async def test_settings_persist_per_guild(store: SqliteStore) -> None:
 # -- sources ---------------------------------------------------------------------------
 
 
-async def test_save_list_count_and_remove_sources(store: SqliteStore) -> None:
+async def test_save_list_count_and_remove_sources(store: Store) -> None:
     saved = await store.save_source(source(GUILD, "pl-a", skipped=2, featureless=1), ids(0, 1, 2))
     assert (saved.track_count, saved.skipped_count, saved.featureless_count) == (3, 2, 1)
     assert saved.refreshed_at is not None and saved.added_at == T0
@@ -82,7 +81,7 @@ async def test_save_list_count_and_remove_sources(store: SqliteStore) -> None:
         await store.get_source_track_ids(GUILD, "pl-a")
 
 
-async def test_a_refresh_replaces_membership_and_keeps_who_added_it(store: SqliteStore) -> None:
+async def test_a_refresh_replaces_membership_and_keeps_who_added_it(store: Store) -> None:
     await store.save_source(source(GUILD, "pl", added_by=1), ids(0, 1, 2))
     later = dataclasses.replace(
         source(GUILD, "pl", added_by=2, snapshot_id="snap-2"),
@@ -100,7 +99,7 @@ async def test_a_refresh_replaces_membership_and_keeps_who_added_it(store: Sqlit
 
 
 async def test_catalogue_is_the_deduplicated_union_of_the_guilds_sources(
-    store: SqliteStore,
+    store: Store,
 ) -> None:
     await store.save_source(source(GUILD, "a"), ids(0, 1, 2, 1))
     await store.save_source(source(GUILD, "b"), ids(2, 3))
@@ -122,7 +121,7 @@ async def test_catalogue_is_the_deduplicated_union_of_the_guilds_sources(
 # -- isolation -------------------------------------------------------------------------
 
 
-async def test_one_guild_never_sees_another_guilds_sources(store: SqliteStore) -> None:
+async def test_one_guild_never_sees_another_guilds_sources(store: Store) -> None:
     await store.save_source(source(GUILD, "shared-playlist"), ids(0, 1))
     await store.save_source(source(OTHER, "shared-playlist", snapshot_id="x"), ids(5))
 

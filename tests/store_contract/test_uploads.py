@@ -4,23 +4,24 @@ Guild A takes tracks from Spotify; guild B uploads a CSV naming the same (public
 ids with other names, artists, popularity and features, and claiming Spotify as
 their source; guild C only knows the ids. Each sees its own values, or upstream
 ones, never another guild's uploads, before and after a restart.
+
+(The schema's own guard, that an uploaded row cannot name another guild's source,
+is tested per backend in tests/test_store_sqlite.py and tests/test_store_postgres.py.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import sqlite3
-from pathlib import Path
 
 import pytest
 
-from bot.store import LIKE, SqliteStore, Store
+from bot.store import LIKE, Store
 from recommender.ingest import Ingestion
 from recommender.spotify import SpotifySettings, TrackNotFound
 from recommender.track import Track
 from tests.fakes import FakeReccoBeats, FakeSpotify
+from tests.store_contract.conftest import Backend
 from tests.test_store_support import T0, assert_same_track, features, source, track
 
 GUILD_A, GUILD_B, GUILD_C = 1001, 2002, 3003
@@ -132,20 +133,19 @@ async def _assert_each_guild_sees_its_own(store: Store) -> None:
 
 
 async def test_conflicting_uploads_stay_in_their_guild_before_and_after_a_restart(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    path = tmp_path / "bot.sqlite3"
-    async with SqliteStore.open(path) as store:
+    async with backend.open() as store:
         await _two_guilds_conflicting(store)
         await _assert_each_guild_sees_its_own(store)
-    async with SqliteStore.open(path) as store:
+    async with backend.open() as store:
         await _assert_each_guild_sees_its_own(store)
 
 
-async def test_the_upload_order_does_not_matter(tmp_path: Path) -> None:
+async def test_the_upload_order_does_not_matter(backend: Backend) -> None:
     # B uploads first, then A fetches from Spotify: A still sees upstream values,
     # and B still sees its own after A's put of the same ids.
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+    async with backend.open() as store:
         await store.save_upload(csv_source(GUILD_B), [forged(i) for i in (3, 2, 1, 0)])
         await store.put_tracks([upstream(i) for i in range(5)])
         await store.save_source(source(GUILD_A, "pl-a"), ids(0, 1, 2, 3, 4))
@@ -154,9 +154,9 @@ async def test_the_upload_order_does_not_matter(tmp_path: Path) -> None:
 
 
 async def test_a_guild_sees_its_newest_upload_and_removal_reveals_the_next(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+    async with backend.open() as store:
         await store.put_tracks([upstream(0)])
         await store.save_source(source(GUILD_B, "pl-b"), ids(0))
         await store.save_upload(csv_source(GUILD_B, OLDER_UPLOAD_KEY), [forged(0, "old")])
@@ -185,11 +185,11 @@ async def test_a_guild_sees_its_newest_upload_and_removal_reveals_the_next(
         assert_same_track(view[track(0).id], upstream(0))
         catalogue = await store.load_guild_catalogue(GUILD_B)
         assert catalogue.upload_source(track(0).id) is None
-        assert raw_uploads(store) == 0
+        assert await backend.count_rows("uploaded_tracks") == 0
 
 
-async def test_a_refreshed_upload_replaces_what_it_uploaded(tmp_path: Path) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+async def test_a_refreshed_upload_replaces_what_it_uploaded(backend: Backend) -> None:
+    async with backend.open() as store:
         await store.save_upload(csv_source(GUILD_B), [forged(0), forged(1)])
         changed = dataclasses.replace(forged(1), name="Renamed", features=None)
         saved = await store.save_upload(csv_source(GUILD_B), [changed, changed])
@@ -198,76 +198,56 @@ async def test_a_refreshed_upload_replaces_what_it_uploaded(tmp_path: Path) -> N
         view = await store.get_guild_tracks(GUILD_B, ids(0, 1))
         assert set(view) == set(ids(1))
         assert_same_track(view[track(1).id], changed)
-        assert raw_uploads(store) == 1
+        assert await backend.count_rows("uploaded_tracks") == 1
 
 
 async def test_removing_a_source_or_the_guild_deletes_only_that_guilds_uploads(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+    async with backend.open() as store:
         await store.save_upload(csv_source(GUILD_A), [forged(0, "A")])
         await store.save_upload(csv_source(GUILD_B), [forged(0, "B")])
         await store.save_upload(csv_source(GUILD_C), [forged(0, "C")])
-        assert raw_uploads(store) == 3
+        assert await backend.count_rows("uploaded_tracks") == 3
 
         assert await store.remove_source(GUILD_A, UPLOAD_KEY)
         await store.delete_guild_data(GUILD_B)
         await store.mark_guild_left(GUILD_C, at=T0)
-        assert raw_uploads(store) == 1
+        assert await backend.count_rows("uploaded_tracks") == 1
         assert_same_track(
             (await store.get_guild_tracks(GUILD_C, ids(0)))[track(0).id], forged(0, "C")
         )
         assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [GUILD_C]
-        assert raw_uploads(store) == 0
+        assert await backend.count_rows("uploaded_tracks") == 0
         assert await store.get_tracks(ids(0)) == {}
 
 
 async def test_uploads_and_upstream_sources_are_saved_through_their_own_door(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+    async with backend.open() as store:
         await store.put_tracks([upstream(0)])
         with pytest.raises(ValueError, match="save_upload"):
             await store.save_source(csv_source(GUILD_B), ids(0))
         with pytest.raises(ValueError, match="save_source"):
             await store.save_upload(source(GUILD_B, "pl"), [forged(0)])
         assert await store.count_sources(GUILD_B) == 0
-        assert raw_uploads(store) == 0
+        assert await backend.count_rows("uploaded_tracks") == 0
         assert_same_track((await store.get_tracks(ids(0)))[track(0).id], upstream(0))
 
 
-async def test_a_failed_upload_changes_nothing(tmp_path: Path) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+async def test_a_failed_upload_changes_nothing(backend: Backend) -> None:
+    async with backend.open() as store:
         await store.save_upload(csv_source(GUILD_B), [forged(0)])
         bad = dataclasses.replace(forged(1), popularity=101)  # the schema refuses it
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(backend.integrity_errors):
             await store.save_upload(csv_source(GUILD_B), [forged(2), bad])
         assert await store.get_source_track_ids(GUILD_B, UPLOAD_KEY) == ids(0)
         assert set(await store.get_guild_tracks(GUILD_B, ids(0, 1, 2))) == set(ids(0))
 
 
-async def test_an_uploaded_row_cannot_belong_to_another_guilds_source(tmp_path: Path) -> None:
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
-        await store.save_upload(csv_source(GUILD_A), [forged(0)])
-        async with store._read() as db:
-            (source_id,) = next(iter(await db.execute_fetchall("SELECT source_id FROM sources")))
-        with pytest.raises(sqlite3.IntegrityError):
-            async with store._write() as db:
-                await db.execute(
-                    "INSERT INTO uploaded_tracks (guild_id, id, source_id, name, artists, "
-                    "album, uploaded_at) VALUES (?, 'x', ?, 'x', '[]', '', 'now')",
-                    (GUILD_B, source_id),
-                )
-        assert set(await store.get_guild_tracks(GUILD_B, ["x", track(0).id])) == set()
-
-
-def raw_uploads(store: SqliteStore) -> int:
-    with contextlib.closing(sqlite3.connect(store.path)) as conn:
-        return int(conn.execute("SELECT count(*) FROM uploaded_tracks").fetchone()[0])
-
-
 async def test_an_ingest_of_the_same_ids_reads_upstream_values_never_an_upload(
-    tmp_path: Path, dev: FakeSpotify, recco: FakeReccoBeats
+    backend: Backend, dev: FakeSpotify, recco: FakeReccoBeats
 ) -> None:
     spotify_ids = [dev.add_track(name=f"Real song {i}") for i in range(4)]
     playlist_id = dev.add_playlist(spotify_ids, owner="owner")
@@ -284,7 +264,7 @@ async def test_an_ingest_of_the_same_ids_reads_upstream_values_never_an_upload(
     ]
     secret = dataclasses.replace(UPLOADED_ONLY, id="1" * 22)  # on no upstream service
 
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
+    async with backend.open() as store:
         await store.save_upload(csv_source(GUILD_B), [*upload, secret])
         async with Ingestion(settings, cache=store) as ingestion:
             tracks, summary = await ingestion.playlist(playlist_id)

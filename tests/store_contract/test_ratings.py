@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,9 @@ from bot.store import (
     RatingCounts,
     RecommendationItem,
     RecommendationMessage,
-    SqliteStore,
+    Store,
 )
+from tests.store_contract.conftest import Backend
 from tests.test_store_support import T0, source, track
 
 GUILD, OTHER = 1001, 2002
@@ -27,10 +26,10 @@ EMOJI = ("1️⃣", "2️⃣", "3️⃣")
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    async with SqliteStore.open(tmp_path / "bot.sqlite3") as store:
-        await store.put_tracks([track(i) for i in range(10)])
-        yield store
+async def store(store: Store) -> Store:
+    """The backend's store with ten cached tracks."""
+    await store.put_tracks([track(i) for i in range(10)])
+    return store
 
 
 def message(
@@ -53,7 +52,7 @@ def message(
 # -- recommendation messages -----------------------------------------------------------
 
 
-async def test_a_reaction_maps_to_a_track(store: SqliteStore) -> None:
+async def test_a_reaction_maps_to_a_track(store: Store) -> None:
     await store.save_recommendation(message(GUILD, 900))
     stored = await store.get_recommendation(GUILD, 900)
     assert stored == message(GUILD, 900)
@@ -65,7 +64,7 @@ async def test_a_reaction_maps_to_a_track(store: SqliteStore) -> None:
         await store.save_recommendation(message(GUILD, 900))
 
 
-async def test_messages_are_only_visible_in_their_guild(store: SqliteStore) -> None:
+async def test_messages_are_only_visible_in_their_guild(store: Store) -> None:
     await store.save_recommendation(message(GUILD, 900))
     assert await store.get_recommendation(OTHER, 900) is None
     assert await store.get_recommendation_item(OTHER, 900, "1️⃣") is None
@@ -75,7 +74,7 @@ async def test_messages_are_only_visible_in_their_guild(store: SqliteStore) -> N
     assert (await store.get_recommendation(GUILD, 900)) is not None
 
 
-async def test_recent_suggestions_and_pruning(store: SqliteStore) -> None:
+async def test_recent_suggestions_and_pruning(store: Store) -> None:
     await store.save_recommendation(message(GUILD, 1, at=T0))
     newer = dataclass_items(message(GUILD, 2, at=T0 + dt.timedelta(hours=1)), [5, 1])
     await store.save_recommendation(newer)
@@ -103,7 +102,7 @@ def dataclass_items(msg: RecommendationMessage, numbers: list[int]) -> Recommend
 # -- ratings ---------------------------------------------------------------------------
 
 
-async def test_set_replace_and_remove_a_rating(store: SqliteStore) -> None:
+async def test_set_replace_and_remove_a_rating(store: Store) -> None:
     tid = track(1).id
     assert await store.set_rating(GUILD, ALICE, tid, LIKE) is None
     assert await store.set_rating(GUILD, ALICE, tid, DISLIKE) == LIKE  # changed mind
@@ -120,7 +119,7 @@ async def test_set_replace_and_remove_a_rating(store: SqliteStore) -> None:
         await store.set_rating(GUILD, ALICE, tid, 2)  # type: ignore[arg-type]
 
 
-async def test_member_ratings_newest_first_with_track_names(store: SqliteStore) -> None:
+async def test_member_ratings_newest_first_with_track_names(store: Store) -> None:
     for minutes, number in enumerate([3, 1, 2]):
         await store.set_rating(
             GUILD, ALICE, track(number).id, LIKE, at=T0 + dt.timedelta(minutes=minutes)
@@ -134,7 +133,7 @@ async def test_member_ratings_newest_first_with_track_names(store: SqliteStore) 
     assert await store.export_member_ratings(GUILD, ALICE) == rated
 
 
-async def test_counts_per_track(store: SqliteStore) -> None:
+async def test_counts_per_track(store: Store) -> None:
     for user in (1, 2, 3):
         await store.set_rating(GUILD, user, track(1).id, LIKE)
     await store.set_rating(GUILD, 4, track(1).id, DISLIKE)
@@ -148,7 +147,7 @@ async def test_counts_per_track(store: SqliteStore) -> None:
     assert await store.count_ratings(GUILD, many) == {track(2).id: RatingCounts(0, 1)}
 
 
-async def test_ratings_are_isolated_between_guilds(store: SqliteStore) -> None:
+async def test_ratings_are_isolated_between_guilds(store: Store) -> None:
     await store.set_rating(GUILD, ALICE, track(1).id, LIKE)
     await store.set_rating(OTHER, ALICE, track(1).id, DISLIKE)
     assert [r.value for r in await store.list_guild_ratings(GUILD)] == [LIKE]
@@ -162,7 +161,7 @@ async def test_ratings_are_isolated_between_guilds(store: SqliteStore) -> None:
 
 
 async def test_forget_member_deletes_their_ratings_and_messages_here_only(
-    store: SqliteStore,
+    store: Store,
 ) -> None:
     await store.set_rating(GUILD, ALICE, track(1).id, LIKE)
     await store.set_rating(GUILD, ALICE, track(2).id, DISLIKE)
@@ -183,7 +182,7 @@ async def test_forget_member_deletes_their_ratings_and_messages_here_only(
 
 
 async def test_delete_guild_data_removes_everything_of_that_guild(
-    store: SqliteStore, tmp_path: Path
+    store: Store, backend: Backend
 ) -> None:
     for guild in (GUILD, OTHER):
         await store.update_guild_settings(guild, alpha=0.9)
@@ -198,17 +197,16 @@ async def test_delete_guild_data_removes_everything_of_that_guild(
     assert await store.get_guild_settings(GUILD) == GuildSettings()
     assert await store.get_recommendation(GUILD, GUILD * 10) is None
     assert await store.list_guild_ratings(GUILD) == []
-    # Cascades really ran (no orphaned membership or items left in the file).
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
-        assert conn.execute("SELECT count(*) FROM source_tracks").fetchone()[0] == 2
-        assert conn.execute("SELECT count(*) FROM rec_items").fetchone()[0] == len(EMOJI)
+    # Cascades really ran (no orphaned membership or items left in the database).
+    assert await backend.count_rows("source_tracks") == 2
+    assert await backend.count_rows("rec_items") == len(EMOJI)
     # The other guild and the shared cache are untouched.
     assert len(await store.load_guild_catalogue(OTHER)) == 2
     assert (await store.get_guild_settings(OTHER)).alpha == 0.9
     assert await store.count_tracks() == 10
 
 
-async def test_departed_guilds_are_purged_after_the_grace_period(store: SqliteStore) -> None:
+async def test_departed_guilds_are_purged_after_the_grace_period(store: Store) -> None:
     grace = dt.timedelta(days=30)
     for guild in (1, 2, 3):
         await store.set_rating(guild, ALICE, track(1).id, LIKE)

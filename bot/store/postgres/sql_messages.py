@@ -1,0 +1,119 @@
+"""SQL for recommendation messages and their items."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from bot.store.errors import DuplicateMessageError
+from bot.store.models import RecommendationItem, RecommendationMessage
+from bot.store.postgres.rows import affected
+from bot.store.postgres.sql_guilds import ensure_guild
+from bot.store.postgres.sql_tracks import hold_tracks
+
+
+async def save(conn: asyncpg.Connection, message: RecommendationMessage, now: dt.datetime) -> None:
+    """Insert the message and its items (``DuplicateMessageError`` if the id is taken)."""
+    await ensure_guild(conn, message.guild_id, now)
+    await hold_tracks(conn)  # a suggested track stays cached
+    # ON CONFLICT instead of a prior SELECT: two processes saving the same id
+    # cannot both pass a check; the second finds the row and inserts nothing.
+    inserted = await conn.fetchval(
+        """INSERT INTO rec_messages
+           (message_id, guild_id, channel_id, user_id, seed_track_ids, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (message_id) DO NOTHING
+           RETURNING true""",
+        message.message_id,
+        message.guild_id,
+        message.channel_id,
+        message.user_id,
+        list(message.seed_track_ids),
+        message.created_at,
+    )
+    if not inserted:
+        raise DuplicateMessageError(message.message_id)
+    await conn.execute(
+        """INSERT INTO rec_items (message_id, position, track_id, emoji)
+           SELECT $1, u.position, u.track_id, u.emoji
+           FROM unnest($2::integer[], $3::text[], $4::text[]) AS u(position, track_id, emoji)""",
+        message.message_id,
+        [i.position for i in message.items],
+        [i.track_id for i in message.items],
+        [i.emoji for i in message.items],
+    )
+
+
+async def get(
+    conn: asyncpg.Connection, guild_id: int, message_id: int
+) -> RecommendationMessage | None:
+    """The guild's message with its items in position order, or ``None``."""
+    row = await conn.fetchrow(
+        """SELECT channel_id, user_id, seed_track_ids, created_at FROM rec_messages
+           WHERE message_id = $1 AND guild_id = $2""",
+        message_id,
+        guild_id,
+    )
+    if row is None:
+        return None
+    item_rows = await conn.fetch(
+        "SELECT position, track_id, emoji FROM rec_items WHERE message_id = $1 ORDER BY position",
+        message_id,
+    )
+    return RecommendationMessage(
+        guild_id=guild_id,
+        channel_id=row[0],
+        message_id=message_id,
+        user_id=row[1],
+        seed_track_ids=tuple(row[2]),
+        created_at=row[3],
+        items=tuple(RecommendationItem(p, t, e) for p, t, e in item_rows),
+    )
+
+
+async def get_item(
+    conn: asyncpg.Connection, guild_id: int, message_id: int, emoji: str
+) -> RecommendationItem | None:
+    """The item of the guild's message that ``emoji`` stands for."""
+    row = await conn.fetchrow(
+        """SELECT i.position, i.track_id, i.emoji
+           FROM rec_items i JOIN rec_messages m ON m.message_id = i.message_id
+           WHERE i.message_id = $1 AND m.guild_id = $2 AND i.emoji = $3""",
+        message_id,
+        guild_id,
+        emoji,
+    )
+    return None if row is None else RecommendationItem(row[0], row[1], row[2])
+
+
+async def recent_track_ids(
+    conn: asyncpg.Connection, guild_id: int, user_id: int, limit_messages: int
+) -> list[str]:
+    """Track ids of the member's latest messages, newest first, without repeats."""
+    rows = await conn.fetch(
+        """SELECT i.track_id FROM (
+               SELECT message_id, created_at FROM rec_messages
+               WHERE guild_id = $1 AND user_id = $2
+               ORDER BY created_at DESC, message_id DESC LIMIT $3) m
+           JOIN rec_items i ON i.message_id = m.message_id
+           ORDER BY m.created_at DESC, m.message_id DESC, i.position""",
+        guild_id,
+        user_id,
+        None if limit_messages < 0 else limit_messages,  # as SQLite: negative = no limit
+    )
+    return list(dict.fromkeys(row[0] for row in rows))
+
+
+async def delete_for_member(conn: asyncpg.Connection, guild_id: int, user_id: int) -> int:
+    """Delete the messages the member requested in the guild (items cascade)."""
+    status = await conn.execute(
+        "DELETE FROM rec_messages WHERE guild_id = $1 AND user_id = $2", guild_id, user_id
+    )
+    return affected(status)
+
+
+async def prune(conn: asyncpg.Connection, created_before: dt.datetime) -> int:
+    """Delete messages older than the cutoff in every guild."""
+    status = await conn.execute("DELETE FROM rec_messages WHERE created_at < $1", created_before)
+    return affected(status)

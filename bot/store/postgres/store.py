@@ -1,0 +1,380 @@
+"""The PostgreSQL backend: a connection pool, one transaction per call, row locks.
+
+For a bot that outgrows one process: several processes (shards) share one
+database. Compared with :class:`~bot.store.sqlite.SqliteStore`:
+
+* Concurrency. SQLite serialises every call on one connection behind a process
+  lock. Here each call takes a pooled connection (``pool_size`` at most) and runs
+  in its own transaction; what must not interleave takes a row lock: the
+  source's row during a refresh, the guild's settings row while it is changed,
+  the rating being replaced, the guild row (``FOR KEY SHARE``) against a purge.
+  A deadlock or serialization failure retries the whole call.
+* Snapshots. A read of several queries (the guild catalogue, a message with its
+  items) runs in one ``REPEATABLE READ READ ONLY`` transaction, so it sees one
+  state of the database, as SQLite's deferred transaction does.
+* Time limits. Every statement is cancelled by the server after
+  ``statement_timeout`` seconds (the migrations excepted).
+* Migrations are by schema version (:mod:`bot.store.postgres.migrations`); a
+  database written by a newer bot is refused before anything is written.
+
+Open with ``async with PostgresStore.open(url) as store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.store.errors import SchemaTooNewError, StoreError
+from bot.store.guild_settings import GuildSettings
+from bot.store.interface import Store
+from bot.store.models import (
+    ForgetResult,
+    GuildCatalogue,
+    PlaylistSource,
+    RatedTrack,
+    Rating,
+    RatingCounts,
+    RatingValue,
+    RecommendationItem,
+    RecommendationMessage,
+)
+from bot.store.postgres import (
+    sql_guilds,
+    sql_messages,
+    sql_ratings,
+    sql_sources,
+    sql_tracks,
+    sql_uploads,
+)
+from bot.store.postgres.migrations import LATEST_VERSION, migrate, schema_version
+from bot.store.postgres.rows import aware
+from bot.store.rows import utcnow
+from recommender.track import Track
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[asyncpg.Connection], Awaitable[T]]
+
+DEFAULT_POOL_SIZE = 10
+DEFAULT_STATEMENT_TIMEOUT = 30.0  # seconds
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds
+CLOSE_TIMEOUT = 10.0  # seconds to let running calls finish before closing anyway
+RETRY_ATTEMPTS = 3
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, fit for logs and error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable database URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _at(value: dt.datetime | None) -> dt.datetime:
+    return aware(value) if value is not None else utcnow()
+
+
+class PostgresStore(Store):
+    """:class:`~bot.store.interface.Store` on PostgreSQL (see the module docs)."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        """Wrap an open pool on a migrated database; use :meth:`open` or :meth:`connect`."""
+        self._pool = pool
+        self.url = redact_url(url)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> AsyncIterator[PostgresStore]:
+        """Connect (see :meth:`connect`) and close on exit."""
+        store = await cls.connect(
+            url,
+            pool_size=pool_size,
+            statement_timeout=statement_timeout,
+            connect_timeout=connect_timeout,
+        )
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> PostgresStore:
+        """Open a pool of at most ``pool_size`` connections and migrate the database.
+
+        ``statement_timeout`` (seconds, 0 = none) bounds every statement on the
+        server. Raises :class:`SchemaTooNewError` for a database written by a newer
+        bot and :class:`StoreError` when the server cannot be reached or refuses
+        the login; neither message contains the password.
+        """
+        if pool_size < 1:
+            raise ValueError("pool_size must be at least 1")
+        if statement_timeout < 0:
+            raise ValueError("statement_timeout must not be negative")
+        where = redact_url(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                timeout=connect_timeout,
+                server_settings={
+                    "statement_timeout": str(round(statement_timeout * 1000)),
+                    "application_name": "playlist-recommender-bot",
+                    "TimeZone": "UTC",
+                },
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise StoreError(f"cannot connect to PostgreSQL at {where}: {error}") from None
+        try:
+            async with pool.acquire() as conn:
+                version = await schema_version(conn)
+                if version > LATEST_VERSION:
+                    raise SchemaTooNewError(where, version, LATEST_VERSION)
+                old = await migrate(conn)
+            if old != LATEST_VERSION:
+                log.info("database %s upgraded from schema %d to %d", where, old, LATEST_VERSION)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, url)
+
+    async def close(self) -> None:
+        """Close the pool, letting running calls finish (for a while)."""
+        try:
+            await asyncio.wait_for(self._pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("database calls still running after %.0f s; closing anyway", CLOSE_TIMEOUT)
+            self._pool.terminate()
+
+    @property
+    def pool_size(self) -> int:
+        """The most connections this store opens."""
+        return int(self._pool.get_max_size())
+
+    async def schema_version(self) -> int:
+        """The schema version of the database (diagnostics, ``python -m bot check``)."""
+        async with self._pool.acquire() as conn:
+            return await schema_version(conn)
+
+    # -- transactions ----------------------------------------------------------------
+
+    async def _run(self, work: Work[T], *, isolation: str, readonly: bool) -> T:
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            async with self._pool.acquire() as conn:
+                try:
+                    async with conn.transaction(isolation=isolation, readonly=readonly):
+                        return await work(conn)
+                except _RETRYABLE as error:
+                    if attempt == RETRY_ATTEMPTS:
+                        raise
+                    log.info("retrying a database call after %s", type(error).__name__)
+        raise AssertionError("unreachable")
+
+    def _write(self, work: Work[T]) -> Awaitable[T]:
+        """Run ``work`` in a read-committed transaction (row locks do the rest)."""
+        return self._run(work, isolation="read_committed", readonly=False)
+
+    def _snapshot(self, work: Work[T]) -> Awaitable[T]:
+        """Run ``work`` in one read-only snapshot (reads of several queries)."""
+        return self._run(work, isolation="repeatable_read", readonly=True)
+
+    async def _read(self, work: Work[T]) -> T:
+        """Run ``work`` (one statement) outside any explicit transaction."""
+        async with self._pool.acquire() as conn:
+            return await work(conn)
+
+    # -- track cache -----------------------------------------------------------------
+
+    async def get_tracks(self, track_ids: Sequence[str]) -> dict[str, Track]:
+        return await self._read(lambda c: sql_tracks.get_tracks(c, track_ids))
+
+    async def put_tracks(self, tracks: Sequence[Track], *, at: dt.datetime | None = None) -> None:
+        await self._write(lambda c: sql_tracks.put_tracks(c, tracks, _at(at)))
+
+    async def count_tracks(self) -> int:
+        return await self._read(sql_tracks.count_tracks)
+
+    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
+        async def work(conn: asyncpg.Connection) -> dict[str, Track]:
+            tracks, _ = await sql_uploads.guild_view(conn, guild_id, track_ids)
+            return tracks
+
+        return await self._snapshot(work)
+
+    async def prune_tracks(self, fetched_before: dt.datetime) -> int:
+        cutoff = aware(fetched_before)
+        return await self._write(lambda c: sql_tracks.prune_tracks(c, cutoff))
+
+    # -- guild settings --------------------------------------------------------------
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        return await self._read(lambda c: sql_guilds.get_settings(c, guild_id))
+
+    async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
+        await self._write(lambda c: sql_guilds.set_settings(c, guild_id, settings, utcnow()))
+
+    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
+        GuildSettings().replace(**changes)  # unknown names fail before any I/O
+        return await self._write(
+            lambda c: sql_guilds.update_settings(c, guild_id, changes, utcnow())
+        )
+
+    # -- playlist sources ------------------------------------------------------------
+
+    async def save_source(self, source: PlaylistSource, track_ids: Sequence[str]) -> PlaylistSource:
+        ids = list(track_ids)
+        aware(source.added_at)
+        if source.refreshed_at is not None:
+            aware(source.refreshed_at)
+        return await self._write(lambda c: sql_sources.save_source(c, source, ids, utcnow()))
+
+    async def save_upload(self, source: PlaylistSource, tracks: Sequence[Track]) -> PlaylistSource:
+        records = list(tracks)
+        aware(source.added_at)
+        if source.refreshed_at is not None:
+            aware(source.refreshed_at)
+        return await self._write(lambda c: sql_sources.save_upload(c, source, records, utcnow()))
+
+    async def get_source(self, guild_id: int, key: str) -> PlaylistSource | None:
+        return await self._read(lambda c: sql_sources.get_source(c, guild_id, key))
+
+    async def list_sources(self, guild_id: int) -> list[PlaylistSource]:
+        return await self._read(lambda c: sql_sources.list_sources(c, guild_id))
+
+    async def count_sources(self, guild_id: int) -> int:
+        return await self._read(lambda c: sql_sources.count_sources(c, guild_id))
+
+    async def remove_source(self, guild_id: int, key: str) -> bool:
+        return await self._write(lambda c: sql_sources.remove_source(c, guild_id, key))
+
+    async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
+        return await self._snapshot(lambda c: sql_sources.source_track_ids(c, guild_id, key))
+
+    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+        return await self._snapshot(lambda c: sql_sources.load_catalogue(c, guild_id))
+
+    # -- recommendation messages -----------------------------------------------------
+
+    async def save_recommendation(self, message: RecommendationMessage) -> None:
+        aware(message.created_at)
+        await self._write(lambda c: sql_messages.save(c, message, utcnow()))
+
+    async def get_recommendation(
+        self, guild_id: int, message_id: int
+    ) -> RecommendationMessage | None:
+        return await self._snapshot(lambda c: sql_messages.get(c, guild_id, message_id))
+
+    async def get_recommendation_item(
+        self, guild_id: int, message_id: int, emoji: str
+    ) -> RecommendationItem | None:
+        return await self._read(lambda c: sql_messages.get_item(c, guild_id, message_id, emoji))
+
+    async def recent_recommended_track_ids(
+        self, guild_id: int, user_id: int, *, limit_messages: int = 10
+    ) -> list[str]:
+        return await self._read(
+            lambda c: sql_messages.recent_track_ids(c, guild_id, user_id, limit_messages)
+        )
+
+    async def prune_recommendations(self, created_before: dt.datetime) -> int:
+        cutoff = aware(created_before)
+        return await self._write(lambda c: sql_messages.prune(c, cutoff))
+
+    # -- ratings ---------------------------------------------------------------------
+
+    async def set_rating(
+        self,
+        guild_id: int,
+        user_id: int,
+        track_id: str,
+        value: RatingValue,
+        *,
+        at: dt.datetime | None = None,
+    ) -> RatingValue | None:
+        now = _at(at)
+        return await self._write(
+            lambda c: sql_ratings.set_(c, guild_id, user_id, track_id, value, now)
+        )
+
+    async def remove_rating(
+        self, guild_id: int, user_id: int, track_id: str, *, value: RatingValue | None = None
+    ) -> bool:
+        return await self._write(
+            lambda c: sql_ratings.remove(c, guild_id, user_id, track_id, value)
+        )
+
+    async def get_rating(self, guild_id: int, user_id: int, track_id: str) -> Rating | None:
+        return await self._read(lambda c: sql_ratings.get(c, guild_id, user_id, track_id))
+
+    async def list_member_ratings(
+        self, guild_id: int, user_id: int, *, limit: int | None = None
+    ) -> list[RatedTrack]:
+        return await self._snapshot(lambda c: sql_ratings.list_member(c, guild_id, user_id, limit))
+
+    async def list_guild_ratings(self, guild_id: int) -> list[Rating]:
+        return await self._read(lambda c: sql_ratings.list_guild(c, guild_id))
+
+    async def count_ratings(
+        self, guild_id: int, track_ids: Sequence[str] | None = None
+    ) -> dict[str, RatingCounts]:
+        return await self._read(lambda c: sql_ratings.counts(c, guild_id, track_ids))
+
+    # -- privacy and guild lifecycle -------------------------------------------------
+
+    async def export_member_ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
+        return await self.list_member_ratings(guild_id, user_id)
+
+    async def forget_member(self, guild_id: int, user_id: int) -> ForgetResult:
+        async def work(conn: asyncpg.Connection) -> ForgetResult:
+            ratings = await sql_ratings.delete_for_member(conn, guild_id, user_id)
+            messages = await sql_messages.delete_for_member(conn, guild_id, user_id)
+            return ForgetResult(ratings=ratings, messages=messages)
+
+        return await self._write(work)
+
+    async def delete_guild_data(self, guild_id: int) -> None:
+        await self._write(lambda c: sql_guilds.delete_guild(c, guild_id))
+
+    async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
+        when = _at(at)
+        await self._write(lambda c: sql_guilds.mark_left(c, guild_id, when))
+
+    async def unmark_guild_left(self, guild_id: int) -> bool:
+        return await self._write(lambda c: sql_guilds.unmark_left(c, guild_id))
+
+    async def purge_departed_guilds(
+        self, older_than: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> list[int]:
+        cutoff = _at(now) - older_than
+        return await self._write(lambda c: sql_guilds.purge_departed(c, cutoff))
