@@ -16,8 +16,11 @@ UPSTREAM_WIDTH = 1200
 HEADER_WIDTH = 60  # one CSV header name
 HEADERS_WIDTH = 800  # the whole list of header names
 FILENAME_WIDTH = 100
-#: What a member reads when Discord refused the bot's answer (e.g. too long).
-REFUSED_ANSWER = "I couldn't show that answer here (Discord refused it). Please try again."
+#: What a member reads when Discord refused one of the bot's requests for an answer
+#: (e.g. a payload over a limit, or an attachment it would not serve).
+REFUSED_ANSWER = (
+    "Discord refused one of my requests, so I can't show that answer. Please try again."
+)
 
 
 class UserFacingError(Exception):

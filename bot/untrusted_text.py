@@ -169,16 +169,22 @@ def spotify_link(text: object, url: str, limit: int) -> str:
 
 
 def plain(text: object, limit: int, *, break_links: bool = True) -> str:
-    """Untrusted text where Discord renders no markdown (choices, footers, chart labels)."""
+    """Untrusted text where Discord renders no markdown (choices, footers, chart labels).
+
+    ``break_links=False`` is for places outside Discord (chart labels): the text is
+    only cleaned and clamped.
+    """
     cleaned = clean(text)
-    if break_links:
-        cleaned = _neutralise(cleaned)
-    return _join(_units(cleaned, lambda _i, c: c), limit)
+    if not break_links:
+        return _join(_units(cleaned, lambda _i, c: c), limit)
+    # Brackets too: should a client ever render markdown here, no masked link forms.
+    return _join(_units(_neutralise(cleaned), lambda _i, c: _BRACKETS.get(c, c)), limit)
 
 
 def code(text: object, limit: int) -> str:
     """Untrusted text shown as inline code, backticks included (nothing renders inside)."""
-    body = clean(text).replace("`", _LABEL_LOOKALIKES["`"])
+    # Mentions and links are inert in code already; breaking them anyway costs nothing.
+    body = _neutralise(clean(text)).replace("`", _LABEL_LOOKALIKES["`"])
     return f"`{_join(_units(body, lambda _i, c: c), limit - 2)}`"
 
 

@@ -21,7 +21,8 @@ MASKED_LINK = re.compile(
 )
 BARE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:/{1,2}[^\s<>()\[\]]+")
 DOMAIN_PATH = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}/[^\s<>()\[\]]*")
-MENTION = re.compile(r"<(?:@[!&]?\d+|#\d+|/[^\s>]+:\d+|t:\d+(?::\w)?|a?:\w+:\d+)>|@everyone|@here")
+# Timestamps (<t:...>) are left out: the bot writes them itself (format_dt).
+MENTION = re.compile(r"<(?:@[!&]?\d+|#\d+|/[^\s>]+:\d+|a?:\w+:\d+)>|@everyone|@here")
 # Format characters the bot may emit: its own zero-width space (breaking syntax) and
 # the zero-width joiner inside emoji sequences.
 ALLOWED_FORMAT = {"\u200b", "\u200d"}

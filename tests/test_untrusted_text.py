@@ -57,7 +57,7 @@ def test_a_phishing_name_inside_the_bots_link_links_only_to_spotify() -> None:
 
 
 def test_the_same_name_as_plain_markdown_links_nowhere() -> None:
-    for render in (inline, link_label):
+    for render in (inline, link_label, plain):
         text = render(PHISHING, 100)
         assert links(text) == [] and links(f"**{text}**") == []
 
@@ -77,6 +77,7 @@ def test_mentions_are_shown_but_not_rendered(name: str) -> None:
     for render in (inline, link_label, plain):
         text = render(name, 100)
         assert mentions(text) == []
+        assert re.search(r"<[@#/:at]", text) is None  # no "<...>" syntax of any kind
         assert visible(text) == name  # what a member reads is the name itself
 
 
@@ -120,7 +121,7 @@ def test_code_spans_cannot_be_closed_early() -> None:
 
 
 def test_csv_cells_are_one_clean_line_and_never_formulas() -> None:
-    assert file_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert file_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert file_cell("\u200b=1+1") == "'=1+1"  # a hidden character does not shield it
     assert file_cell(" @SUM(A1)") == "'@SUM(A1)"
     assert file_cell("line\nbreak") == "line break"
