@@ -230,19 +230,21 @@ async def test_a_lapsed_premium_subscription_is_explained(full: FakeSpotify) -> 
 
 
 async def test_the_limiter_learns_the_rolling_window(full: FakeSpotify) -> None:
-    """After the first 429 the client paces itself instead of hitting the limit again."""
+    """After the first burst of 429s the client paces itself below the limit."""
     ids = [full.add_track() for _ in range(60)]
-    full.set_faults(Faults(rolling_limit=20, rolling_window=0.25, whole_seconds=False))
-    settings = settings_for(full, rate_window=0.25, max_concurrency=4)
+    full.set_faults(Faults(rolling_limit=20, rolling_window=0.5, whole_seconds=False))
+    settings = settings_for(full, rate_window=0.5, max_concurrency=4)
     async with SpotifyClient(settings) as client:
         client.capabilities.batch_tracks = False  # one request per track
         found = await get_tracks(client, ids)
         limiter = client.transport.limiter
     assert len(found) == 60
-    assert limiter.confirmed == 1  # one decrease; paced below the limit afterwards
+    assert limiter.confirmed >= 1  # pressure recognised, the cap cut
     rejected = full.requests.count("/v1/", status=429)
-    # One burst of 429s (the requests in flight, then one probe), not one per window.
-    assert STRIKES <= rejected <= 4 + 1
+    # A burst per episode (the requests in flight, then one probe), not one per request:
+    # unpaced, 60 requests through a limit of 20 draw dozens of 429s.
+    assert STRIKES <= rejected <= (4 + 1) * limiter.confirmed + 2 * limiter.dismissed
+    assert limiter.confirmed <= 2
 
 
 async def test_sparse_429s_are_waited_out_without_slowing_everyone(full: FakeSpotify) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from recommender.cache import TrackCache
 from recommender.ids import parse_spotify_id
 from recommender.ingest.progress import IngestProgress, ProgressCallback, notify
 from recommender.ingest.summary import IngestSummary
-from recommender.providers.chain import ProviderChain
+from recommender.providers.chain import ChainReport, ProviderChain
 from recommender.spotify.client import SpotifyClient
-from recommender.spotify.errors import BadReference, TrackNotFound
-from recommender.spotify.playlists import read_playlist
+from recommender.spotify.errors import BadReference, IngestTimedOut, TrackNotFound
+from recommender.spotify.playlists import PlaylistContents, read_playlist
 from recommender.spotify.stats import counting_requests
 from recommender.spotify.tracks import get_tracks
 from recommender.spotify.transport import waiting_up_to
@@ -47,6 +48,7 @@ async def ingest_playlist(
     cache: TrackCache | None = None,
     progress: ProgressCallback | None = None,
     max_wait: float | None = None,
+    deadline: float | Literal["settings"] | None = "settings",
 ) -> IngestResult:
     """Fetch a playlist's tracks with features and popularity.
 
@@ -55,29 +57,30 @@ async def ingest_playlist(
     :class:`IngestProgress` per page and per provider batch (sync or async).
     ``max_wait`` lets this (deferred, long) job sleep through a ``Retry-After``
     of up to that many seconds instead of the client's short default.
+    ``deadline`` bounds the whole fetch in seconds, waits included (default:
+    the ``INGEST_DEADLINE`` setting; ``None``: no bound).
 
     Raises :class:`~recommender.spotify.errors.BadReference`,
     :class:`~recommender.spotify.errors.PlaylistNotFound`,
     :class:`~recommender.spotify.errors.PlaylistNotReadable`,
-    :class:`~recommender.spotify.errors.RateLimited` (or ``QuotaExceeded``) and
-    other :class:`~recommender.spotify.errors.SpotifyError` subclasses. Provider
+    :class:`~recommender.spotify.errors.RateLimited` (or ``QuotaExceeded``),
+    :class:`~recommender.spotify.errors.IngestTimedOut` and other
+    :class:`~recommender.spotify.errors.SpotifyError` subclasses. Provider
     failures do not raise: they become ``summary.warnings``.
     """
+    limit = client.settings.ingest_deadline if deadline == "settings" else deadline
     with counting_requests() as stats, counting_dropped() as dropped, waiting_up_to(max_wait):
-
-        async def on_page(done: int, total: int) -> None:
-            await notify(progress, IngestProgress("playlist", done, total))
-
-        contents = await read_playlist(client, reference, on_page=on_page)
-        fresh = contents.tracks
-        cached = await cache.get_tracks([t.id for t in fresh]) if cache is not None else {}
-        merged = [_merge(track, cached.get(track.id)) for track in fresh]
-        from_cache = sum(1 for t in merged if t.features is not None)
-
-        async def on_stage(stage: str, done: int, total: int) -> None:
-            await notify(progress, IngestProgress(stage, done, total))
-
-        tracks, report = await chain.complete(merged, on_stage=on_stage)
+        try:
+            async with asyncio.timeout(limit) as scope:
+                contents, from_cache, tracks, report = await _fetch(
+                    client, reference, chain, cache, progress
+                )
+        except TimeoutError:
+            if scope.expired():
+                raise IngestTimedOut(limit or 0.0) from None
+            raise
+        # Outside the deadline: a local write is bounded, and cancelling one halfway
+        # would gain nothing.
         if cache is not None:
             await cache.put_tracks(tracks)
         await notify(progress, IngestProgress("done", len(tracks), len(tracks)))
@@ -102,6 +105,31 @@ async def ingest_playlist(
         dropped_values=dict(dropped),
     )
     return IngestResult(tracks, summary)
+
+
+async def _fetch(
+    client: SpotifyClient,
+    reference: str,
+    chain: ProviderChain,
+    cache: TrackCache | None,
+    progress: ProgressCallback | None,
+) -> tuple[PlaylistContents, int, list[Track], ChainReport]:
+    """The playlist from Spotify, completed from the cache and the provider chain."""
+
+    async def on_page(done: int, total: int) -> None:
+        await notify(progress, IngestProgress("playlist", done, total))
+
+    contents = await read_playlist(client, reference, on_page=on_page)
+    fresh = contents.tracks
+    cached = await cache.get_tracks([t.id for t in fresh]) if cache is not None else {}
+    merged = [_merge(track, cached.get(track.id)) for track in fresh]
+    from_cache = sum(1 for t in merged if t.features is not None)
+
+    async def on_stage(stage: str, done: int, total: int) -> None:
+        await notify(progress, IngestProgress(stage, done, total))
+
+    tracks, report = await chain.complete(merged, on_stage=on_stage)
+    return contents, from_cache, tracks, report
 
 
 async def fetch_track(

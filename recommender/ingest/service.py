@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from recommender.cache import MemoryTrackCache, TrackCache
 from recommender.closing import AsyncClosing
@@ -69,6 +70,7 @@ class Ingestion(AsyncClosing):
         *,
         progress: ProgressCallback | None = None,
         max_wait: float | None = None,
+        deadline: float | Literal["settings"] | None = "settings",
     ) -> IngestResult:
         """See :func:`recommender.ingest.pipeline.ingest_playlist`."""
         return await ingest_playlist(
@@ -78,6 +80,7 @@ class Ingestion(AsyncClosing):
             cache=self.cache,
             progress=progress,
             max_wait=max_wait,
+            deadline=deadline,
         )
 
     async def track(self, reference: str) -> Track:

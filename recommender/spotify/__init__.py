@@ -5,9 +5,12 @@ from recommender.spotify.client import SpotifyClient
 from recommender.spotify.errors import (
     AppRestricted,
     BadReference,
+    IngestTimedOut,
     NotAllowedForApp,
+    PlaylistKeepsChanging,
     PlaylistNotFound,
     PlaylistNotReadable,
+    PlaylistRunaway,
     QuotaExceeded,
     RateLimited,
     SpotifyAuthError,
@@ -16,6 +19,7 @@ from recommender.spotify.errors import (
     SpotifyUnavailable,
     TrackNotFound,
     UnexpectedResponse,
+    UnsafeLink,
 )
 from recommender.spotify.playlists import PlaylistContents, PlaylistInfo, read_playlist
 from recommender.spotify.settings import SettingsError, SpotifySettings
@@ -26,11 +30,14 @@ __all__ = [
     "AppRestricted",
     "BadReference",
     "Capabilities",
+    "IngestTimedOut",
     "NotAllowedForApp",
     "PlaylistContents",
     "PlaylistInfo",
+    "PlaylistKeepsChanging",
     "PlaylistNotFound",
     "PlaylistNotReadable",
+    "PlaylistRunaway",
     "QuotaExceeded",
     "RateLimited",
     "SettingsError",
@@ -42,6 +49,7 @@ __all__ = [
     "SpotifyUnavailable",
     "TrackNotFound",
     "UnexpectedResponse",
+    "UnsafeLink",
     "get_tracks",
     "read_playlist",
     "waiting_up_to",

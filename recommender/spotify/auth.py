@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from recommender.spotify.errors import SpotifyAuthError
+from recommender.spotify.errors import SpotifyAuthError, clamp_upstream
 from recommender.spotify.transport import Response, Transport
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def auth_error_from(response: Response, what: str) -> SpotifyAuthError:
             f"Spotify no longer accepts the stored login ({what}): run "
             "`python -m recommender spotify-login` again and update SPOTIFY_REFRESH_TOKEN."
         )
-    detail = f" ({code})" if code else ""
+    detail = f" ({clamp_upstream(code, 60)})" if code else ""
     return SpotifyAuthError(f"Spotify refused {what} with HTTP {response.status}{detail}.")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -19,6 +20,7 @@ from recommender.spotify.errors import (
     SpotifyAuthError,
     SpotifyConfigError,
     UnexpectedResponse,
+    UnsafeLink,
 )
 from recommender.spotify.settings import SpotifySettings
 from recommender.spotify.stats import RequestStats
@@ -27,6 +29,18 @@ from recommender.spotify.transport import Response, Transport
 log = logging.getLogger(__name__)
 
 USER_AGENT = "playlist-recommender-bot/0.1 (+aiohttp)"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (default ports made explicit, host lower-cased)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches no configured origin
+        return f"invalid:{url[:50]}"
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def new_session(settings: SpotifySettings) -> aiohttp.ClientSession:
@@ -105,6 +119,11 @@ class SpotifyClient(AsyncClosing):
         if self._own_session and not self.session.closed:
             await self.session.close()
 
+    @property
+    def api_origin(self) -> str:
+        """Scheme, host and port of ``SPOTIFY_API_URL``: the only place the token goes."""
+        return origin_of(self.settings.api_url)
+
     def url(self, path: str) -> str:
         """An absolute URL: paths are relative to ``SPOTIFY_API_URL``."""
         if path.startswith(("http://", "https://")):
@@ -131,6 +150,11 @@ class SpotifyClient(AsyncClosing):
                 "(and SPOTIFY_REFRESH_TOKEN to read your own playlists)."
             )
         url = self.url(path)
+        if origin_of(url) != self.api_origin:
+            # Never attach the bearer token for another origin (e.g. an absolute
+            # `next` link a hostile or broken server sent).
+            log.warning("refused a link to another origin for %s", what)
+            raise UnsafeLink(what)
         response: Response | None = None
         for attempt in range(2):
             token = await self.auth.token()

@@ -7,12 +7,29 @@ shown to Discord admins and written to logs.
 from __future__ import annotations
 
 import math
+import re
+
+# Upstream text (an error body's message, an OAuth error code) is shown to admins
+# inside our own sentence: it is clamped so a hostile or broken server cannot make
+# the message huge (Discord refuses replies over 2,000 characters).
+UPSTREAM_DETAIL_CHARS = 200
+MAX_MESSAGE_CHARS = 1_000
+
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
+
+
+def clamp_upstream(text: object, limit: int = UPSTREAM_DETAIL_CHARS) -> str:
+    """Upstream text on one line, without control or invisible characters, at most ``limit``."""
+    flat = _SPACE.sub(" ", str(text)[: limit * 4]).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 class SpotifyError(Exception):
     """Base class: something went wrong talking to Spotify or a feature provider."""
 
     def __init__(self, message: str) -> None:
+        if len(message) > MAX_MESSAGE_CHARS:  # a last guard; details are clamped earlier
+            message = message[: MAX_MESSAGE_CHARS - 1] + "…"
         super().__init__(message)
         self.message = message
 
@@ -145,6 +162,58 @@ class UnexpectedResponse(SpotifyError):
     """A status the client has no specific meaning for (e.g. a 400)."""
 
     def __init__(self, status: int, what: str, detail: str = "", service: str = "Spotify") -> None:
+        detail = clamp_upstream(detail) if detail else ""
         extra = f": {detail}" if detail else ""
         super().__init__(f"{service} answered {status} to {what}{extra}")
         self.status = status
+
+
+class UnsafeLink(SpotifyError):
+    """An answer pointed somewhere the client must not go (another host or resource).
+
+    The client never sends its token outside ``SPOTIFY_API_URL``'s origin.
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"Spotify's answer for {what} linked outside the Spotify API address this bot "
+            "uses (SPOTIFY_API_URL), so the read was stopped and nothing was stored. If a "
+            "proxy sits in front of Spotify, check that it rewrites links; otherwise try "
+            "again later."
+        )
+
+
+class PlaylistRunaway(SpotifyError):
+    """The pages of a playlist never end (or announce more than the client reads)."""
+
+    def __init__(self, playlist_id: str, detail: str) -> None:
+        super().__init__(
+            f"Spotify kept answering for playlist {playlist_id} beyond what it announced "
+            f"({detail}), so the read was stopped and nothing was stored. Try again later."
+        )
+        self.playlist_id = playlist_id
+
+
+class PlaylistKeepsChanging(SpotifyError):
+    """The playlist changed while it was read, and again on the second reading."""
+
+    def __init__(self, playlist_id: str, name: str | None = None) -> None:
+        label = f'"{clamp_upstream(name, 100)}" ({playlist_id})' if name else playlist_id
+        super().__init__(
+            f"Playlist {label} changed while I was reading it, twice in a row, so nothing "
+            "was stored (a mix of the old and new versions would be wrong). Try again when "
+            "nobody is editing it."
+        )
+        self.playlist_id = playlist_id
+
+
+class IngestTimedOut(SpotifyError):
+    """An ingest passed its overall deadline (``INGEST_DEADLINE``)."""
+
+    def __init__(self, deadline: float, what: str = "this playlist") -> None:
+        super().__init__(
+            f"Reading {what} took longer than the {_describe_wait(deadline)} one import may "
+            "take (INGEST_DEADLINE), so it was stopped and nothing was stored. Spotify or a "
+            "feature provider may be slow or rate limiting this app; try again later."
+        )
+        self.deadline = deadline

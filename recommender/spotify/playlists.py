@@ -4,19 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from recommender.ids import parse_spotify_id
-from recommender.spotify.client import SpotifyClient
-from recommender.spotify.errors import BadReference, PlaylistNotFound, PlaylistNotReadable
+from recommender.spotify.client import SpotifyClient, origin_of
+from recommender.spotify.errors import (
+    BadReference,
+    PlaylistKeepsChanging,
+    PlaylistNotFound,
+    PlaylistNotReadable,
+    PlaylistRunaway,
+    UnexpectedResponse,
+    UnsafeLink,
+)
 from recommender.spotify.parse import EntryKind, classify_entry
 from recommender.spotify.transport import Response
 from recommender.track import Track
+from recommender.validation import counting_dropped, record_dropped
 
 ITEMS_PAGE = 50  # documented maximum of /playlists/{id}/items
 TRACKS_PAGE = 100  # the older /playlists/{id}/tracks accepted 100
+# Spotify caps playlists at 10,000 items; ten times that is surely not a playlist.
+MAX_ENTRIES = 100_000
+# `next` pages allowed beyond what the announced total needs (plus one per 1,000).
+PAGE_MARGIN = 3
+# Readings of a playlist that changes meanwhile, before giving up.
+READS = 2
+MAX_NAME_CHARS = 200
+
+log = logging.getLogger(__name__)
 
 PageCallback = Callable[[int, int], Awaitable[None] | None]
 
@@ -59,12 +80,16 @@ def _info(playlist_id: str, body: dict[str, Any], page: dict[str, Any] | None) -
     raw_owner = body.get("owner")
     owner: dict[str, Any] = raw_owner if isinstance(raw_owner, dict) else {}
     total = page.get("total") if page else None
+    snapshot = body.get("snapshot_id")
     return PlaylistInfo(
         id=playlist_id,
-        name=str(body.get("name") or ""),
-        owner=str(owner.get("display_name") or owner.get("id") or ""),
-        snapshot_id=body.get("snapshot_id"),
-        total=total if isinstance(total, int) else None,
+        # Upstream text: bounded here, neutralised where it is rendered.
+        name=str(body.get("name") or "")[:MAX_NAME_CHARS],
+        owner=str(owner.get("display_name") or owner.get("id") or "")[:MAX_NAME_CHARS],
+        snapshot_id=snapshot[:MAX_NAME_CHARS] if isinstance(snapshot, str) else None,
+        total=total
+        if isinstance(total, int) and not isinstance(total, bool) and total >= 0
+        else None,
         public=body.get("public"),
         collaborative=bool(body.get("collaborative")),
     )
@@ -95,6 +120,36 @@ class _PlaylistReader:
         self.name: str | None = None
         caps = client.capabilities
         self.endpoint = "tracks" if caps.playlist_items_endpoint is False else "items"
+        self.pages = 0  # item pages requested (the metadata's embedded page not included)
+        self.snapshots: set[str | None] = set()  # every snapshot_id seen while reading
+        self._rewrote = False
+
+    def next_offset(self, url: object) -> int:
+        """The offset a ``next`` link asks for, if it is a page of this very playlist.
+
+        Only the offset is taken: the request goes to our own ``SPOTIFY_API_URL``
+        with our own path, so a link to another host never receives the token. A
+        link with the same API path on another origin (a proxy passing Spotify's
+        links through) is rewritten onto ours; any other link stops the read.
+        """
+        what = f"the tracks of playlist {self.playlist_id}"
+        if not isinstance(url, str):
+            raise UnsafeLink(what)
+        parts = urlsplit(url)
+        base = urlsplit(self.client.settings.api_url).path.rstrip("/")
+        pages_of_this = {f"{base}/playlists/{self.playlist_id}/{e}" for e in ("items", "tracks")}
+        if parts.path.rstrip("/") not in pages_of_this:
+            log.warning("playlist %s: a `next` link to another resource, refused", self.playlist_id)
+            raise UnsafeLink(what)
+        if origin_of(url) != self.client.api_origin and not self._rewrote:
+            self._rewrote = True
+            log.info(
+                "playlist %s: `next` links on another origin, read from ours", self.playlist_id
+            )
+        offsets = parse_qs(parts.query).get("offset", [])
+        if len(offsets) != 1 or not offsets[0].isdigit() or int(offsets[0]) > MAX_ENTRIES:
+            raise UnsafeLink(what)
+        return int(offsets[0])
 
     @property
     def page_size(self) -> int:
@@ -127,6 +182,7 @@ class _PlaylistReader:
 
     async def page(self, offset: int) -> dict[str, Any]:
         """One page of entries; the first call also settles /items versus /tracks."""
+        self.pages += 1
         response = await self._get_page(offset)
         if response.status in (403, 404) and self.endpoint == "items":
             # /items is refused where only the older /tracks exists (older proxies,
@@ -138,10 +194,16 @@ class _PlaylistReader:
                 response = fallback
             else:
                 self.endpoint = "items"
-        if response.status in (403, 404) or not isinstance(response.body, dict):
+        if response.status in (403, 404):
             raise self._not_readable()
+        if not isinstance(response.body, dict):
+            raise UnexpectedResponse(
+                response.status, f"the tracks of playlist {self.playlist_id}", "not a JSON object"
+            )
         if self.endpoint == "items":
             self.client.capabilities.playlist_items_endpoint = True
+        if "snapshot_id" in response.body:  # not in Spotify's paging object, but if sent...
+            self.snapshots.add(response.body.get("snapshot_id"))
         return response.body
 
     async def _get_page(self, offset: int) -> Response:
@@ -156,24 +218,54 @@ class _PlaylistReader:
 async def read_playlist(
     client: SpotifyClient, reference: str, *, on_page: PageCallback | None = None
 ) -> PlaylistContents:
-    """Read a playlist's metadata and all of its items.
+    """Read a playlist's metadata and all of its items, as one consistent version.
 
     ``reference`` is a link, URI or id. ``on_page(done, total)`` is called (and
-    awaited if async) as pages arrive. Raises :class:`BadReference`,
-    :class:`PlaylistNotFound`, :class:`PlaylistNotReadable` or a transport error.
+    awaited if async) as pages arrive. When the playlist's ``snapshot_id``
+    changed while its pages were read, it is read once more; a second change
+    raises :class:`PlaylistKeepsChanging` rather than return a mix of versions.
+    Raises :class:`BadReference`, :class:`PlaylistNotFound`,
+    :class:`PlaylistNotReadable`, :class:`PlaylistRunaway`, :class:`UnsafeLink`
+    or a transport error.
     """
-    reader = _PlaylistReader(client, playlist_id_from(reference))
+    playlist_id = playlist_id_from(reference)
+    name: str | None = None
+    for attempt in range(READS):
+        # Values dropped by a reading that is thrown away must not be counted twice.
+        with counting_dropped() as dropped:
+            reader = _PlaylistReader(client, playlist_id)
+            contents = await _read_once(reader, on_page)
+            changed = await _changed_since(reader, contents)
+        if not changed:
+            for field_name, count in dropped.items():
+                record_dropped(field_name, count)
+            return contents
+        name = contents.info.name or name
+        log.info("playlist %s changed while it was read (attempt %d)", playlist_id, attempt + 1)
+    raise PlaylistKeepsChanging(playlist_id, name)
+
+
+async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> PlaylistContents:
     body = await reader.metadata()
     first = _embedded_page(body)
     if first is None or not isinstance(first.get("items"), list):
         first = await reader.page(0)  # development mode: metadata carries no items
     info = _info(reader.playlist_id, body, first)
+    if info.total is not None and info.total > MAX_ENTRIES:
+        raise PlaylistRunaway(
+            reader.playlist_id, f"{info.total:,} entries, more than the {MAX_ENTRIES:,} read"
+        )
+    reader.snapshots.add(info.snapshot_id)
     # Entries are classified as each page arrives and the raw JSON dropped: keeping
     # millions of parsed objects alive makes the garbage collector the bottleneck.
     entries = _classified(first)
     del body
     total = info.total if info.total is not None else len(entries)
     await _notify(on_page, len(entries), total)
+    # Pages the announced total needs, plus a margin for a playlist that grew a little
+    # while it was read; past that a chain of `next` links is not a playlist any more.
+    missing = max(0, total - len(entries))
+    budget = reader.pages + math.ceil(missing / reader.page_size) + PAGE_MARGIN + total // 1_000
 
     next_url = first.get("next")
     if len(entries) < total:
@@ -199,12 +291,37 @@ async def read_playlist(
             entries.extend(classified)
         if pages:
             next_url = pages[-1][1]
-    while next_url and len(entries) < 100_000:
-        # The playlist grew while we read it: follow the absolute `next` links.
-        response = await client.get(next_url, what=f"playlist {reader.playlist_id}")
-        entries.extend(_classified(response.body))
-        next_url = response.body.get("next")
+    while next_url:
+        # The playlist grew while we read it: follow `next`, only ever on our own API.
+        if reader.pages >= budget or len(entries) >= MAX_ENTRIES:
+            raise PlaylistRunaway(
+                reader.playlist_id,
+                f"{reader.pages} pages and {len(entries):,} entries for {total:,} announced",
+            )
+        page = await reader.page(reader.next_offset(next_url))
+        entries.extend(_classified(page))
+        next_url = page.get("next")
     return _collect(info, entries, reader.endpoint)
+
+
+async def _changed_since(reader: _PlaylistReader, contents: PlaylistContents) -> bool:
+    """True when the playlist is no longer the version whose first page was read.
+
+    The metadata answer is one consistent snapshot, so a playlist that fit in it
+    needs no check; otherwise its ``snapshot_id`` is asked for again (pages carry
+    none, though any page that does is compared too).
+    """
+    if reader.pages > 0:
+        response = await reader.client.get(
+            f"playlists/{reader.playlist_id}",
+            {"fields": "snapshot_id"},
+            what=f"playlist {reader.playlist_id}",
+            allow=(403, 404),
+        )
+        if response.ok and isinstance(response.body, dict):
+            reader.snapshots.add(response.body.get("snapshot_id"))
+    known = {s for s in reader.snapshots if s is not None}
+    return len(known) > 1
 
 
 Classified = tuple[EntryKind, Track | None]

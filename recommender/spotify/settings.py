@@ -10,6 +10,9 @@ from pathlib import Path
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEFAULT_RECCOBEATS_URL = "https://api.reccobeats.com/v1"
+# Long enough for a 10,000-track playlist through a rolling limit (a few minutes),
+# short enough that an admin hears back well within an hour.
+DEFAULT_INGEST_DEADLINE = 600.0
 
 
 class SettingsError(ValueError):
@@ -49,7 +52,9 @@ class SpotifySettings:
     Secrets (``client_secret``, ``refresh_token``) are excluded from ``repr`` so a
     settings object can be logged. ``max_retry_after`` is the longest server-requested
     wait (``Retry-After``) the client sleeps through before failing fast;
-    ``rate_window`` is the length of Spotify's rolling rate-limit window.
+    ``rate_window`` is the length of Spotify's rolling rate-limit window;
+    ``ingest_deadline`` the most seconds one playlist import may take, waits for
+    rate limits included (``None``: no deadline).
     """
 
     client_id: str | None = None
@@ -66,6 +71,7 @@ class SpotifySettings:
     max_attempts: int = 4
     backoff_base: float = 0.5
     rate_window: float = 30.0
+    ingest_deadline: float | None = DEFAULT_INGEST_DEADLINE
 
     @property
     def has_client_credentials(self) -> bool:
@@ -87,7 +93,7 @@ class SpotifySettings:
         ``FEATURE_DATASETS`` (paths separated by ``os.pathsep`` or commas),
         ``SPOTIFY_MARKET``, ``SPOTIFY_MAX_CONCURRENCY``, ``SPOTIFY_TIMEOUT``,
         ``SPOTIFY_MAX_RETRY_AFTER``, ``SPOTIFY_MAX_ATTEMPTS``, ``SPOTIFY_BACKOFF_BASE``,
-        ``SPOTIFY_RATE_WINDOW``.
+        ``SPOTIFY_RATE_WINDOW``, ``INGEST_DEADLINE`` (seconds; ``0`` for none).
         """
         env = os.environ if mapping is None else mapping
 
@@ -119,4 +125,5 @@ class SpotifySettings:
             max_attempts=_int(env, "SPOTIFY_MAX_ATTEMPTS", 4),
             backoff_base=_float(env, "SPOTIFY_BACKOFF_BASE", 0.5),
             rate_window=_float(env, "SPOTIFY_RATE_WINDOW", 30.0),
+            ingest_deadline=_float(env, "INGEST_DEADLINE", DEFAULT_INGEST_DEADLINE) or None,
         )

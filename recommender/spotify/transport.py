@@ -50,6 +50,10 @@ MAX_RATE_LIMIT_RETRIES = 8
 MAX_BACKOFF = 10.0
 DEFAULT_RETRY_AFTER = 1.0
 
+# No answer of these services comes near this (a 100-track page is ~0.5 MB); a bigger
+# one is a broken or hostile server, refused before it fills the memory.
+MAX_BODY_BYTES = 32 << 20
+
 _patience: ContextVar[float | None] = ContextVar("recommender_patience", default=None)
 
 
@@ -259,7 +263,9 @@ class Transport:
                         # A redirect could carry the bearer token to another host.
                         allow_redirects=False,
                     ) as raw:
-                        payload = await raw.read()
+                        payload = await _read_bounded(raw)
+                        if payload is None:
+                            return None, f"an answer over {MAX_BODY_BYTES >> 20} MB", sent_at
                         status = raw.status
                         response_headers = CIMultiDict(raw.headers)
                 except TimeoutError:
@@ -277,3 +283,20 @@ class Transport:
             body = None
         log.debug("%s %s -> %s", method, url, status)
         return Response(status, body, response_headers), None, sent_at
+
+
+async def _read_bounded(raw: aiohttp.ClientResponse) -> bytes | None:
+    """The body, or ``None`` when it is larger than :data:`MAX_BODY_BYTES`."""
+    length = raw.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        return None
+    if length is not None and "Content-Encoding" not in raw.headers:
+        return await raw.read()  # the fast path; compressed bodies are counted unpacked
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in raw.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -24,7 +24,7 @@ import random
 import secrets
 import string
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -71,7 +71,9 @@ def random_id(rng: random.Random) -> str:
 @dataclass
 class FakeSpotifyConfig:
     """How the fake behaves. ``token_lifetime`` (seconds) can be shorter than the
-    advertised ``token_expires_in`` to make tokens expire behind the client's back."""
+    advertised ``token_expires_in`` to make tokens expire behind the client's back.
+    The last group of fields makes it hostile (absurd numbers need no switch: give
+    ``add_track`` e.g. ``duration_ms=1e20`` or ``popularity=float("nan")``)."""
 
     mode: Mode = "full"
     client_id: str = "fake-client-id"
@@ -82,6 +84,14 @@ class FakeSpotifyConfig:
     premium_lapsed: bool = False
     login_user: str = "owner"
     faults: Faults = field(default_factory=Faults)
+    # A hostile or broken upstream (issue 9):
+    rewrite_next: Callable[[str], str] | None = None  # e.g. `next` links to another host
+    endless_pages: bool = False  # `next` never ends: empty pages past the last entry
+    change_every_pages: int | None = None  # the playlist grows after every N item pages
+    changes: int | None = None  # ...at most this many times (None: for ever)
+    answer_all: tuple[int, str] | None = None  # every /v1 request: this status and message
+    redirect_all: str | None = None  # every /v1 request: 307 to this origin, same path
+    announce_total: int | None = None  # paging objects claim this many entries
 
 
 @dataclass
@@ -161,6 +171,8 @@ class FakeSpotify:
         self._codes: dict[str, tuple[str, str, str]] = {}  # code -> (user, challenge, redirect)
         self.token_requests: list[str] = []  # grant types, in order
         self.rng = random.Random(1)
+        self.pages_served = 0  # item pages (/items, /tracks) answered
+        self.changes_made = 0  # times change_every_pages altered a playlist
         # Built track objects, so a page of a big playlist is served quickly (read-only).
         self._objects: dict[tuple[str, str], tuple[FakeTrack, dict[str, Any]]] = {}
 
@@ -349,6 +361,11 @@ class FakeSpotify:
     async def auth_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if not request.path.startswith("/v1/"):
             return await handler(request)
+        if self.config.answer_all is not None:
+            status, message = self.config.answer_all
+            return json_error(status, message)
+        if self.config.redirect_all is not None:
+            raise web.HTTPTemporaryRedirect(self.config.redirect_all + request.path_qs)
         if "Authorization" not in request.headers:
             return json_error(401, "No token provided")
         entry = self._token_entry(request)
@@ -525,6 +542,10 @@ class FakeSpotify:
                 query["additional_types"] = types
             return f"{origin}{path}?{urlencode(query)}"
 
+        more = offset + limit < total or self.config.endless_pages
+        next_link = link(offset + limit) if more else None
+        if next_link is not None and self.config.rewrite_next is not None:
+            next_link = self.config.rewrite_next(next_link)
         return {
             "href": link(offset),
             "items": [
@@ -532,10 +553,10 @@ class FakeSpotify:
                 for i, e in enumerate(window)
             ],
             "limit": limit,
-            "next": link(offset + limit) if offset + limit < total else None,
+            "next": next_link,
             "offset": offset,
             "previous": link(max(0, offset - limit)) if offset > 0 else None,
-            "total": total,
+            "total": total if self.config.announce_total is None else self.config.announce_total,
         }
 
     # -- Web API handlers -------------------------------------------------------------
@@ -598,9 +619,9 @@ class FakeSpotify:
         if isinstance(limits, web.Response):
             return limits
         limit, offset = limits
-        return json_response(
-            self.paging(request, request.path, playlist, offset, limit, new_names=True)
-        )
+        body = self.paging(request, request.path, playlist, offset, limit, new_names=True)
+        self._page_served(playlist)
+        return json_response(body)
 
     async def get_playlist_tracks(self, request: web.Request) -> web.Response:
         playlist = self._playlist(request)
@@ -610,9 +631,22 @@ class FakeSpotify:
         if isinstance(limits, web.Response):
             return limits
         limit, offset = limits
-        return json_response(
-            self.paging(request, request.path, playlist, offset, limit, new_names=False)
-        )
+        body = self.paging(request, request.path, playlist, offset, limit, new_names=False)
+        self._page_served(playlist)
+        return json_response(body)
+
+    def _page_served(self, playlist: FakePlaylist) -> None:
+        """``change_every_pages``: someone adds a track while the client reads."""
+        self.pages_served += 1
+        every, limit = self.config.change_every_pages, self.config.changes
+        if (
+            not every
+            or self.pages_served % every
+            or (limit is not None and self.changes_made >= limit)
+        ):
+            return
+        self.changes_made += 1
+        playlist.entries.append(Entry("track", self.add_track()))
 
     def _ids(self, request: web.Request, maximum: int) -> list[str] | web.Response:
         ids = [i for i in request.query.get("ids", "").split(",") if i]
