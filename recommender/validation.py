@@ -146,8 +146,12 @@ def checked_int(field: str, value: object) -> int | None:
     return None if number is None else int(number)
 
 
+# Words for a reader (no underscores for Discord's markdown to mangle).
+_LABELS = {"duration_ms": "duration"}
+
+
 def describe_dropped(counts: Mapping[str, int]) -> str | None:
-    """One summary line, e.g. ``"2 impossible values dropped: duration_ms 1, tempo 1"``.
+    """One summary line, e.g. ``"2 impossible values dropped: duration 1, tempo 1"``.
 
     Each dropped value is unknown now; a feature dropped leaves its track without a
     feature vector (still listed, not used for similarity).
@@ -156,7 +160,8 @@ def describe_dropped(counts: Mapping[str, int]) -> str | None:
     if not total:
         return None
     parts = ", ".join(
-        f"{name} {n}" for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        f"{_LABELS.get(name, name)} {n}"
+        for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )
     noun = "value" if total == 1 else "values"
     return f"{total} impossible {noun} dropped: {parts}"

@@ -64,7 +64,7 @@ async def test_an_absurd_duration_from_spotify_is_dropped_and_the_playlist_impor
     assert by_id[nan].popularity is None and by_id[nan].features is not None
     assert all(by_id[t].duration_ms == full.tracks[t].duration_ms for t in normal)
     assert summary.dropped_values == {"duration_ms": 4, "popularity": 1}
-    assert "5 impossible values dropped: duration_ms 4, popularity 1" in summary.lines()
+    assert "5 impossible values dropped: duration 4, popularity 1" in summary.lines()
 
 
 async def test_absurd_features_from_a_provider_are_counted_and_the_next_one_asked(
