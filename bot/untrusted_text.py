@@ -184,8 +184,12 @@ def plain(text: object, limit: int, *, break_links: bool = True) -> str:
 def code(text: object, limit: int) -> str:
     """Untrusted text shown as inline code, backticks included (nothing renders inside)."""
     # Mentions and links are inert in code already; breaking them anyway costs nothing.
-    body = _neutralise(clean(text)).replace("`", _LABEL_LOOKALIKES["`"])
-    return f"`{_join(_units(body, lambda _i, c: c), limit - 2)}`"
+    body = _neutralise(clean(text))
+    return f"`{_join(_units(body, _code_escape), limit - 2)}`"
+
+
+def _code_escape(_index: int, char: str) -> str:
+    return _BRACKETS.get(char) or (_LABEL_LOOKALIKES["`"] if char == "`" else char)
 
 
 def file_cell(text: object, limit: int = 1000) -> str:
