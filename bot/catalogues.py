@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.store import Store
+from bot.store.errors import StorageError
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import GuildCatalogue as StoredCatalogue
 from recommender.catalogue import Catalogue
@@ -61,10 +62,14 @@ class CatalogueService:
         """The guild's catalogue, loading it from the store on first use.
 
         Whatever order Discord's start-up events arrive in, the first command of a
-        guild finds its catalogue.
+        guild finds its catalogue. A catalogue the store cannot give (a
+        :class:`~bot.store.errors.StorageError`, or anything else) raises: an
+        unreadable catalogue must never pass for an empty one. The next call tries
+        again.
         """
         if guild_id not in self._catalogues:
-            await self.reload_all([guild_id])
+            catalogue = await self.reload(guild_id)
+            log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
         return self.get(guild_id)
 
     def forget(self, guild_id: int) -> None:
@@ -95,6 +100,9 @@ class CatalogueService:
             try:
                 catalogue = await self.reload(guild_id)
                 log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
+            except StorageError as error:
+                # The store's message names the file, the problem and the fix.
+                log.error("guild %s: could not load its catalogue: %s", guild_id, error)
             except Exception:
                 log.exception("guild %s: could not load its catalogue", guild_id)
 

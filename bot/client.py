@@ -140,7 +140,11 @@ class MusicBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Build the guild's catalogue from the store when the guild comes online."""
-        await self.catalogues.ensure(guild.id)
+        try:
+            await self.catalogues.ensure(guild.id)
+        except StorageError as error:
+            # Members hear about it when they ask; the operator reads it here.
+            log.error("guild %s: could not load its catalogue: %s", guild.id, error)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A guild that re-adds the bot within the grace period keeps its data."""

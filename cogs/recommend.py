@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guards, insight_embeds, rating_scheme, rendering
+from bot.store.errors import StorageError
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
@@ -87,9 +88,14 @@ class RecommendCog(commands.Cog):
     async def song_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        tracks = await self.bot.recommendations.suggest_songs(
-            interaction.guild_id or 0, current, limit=rendering.AUTOCOMPLETE_LIMIT
-        )
+        try:
+            tracks = await self.bot.recommendations.suggest_songs(
+                interaction.guild_id or 0, current, limit=rendering.AUTOCOMPLETE_LIMIT
+            )
+        except StorageError as error:
+            # An autocomplete cannot carry a message; /recommend itself says it in words.
+            log.warning("autocomplete: %s", error)
+            return []
         return rendering.song_choices(tracks)
 
 

@@ -12,6 +12,7 @@ under test even as root. For a non-root user it changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import sqlite3
@@ -20,6 +21,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.fakes.discord import FakeDiscord
 
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE = 1
@@ -122,3 +125,45 @@ class Fingerprint:
 def sidecar_files(path: Path) -> list[str]:
     """``-wal``/``-shm``/``-journal`` files next to the database."""
     return sorted(p.name for p in path.parent.glob(f"{path.name}-*"))
+
+
+@dataclass(frozen=True)
+class BotOutcome:
+    """What a ``python -m bot`` subprocess said and returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+async def run_bot_command(
+    command: str, database: Path, discord_fake: FakeDiscord, cwd: Path
+) -> BotOutcome:
+    """``python -m bot <command>`` on ``database``, pointed at the fake Discord.
+
+    Runs with :func:`without_root_override`; fails the test if it does not end
+    within a minute (a start that wrongly succeeded keeps running).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
+    env.update(
+        DISCORD_TOKEN="fake-token",
+        DISCORD_API_URL=discord_fake.api_url,
+        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
+        DATABASE_PATH=str(database),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", command, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=without_root_override,  # file modes hold even when tests run as root
+    )  # fmt: skip
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"`python -m bot {command}` kept running on a bad file") from None
+    assert process.returncode is not None
+    return BotOutcome(process.returncode, stdout.decode(), stderr.decode())

@@ -8,13 +8,9 @@ meet it (see tests/storage_faults.py).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,49 +18,17 @@ import pytest
 from bot.store import LATEST_VERSION, SqliteStore
 from tests.fakes.discord import FakeDiscord, running_fake_discord
 from tests.storage_faults import (
+    BotOutcome,
     Fingerprint,
     child_can_write,
     make_read_only,
     make_writable,
+    run_bot_command,
     set_user_version,
     sidecar_files,
     truncate_header,
-    without_root_override,
     write_random_bytes,
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-
-async def _bot(command: str, database: Path, discord_fake: FakeDiscord, cwd: Path) -> Outcome:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
-    env.update(
-        DISCORD_TOKEN="fake-token",
-        DISCORD_API_URL=discord_fake.api_url,
-        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
-        DATABASE_PATH=str(database),
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", command, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=without_root_override,  # file modes hold even when tests run as root
-    )  # fmt: skip
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"`python -m bot {command}` kept running on a bad file") from None
-    assert process.returncode is not None
-    return Outcome(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def _healthy_database(path: Path) -> None:
@@ -92,7 +56,7 @@ async def _world(tmp_path: Path) -> AsyncIterator[tuple[Path, FakeDiscord]]:
         yield database, discord_fake
 
 
-def _assert_refused(outcome: Outcome, command: str, database: Path, words: str) -> None:
+def _assert_refused(outcome: BotOutcome, command: str, database: Path, words: str) -> None:
     if command == "check":
         assert outcome.code == 2, outcome.stdout + outcome.stderr
         failed = [line for line in outcome.stdout.splitlines() if line.startswith("[FAIL]")]
@@ -123,7 +87,7 @@ async def test_a_broken_file_is_named_in_one_line_and_left_untouched(
     async with _world(tmp_path) as (database, discord_fake):
         break_it(database)
         before = Fingerprint.of(database)
-        outcome = await _bot(command, database, discord_fake, tmp_path)
+        outcome = await run_bot_command(command, database, discord_fake, tmp_path)
         if command != "check":
             # Refused before logging in: Discord never heard from this start.
             assert discord_fake.find_requests() == []
@@ -144,7 +108,7 @@ async def test_a_read_only_database_is_named_and_left_untouched(
             # The precondition is real: a child like the bot cannot open it to write.
             assert not child_can_write(database if what == "file" else target / "new-file")
             before = Fingerprint.of(database)
-            outcome = await _bot(command, database, discord_fake, tmp_path)
+            outcome = await run_bot_command(command, database, discord_fake, tmp_path)
         finally:
             make_writable(target)
     _assert_refused(outcome, command, database, "is read-only")
@@ -162,7 +126,7 @@ async def test_a_database_locked_by_another_process_is_named_and_left_untouched(
         try:
             holder.execute("BEGIN IMMEDIATE")
             before = Fingerprint.of(database)
-            outcome = await _bot(command, database, discord_fake, tmp_path)
+            outcome = await run_bot_command(command, database, discord_fake, tmp_path)
             after = Fingerprint.of(database)
         finally:
             holder.execute("ROLLBACK")
@@ -174,6 +138,6 @@ async def test_a_database_locked_by_another_process_is_named_and_left_untouched(
 async def test_a_healthy_database_still_starts(tmp_path: Path) -> None:
     """The probes above do not refuse a good file: ``check`` passes on it."""
     async with _world(tmp_path) as (database, discord_fake):
-        outcome = await _bot("check", database, discord_fake, tmp_path)
+        outcome = await run_bot_command("check", database, discord_fake, tmp_path)
     assert outcome.code == 0, outcome.stdout + outcome.stderr
     assert "[ok]   database" in outcome.stdout
