@@ -107,7 +107,29 @@ def _neutralise(text: str) -> str:
     return text.replace("<", "<" + _ZWSP)
 
 
-def _units(text: str, escape: Callable[[int, str], str]) -> list[str]:
+Escape = Callable[[int, str], str]
+
+
+def _as_is(_index: int, char: str) -> str:
+    return char
+
+
+def _render(text: object, limit: int, escape: Escape, *, neutralise: bool = True) -> str:
+    """Clean, (neutralise,) escape and clamp ``text``; :data:`PLACEHOLDER` if nothing is left."""
+    if limit < len(PLACEHOLDER):
+        raise ValueError(f"limit must be at least {len(PLACEHOLDER)}")
+    raw = "" if text is None else str(text)
+    # Only a prefix can be shown: cleaning a 5,000-character name whole would cost
+    # milliseconds per name on the event loop. Generous for removed invisible characters.
+    cap = limit * 4 + 64
+    cut = len(raw) > cap
+    cleaned = clean(raw[:cap])
+    if neutralise:
+        cleaned = _neutralise(cleaned)
+    return _join(_units(cleaned, escape), limit, cut=cut)
+
+
+def _units(text: str, escape: Escape) -> list[str]:
     """``text`` split into rendered pieces, one per source character (cut between them)."""
     units: list[str] = []
     for index, char in enumerate(text):
@@ -118,12 +140,10 @@ def _units(text: str, escape: Callable[[int, str], str]) -> list[str]:
     return units
 
 
-def _join(units: list[str], limit: int) -> str:
-    if limit < len(PLACEHOLDER):
-        raise ValueError(f"limit must be at least {len(PLACEHOLDER)}")
+def _join(units: list[str], limit: int, *, cut: bool = False) -> str:
     if not units:
         return PLACEHOLDER
-    if sum(map(len, units)) <= limit:
+    if not cut and sum(map(len, units)) <= limit:
         return "".join(units)
     kept: list[str] = []
     used = len(ELLIPSIS)
@@ -144,18 +164,26 @@ def _markdown_escape(index: int, char: str) -> str:
     return char
 
 
-def inline(text: object, limit: int) -> str:
-    """Untrusted text for a markdown context (content, embed title/description/field)."""
-    return _join(_units(_neutralise(clean(text)), _markdown_escape), limit)
-
-
 def _label_escape(_index: int, char: str) -> str:
     return _BRACKETS.get(char) or _LABEL_LOOKALIKES.get(char) or char
 
 
+def _bracket_escape(_index: int, char: str) -> str:
+    return _BRACKETS.get(char, char)
+
+
+def _code_escape(_index: int, char: str) -> str:
+    return _BRACKETS.get(char) or (_LABEL_LOOKALIKES["`"] if char == "`" else char)
+
+
+def inline(text: object, limit: int) -> str:
+    """Untrusted text for a markdown context (content, embed title/description/field)."""
+    return _render(text, limit, _markdown_escape)
+
+
 def link_label(text: object, limit: int) -> str:
     """Untrusted text for the label of a masked link the bot builds (no backslashes)."""
-    return _join(_units(_neutralise(clean(text)), _label_escape), limit)
+    return _render(text, limit, _label_escape)
 
 
 def spotify_link(text: object, url: str, limit: int) -> str:
@@ -172,32 +200,25 @@ def plain(text: object, limit: int, *, break_links: bool = True) -> str:
     """Untrusted text where Discord renders no markdown (choices, footers, chart labels).
 
     ``break_links=False`` is for places outside Discord (chart labels): the text is
-    only cleaned and clamped.
+    only cleaned and clamped. Otherwise brackets become full-width too: should a
+    client ever render markdown here, no masked link can form.
     """
-    cleaned = clean(text)
     if not break_links:
-        return _join(_units(cleaned, lambda _i, c: c), limit)
-    # Brackets too: should a client ever render markdown here, no masked link forms.
-    return _join(_units(_neutralise(cleaned), lambda _i, c: _BRACKETS.get(c, c)), limit)
+        return _render(text, limit, _as_is, neutralise=False)
+    return _render(text, limit, _bracket_escape)
 
 
 def code(text: object, limit: int) -> str:
     """Untrusted text shown as inline code, backticks included (nothing renders inside)."""
     # Mentions and links are inert in code already; breaking them anyway costs nothing.
-    body = _neutralise(clean(text))
-    return f"`{_join(_units(body, _code_escape), limit - 2)}`"
-
-
-def _code_escape(_index: int, char: str) -> str:
-    return _BRACKETS.get(char) or (_LABEL_LOOKALIKES["`"] if char == "`" else char)
+    return f"`{_render(text, limit - 2, _code_escape)}`"
 
 
 def file_cell(text: object, limit: int = 1000) -> str:
     """A CSV cell: one clean line, never read as a spreadsheet formula; may be empty."""
-    cleaned = clean(text)
-    if not cleaned:
+    if not clean(str(text or "")[: limit * 4 + 64]):
         return ""
-    cell = _join(_units(cleaned, lambda _i, c: c), limit)
+    cell = _render(text, limit, _as_is, neutralise=False)
     # "=HYPERLINK(...)" would run as a formula (CSV injection); an apostrophe makes
     # it text, the usual guard. Cleaning first: a hidden character can't shield it.
     return "'" + cell if cell.startswith(("=", "+", "-", "@")) else cell

@@ -116,6 +116,13 @@ def test_long_names_are_clamped_with_an_ellipsis() -> None:
     assert inline("*" * 100, 10) == r"\*\*\*\*…"
 
 
+def test_only_a_bounded_prefix_is_read_and_the_cut_is_marked() -> None:
+    # Cleaning 5,000 characters per name would cost milliseconds on the event loop.
+    padded = "ab" + "\u200b" * 400 + "cd"
+    assert inline(padded, 60) == "ab…"
+    assert plain("y" * 100_000, 20) == "y" * 19 + "…"
+
+
 def test_code_spans_cannot_be_closed_early() -> None:
     assert code("a`b", 50) == "`aˋb`"
 
