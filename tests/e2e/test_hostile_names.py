@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def sent_payloads(world: World) -> Iterator[dict[str, Any]]:
             yield body
 
 
-def check_everything_sent(world: World, *, allowed_mentions: set[str] = frozenset()) -> None:
+def check_everything_sent(world: World, *, allowed_mentions: Iterable[str] = ()) -> None:
     """Assert the whole conversation was fit for Discord and for strangers."""
     payloads = list(sent_payloads(world))
     assert payloads, "the bot sent nothing"
