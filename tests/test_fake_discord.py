@@ -4,6 +4,12 @@ A throwaway bot defined here (not the product's bot) exercises what the bot's
 end-to-end tests and benchmark rely on: command sync payloads, autocomplete,
 defer then edit with an embed and a file, a permission check answered
 ephemerally, reactions both ways, a survived 429, RESUME and a restart.
+
+The second half checks that the fake says no like Discord, with raw requests
+(aiohttp, no discord.py): each payload limit (400 / 50035 and its ``errors``
+tree, 50006, 413), the 20-reaction cap (30010), rate-limit headers and 429s,
+the 3-second acknowledgement, the 15-minute token and zlib-stream frames; then
+that discord.py reads those answers and paces itself.
 """
 
 from __future__ import annotations
@@ -722,6 +728,26 @@ async def test_a_refused_callback_does_not_acknowledge_the_interaction(raw: Raw)
 
     status, _, _ = await raw.callback(handle, {"type": 4, "data": {"content": "short"}})
     assert status == 200 and handle.callbacks[0].content == "short"
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "code"),
+    [
+        ({"type": 99}, "type", "BASE_TYPE_CHOICES"),
+        ({"type": 4, "data": ["not", "an", "object"]}, "data", "DICT_TYPE_CONVERT"),
+        ({"type": 8, "data": {}}, "data.choices", "BASE_TYPE_REQUIRED"),
+        ({"type": 4, "data": {"embeds": ["x"]}}, "data.embeds.0", "DICT_TYPE_CONVERT"),
+    ],
+)
+async def test_a_malformed_callback_gets_a_form_error_not_a_crash(
+    raw: Raw, payload: dict[str, Any], path: str, code: str
+) -> None:
+    handle = await raw.interaction()
+
+    status, body, _ = await raw.callback(handle, payload)
+
+    assert status == 400 and form_error(body, path)[0]["code"] == code
+    assert raw.fake.errors == [] and handle.callbacks == []
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,9 @@ def check_callback(payload: Any, *, file_count: int = 0) -> None:
         choices = ", ".join(str(t) for t in sorted(_CALLBACK_TYPES))
         form.add(("type",), "BASE_TYPE_CHOICES", f"Value must be one of {{{choices}}}.")
     data = payload.get("data") or {}
+    if not isinstance(data, Mapping):
+        form.add(("data",), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        data = {}
     if callback_type in _MESSAGE_CALLBACKS:
         _message_fields(form, data, ("data",), file_count)
     elif callback_type == _AUTOCOMPLETE_CALLBACK:
@@ -299,10 +302,14 @@ def _text_input(form: FormErrors, field: Mapping[str, Any], path: Path) -> None:
     form.max_length((*path, "value"), field.get("value"), TEXT_INPUT_VALUE)
     for key, low in (("min_length", 0), ("max_length", 1)):
         bound = field.get(key)
-        if bound is not None and not low <= int(bound) <= TEXT_INPUT_VALUE:
+        if bound is None:
+            continue
+        if not isinstance(bound, int) or isinstance(bound, bool):
+            form.add((*path, key), "NUMBER_TYPE_COERCE", f'Value "{bound}" is not int.')
+        elif not low <= bound <= TEXT_INPUT_VALUE:
             form.add(
                 (*path, key),
-                "NUMBER_TYPE_MAX" if int(bound) > TEXT_INPUT_VALUE else "NUMBER_TYPE_MIN",
+                "NUMBER_TYPE_MAX" if bound > TEXT_INPUT_VALUE else "NUMBER_TYPE_MIN",
                 f"int value should be between {low} and {TEXT_INPUT_VALUE}.",
             )
 
