@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sys
 from typing import Any, cast
 
 import discord
@@ -135,6 +136,14 @@ class MusicBot(commands.Bot):
             await self.ingestion.close()
         if hasattr(self, "store"):
             await self.store.close()
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Event handlers (reactions, guild events): a storage failure is one line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, StorageError):
+            log.error("event %s: %s", event_method, error)
+            return
+        await super().on_error(event_method, *args, **kwargs)
 
     # -- guild lifecycle ---------------------------------------------------------------
 
