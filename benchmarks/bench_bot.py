@@ -661,13 +661,11 @@ async def bench_steps(world: World, plan: GuildPlan, requests: int, seed: int) -
         (service, "needs_fetch"): "needs_fetch (catalogue lookup)",
         (store, "get_guild_settings"): "store: guild settings",
         (store, "list_member_ratings"): "store: member's ratings",
-        (service, "_member"): "member ratings + taste profile",
+        (service, "_ratings"): "ratings -> catalogue rows",
         (service, "_seed"): "resolve seed",
         (store, "list_guild_ratings"): "store: guild ratings",
-        (service, "_co_likes"): "co-likes (guild ratings)",
-        (recommender, "recommend_similar_to"): "engine (in a thread)",
+        (recommender, "recommend"): "engine incl. taste, boosts, reasons (in a thread)",
         (store, "count_ratings"): "store: rating counts",
-        (service, "_explain"): "reasons",
         (service, "recommend"): "service.recommend total",
         (rendering, "recommendation_embed"): "embed rendering",
         (store, "put_tracks"): "store: put tracks",
@@ -723,7 +721,7 @@ async def bench_steps(world: World, plan: GuildPlan, requests: int, seed: int) -
 async def bench_tutorial(world: World, plan: GuildPlan, queries: int, seed: int) -> dict[str, Any]:
     """The seed tutorial's per-query compute, run blocking in the bot's event loop.
 
-    Also times our engine call (``recommend_similar_to``, as the bot makes it, but
+    Also times our engine call (``recommend`` with an outside track, as the bot may, but
     called directly) on the same seeds, for a compute-to-compute ratio.
     """
     import numpy as np
@@ -741,7 +739,9 @@ async def bench_tutorial(world: World, plan: GuildPlan, queries: int, seed: int)
         return scores.argsort()[0][::-1][1:11]
 
     def ours(row: int) -> Any:
-        return recommender.recommend_similar_to(catalogue.track(row), 5, 0.7)
+        from recommender.engine import OutsideTrack
+
+        return recommender.recommend(OutsideTrack(catalogue.track(row)), 5, alpha=0.7)
 
     for row in rows[:3]:
         tutorial(row)

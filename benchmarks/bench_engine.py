@@ -210,8 +210,10 @@ def query_functions(built: Built) -> dict[str, Callable[[int], Any]]:
         "tutorial": tutorial,
     }
     if built.recommender is not None:
+        from recommender.engine import Seeds
+
         functions["ours Recommender.recommend"] = lambda s: built.recommender.recommend(
-            [s], K, ALPHA
+            Seeds([s]), K, alpha=ALPHA
         )
     return functions
 

@@ -19,7 +19,7 @@ from bot.store.errors import StorageError
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import GuildCatalogue as StoredCatalogue
 from recommender.catalogue import Catalogue
-from recommender.engine import DEFAULT_MEMBERSHIP_WEIGHT, Recommender
+from recommender.engine import DEFAULT_PLAYLIST_WEIGHT, Recommender
 from recommender.popularity import PopularityWeighting
 from recommender.resolve import SongResolver
 from recommender.scaling import FeatureScaler
@@ -116,9 +116,9 @@ class CatalogueService:
         )
         # Co-membership says something only when there are several playlists to tell
         # apart (with one, every track shares it with the seed).
-        membership = DEFAULT_MEMBERSHIP_WEIGHT if len(stored.memberships) >= 2 else 0.0
+        playlists = DEFAULT_PLAYLIST_WEIGHT if len(stored.memberships) >= 2 else 0.0
         recommender = Recommender(
-            catalogue, scaler=self._scaler, weighting=weighting, membership_weight=membership
+            catalogue, scaler=self._scaler, weighting=weighting, playlist_weight=playlists
         )
         return GuildCatalogue(
             guild_id=guild_id,

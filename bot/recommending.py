@@ -1,4 +1,10 @@
-"""The /recommend use case: resolve the seed, rank the guild's catalogue, explain, remember."""
+"""The /recommend use case: resolve the seed, ask the engine, remember the answer.
+
+The bot's part is mapping: members' ratings to catalogue rows (a taste, the server's
+likes), the member's words to a query, and the engine's answer to what Discord
+shows. Ranking, taste profiles, boosts, variety and reasons are the engine's
+(:meth:`recommender.engine.Recommender.recommend`), computed off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from bot.catalogues import CatalogueService, GuildCatalogue
 from bot.errors import UserFacingError, upstream_message
 from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
@@ -17,46 +21,66 @@ from bot.store import Store
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import LIKE, RecommendationItem, RecommendationMessage
 from bot.untrusted_text import inline, shorten_list
-from recommender import reasons
-from recommender.cooccurrence import CoOccurrence
-from recommender.engine import NoFeaturesError, Recommendation, Recommender
-from recommender.features import FEATURE_NAMES, clean_features
+from recommender.answer import Answer, Fallback, Recommendation
+from recommender.catalogue import Catalogue
+from recommender.engine import (
+    Boosts,
+    Diversity,
+    NoFeaturesError,
+    OutsideTrack,
+    Popular,
+    Recommender,
+    Seeds,
+    Taste,
+)
 from recommender.ids import parse_spotify_id
-from recommender.index import Bonus
 from recommender.ingest.service import Ingestion
-from recommender.profile import TasteProfile
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
 
 log = logging.getLogger(__name__)
 
-CO_LIKE_WEIGHT = 0.3  # "liked together here" adds at most this much to a score
-MIN_CO_LIKERS = 2  # fewer members who liked the seed than this: not enough data
 Mode = Literal["song", "profile", "favourites"]
 
 
 @dataclass(frozen=True)
 class RecommendOutcome:
-    """What to show: the seed (if any), the suggestions with a reason each, and how."""
+    """What to show: the seed (if any), the engine's suggestions, and how they came about.
+
+    ``fallback`` is set when the engine could not answer the ordinary way (see
+    :data:`recommender.answer.Fallback`); ``notes`` say so in words.
+    """
 
     mode: Mode
     seed: Track | None
     suggestions: list[Recommendation]
-    reasons: list[str]
     alpha: float
     catalogue_size: int
     profile_ratings: int = 0
     notes: list[str] = field(default_factory=list)
+    fallback: Fallback | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        """One line of reasons per suggestion (the engine's, joined)."""
+        return [" · ".join(s.reasons) for s in self.suggestions]
 
 
 @dataclass(frozen=True)
-class _Member:
-    """A member's ratings, mapped onto the guild's catalogue."""
+class _Ratings:
+    """A guild's ratings mapped onto its catalogue: one member's, and everyone's likes."""
 
     liked: list[int]
     disliked: list[int]
-    rated_ids: list[str]
-    profile: TasteProfile | None
+    likes_by_member: dict[int, list[int]]
+
+    @property
+    def rated(self) -> list[int]:
+        return [*self.liked, *self.disliked]
+
+    @property
+    def taste(self) -> Taste | None:
+        return Taste(self.liked, self.disliked) if self.rated else None
 
 
 class RecommendationService:
@@ -105,23 +129,22 @@ class RecommendationService:
         settings = await self._store.get_guild_settings(guild_id)
         count = min(count or settings.default_count, MAX_SUGGESTIONS)
         alpha = settings.alpha if alpha is None else alpha
-        member = await self._member(guild_id, user_id, recommender)
+        ratings = await self._ratings(guild_id, user_id, recommender.catalogue)
         if not song or not song.strip():
-            return await self._without_song(guild, member, settings, count, alpha)
+            return await self._without_song(recommender, ratings, settings, count, alpha)
         seed = await self._seed(guild, song)
-        seed_row = recommender.catalogue.row_of(seed.id)
-        bonus, co_likers = await self._co_likes(guild_id, recommender, seed_row)
+        row = recommender.catalogue.row_of(seed.id)
+        query = Seeds([row]) if row is not None else OutsideTrack(seed)
         try:
-            suggestions = await asyncio.to_thread(
-                recommender.recommend_similar_to,
-                seed,
+            answer = await asyncio.to_thread(
+                recommender.recommend,
+                query,
                 count,
-                alpha,
-                exclude=member.rated_ids,
-                profile=member.profile,
-                bonus=bonus,
-                diversity=settings.diversity,
-                max_per_artist=settings.max_per_artist,
+                alpha=alpha,
+                taste=ratings.taste,
+                boosts=Boosts(likes=ratings.likes_by_member),
+                diversity=_diversity(settings),
+                explain=True,
             )
         except NoFeaturesError:
             raise UserFacingError(
@@ -129,165 +152,79 @@ class RecommendationService:
                 "datasets don't know it), so I can't tell what sounds like it. Try "
                 "another song, or set `alpha:0` for this server's most popular tracks."
             ) from None
-        explained = await self._explain(guild_id, recommender, suggestions, seed, member)
         notes = []
-        if member.profile is not None:
-            notes.append(f"Tuned to your {member.profile.ratings} ratings.")
-        if co_likers:
-            notes.append(f"Includes what {co_likers} people here liked along with it.")
-        return RecommendOutcome(
-            "song",
-            seed,
-            suggestions,
-            explained,
-            alpha,
-            len(recommender),
-            member.profile.ratings if member.profile else 0,
-            notes,
-        )
+        if answer.fallback == "closest":
+            notes.append(
+                f"Nothing in this server's catalogue sounds close to {inline(seed.name, 100)}: "
+                "these are the closest by sound, not close matches."
+            )
+        if answer.taste_ratings:
+            notes.append(f"Tuned to your {answer.taste_ratings} ratings.")
+        if answer.co_likers:
+            notes.append(f"Includes what {answer.co_likers} people here liked along with it.")
+        return _outcome("song", seed, answer, alpha, recommender, notes)
 
     # -- pieces ------------------------------------------------------------------------
 
-    async def _member(self, guild_id: int, user_id: int, recommender: Recommender) -> _Member:
-        catalogue = recommender.catalogue
-        rated = await self._store.list_member_ratings(guild_id, user_id)
-        liked, disliked, rated_ids = [], [], []
-        for entry in rated:
-            row = catalogue.row_of(entry.rating.track_id)
-            if row is None:
-                continue
-            rated_ids.append(entry.rating.track_id)
-            (liked if entry.rating.value == LIKE else disliked).append(row)
-        profile = TasteProfile.from_ratings(recommender.index.unit_vectors, liked, disliked)
-        return _Member(liked, disliked, rated_ids, profile)
-
-    async def _co_likes(
-        self, guild_id: int, recommender: Recommender, seed_row: int | None
-    ) -> tuple[Bonus | None, int]:
-        """Tracks liked by the members who liked the seed; nothing without enough data."""
-        if seed_row is None:
-            return None, 0
-        catalogue = recommender.catalogue
-        groups: dict[str, list[int]] = {}
+    async def _ratings(self, guild_id: int, user_id: int, catalogue: Catalogue) -> _Ratings:
+        """The guild's ratings as catalogue rows (tracks no longer in it are skipped)."""
+        liked: list[int] = []
+        disliked: list[int] = []
+        likes_by_member: dict[int, list[int]] = {}
         for rating in await self._store.list_guild_ratings(guild_id):
             row = catalogue.row_of(rating.track_id)
-            if rating.value == LIKE and row is not None:
-                groups.setdefault(str(rating.user_id), []).append(row)
-        likers = sum(1 for rows in groups.values() if seed_row in rows and len(rows) > 1)
-        if likers < MIN_CO_LIKERS:
-            return None, 0  # cold start: one person's likes are not "the server's taste"
-        scores = CoOccurrence(len(catalogue), groups).scores([seed_row])
-        if scores.empty:
-            return None, 0
-        return Bonus(scores.rows, scores.values * np.float32(CO_LIKE_WEIGHT)), likers
+            if row is None:
+                continue
+            if rating.value == LIKE:
+                likes_by_member.setdefault(rating.user_id, []).append(row)
+            if rating.user_id == user_id:
+                (liked if rating.value == LIKE else disliked).append(row)
+        return _Ratings(liked, disliked, likes_by_member)
 
     async def _without_song(
         self,
-        guild: GuildCatalogue,
-        member: _Member,
+        recommender: Recommender,
+        ratings: _Ratings,
         settings: GuildSettings,
         count: int,
         alpha: float,
     ) -> RecommendOutcome:
-        recommender = guild.recommender
-        assert recommender is not None
-        if member.profile is None:
-            suggestions = await self._favourites(guild.guild_id, recommender, member, count)
-            explained = await self._explain(guild.guild_id, recommender, suggestions, None, member)
-            return RecommendOutcome(
-                "favourites",
-                None,
-                suggestions,
-                explained,
-                0.0,
-                len(recommender),
-                notes=[
-                    "You haven't rated anything here yet, so these are the server's "
-                    "favourites. Rate them to get picks for you."
-                ],
-            )
-        suggestions = await asyncio.to_thread(
-            recommender.recommend_for_profile,
-            member.profile,
-            count,
-            alpha,
-            exclude=member.rated_ids,
-            diversity=settings.diversity,
-            max_per_artist=settings.max_per_artist,
-        )
-        explained = await self._explain(guild.guild_id, recommender, suggestions, None, member)
-        return RecommendOutcome(
-            "profile",
-            None,
-            suggestions,
-            explained,
-            alpha,
-            len(recommender),
-            member.profile.ratings,
-            [f"Picked from your {member.profile.ratings} ratings."],
-        )
-
-    async def _favourites(
-        self, guild_id: int, recommender: Recommender, member: _Member, count: int
-    ) -> list[Recommendation]:
-        """The guild's most liked tracks, topped up with its most popular ones."""
-        counts = await self._store.count_ratings(guild_id)
-        catalogue = recommender.catalogue
-        liked = sorted(
-            ((c.likes - c.dislikes, track_id) for track_id, c in counts.items() if c.likes),
-            reverse=True,
-        )
-        rows = [catalogue.row_of(t) for _, t in liked if t not in member.rated_ids]
-        favourite_rows = [r for r in rows if r is not None][:count]
-        exclude = member.rated_ids + [catalogue.ids[r] for r in favourite_rows]
-        popular = recommender.popular(max(1, count - len(favourite_rows)), exclude=exclude)
-        favourites = [
-            Recommendation(
-                rank=0,
-                row=r,
-                track=catalogue.track(r),
-                score=1.0,
-                similarity=0.0,
-                popularity=float(recommender.index.prior[r]),
-            )
-            for r in favourite_rows
-        ]
-        merged = (favourites + popular)[:count]
-        return [
-            Recommendation(i, r.row, r.track, r.score, r.similarity, r.popularity, r.bonus)
-            for i, r in enumerate(merged, start=1)
-        ]
-
-    async def _explain(
-        self,
-        guild_id: int,
-        recommender: Recommender,
-        suggestions: list[Recommendation],
-        seed: Track | None,
-        member: _Member,
-    ) -> list[str]:
-        """One short, true reason per suggestion (see recommender.reasons)."""
-        counts = await self._store.count_ratings(guild_id, [s.track.id for s in suggestions])
-        seed_raw = _raw(seed) if seed is not None else None
-        unit = recommender.index.unit_vectors
-        explained = []
-        for suggestion in suggestions:
-            parts: list[str] = []
-            if seed is not None and seed_raw is not None and suggestion.similarity > 0:
-                features = reasons.closest_features(
-                    recommender.scaler, seed_raw, recommender.raw_features(suggestion.row)
+        boosts = Boosts(likes=ratings.likes_by_member)
+        taste = ratings.taste
+        if taste is not None:
+            try:
+                answer = await asyncio.to_thread(
+                    recommender.recommend,
+                    taste,
+                    count,
+                    alpha=alpha,
+                    boosts=boosts,
+                    diversity=_diversity(settings),
+                    explain=True,
                 )
-                parts.append(reasons.sound_reason(features, seed.name) or "")
-            if member.profile is not None and member.liked:
-                nearest = reasons.nearest_liked(unit, suggestion.row, member.liked)
-                if nearest is not None and (seed is None or suggestion.similarity > 0):
-                    parts.append(f"because you liked {recommender.catalogue.names[nearest]}")
-            likes = counts.get(suggestion.track.id)
-            parts.append(reasons.likes_reason(likes.likes if likes else 0) or "")
-            if not any(parts):
-                parts.append(f"popular ({suggestion.popularity:.0%})")
-            explained.append(" · ".join(p for p in parts if p)[:160])
-        return explained
+            except NoFeaturesError:
+                pass  # nothing rated has features: the server's favourites, below
+            else:
+                notes = [f"Picked from your {answer.taste_ratings} ratings."]
+                if answer.fallback == "closest":
+                    notes.insert(
+                        0, "Nothing here is close to your taste yet: the closest by sound."
+                    )
+                return _outcome("profile", None, answer, alpha, recommender, notes)
+        # The server's favourites: what members here liked most, then recent & popular.
+        answer = await asyncio.to_thread(
+            recommender.recommend,
+            Popular(),
+            count,
+            exclude=ratings.rated,
+            boosts=boosts,
+            explain=True,
+        )
+        notes = [
+            "You haven't rated anything here yet, so these are the server's "
+            "favourites. Rate them to get picks for you."
+        ]
+        return _outcome("favourites", None, answer, 0.0, recommender, notes)
 
     async def _seed(self, guild: GuildCatalogue, song: str) -> Track:
         assert guild.resolver is not None and guild.catalogue is not None
@@ -365,11 +302,28 @@ class RecommendationService:
         )
 
 
-def _raw(track: Track) -> np.ndarray | None:
-    features = clean_features(track.features)
-    if features is None:
-        return None
-    return np.array([features[name] for name in FEATURE_NAMES])
+def _diversity(settings: GuildSettings) -> Diversity:
+    return Diversity(settings.diversity, settings.max_per_artist)
+
+
+def _outcome(
+    mode: Mode,
+    seed: Track | None,
+    answer: Answer,
+    alpha: float,
+    recommender: Recommender,
+    notes: list[str],
+) -> RecommendOutcome:
+    return RecommendOutcome(
+        mode,
+        seed,
+        list(answer),
+        alpha,
+        len(recommender),
+        answer.taste_ratings,
+        notes,
+        answer.fallback,
+    )
 
 
 def _short(text: str, width: int = 80) -> str:

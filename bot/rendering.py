@@ -105,21 +105,21 @@ def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
         like, dislike = rating_scheme.LIKE_EMOJIS[position], rating_scheme.DISLIKE_EMOJIS[position]
         year = f" ({track.year})" if track.year else ""
         artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
-        numbers = (
-            f"sounds {suggestion.similarity:.0%} alike · popularity {suggestion.popularity:.0%}"
-            if outcome.mode != "favourites"
-            else f"popularity {suggestion.popularity:.0%}"
-        )
+        # What earned the place, from the engine's score parts: its reasons say which
+        # (sound, taste, playlists together, likes here, recent & popular); the one
+        # number shown is how alike it sounds, never the 0-1 popularity weight.
+        alike = f" · sounds {suggestion.similarity:.0%} alike" if suggestion.similarity > 0 else ""
         # No bold around the link: a "**" in a name must not pair with the bot's own.
         lines.append(
             f"{like} {dislike} {spotify_link(track.name, track.url, NAME_WIDTH)}{artists}{year}\n"
-            f"-# {inline(reason, REASON_WIDTH)} · {numbers}"
+            f"-# {inline(reason, REASON_WIDTH)}{alike}"
         )
     embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     footer = rating_scheme.legend(len(outcome.suggestions))
     if outcome.mode != "favourites":
         footer += (
-            f"\nalpha {outcome.alpha:.2f} (1 = sound only, 0 = popularity only) · "
+            f"\nalpha {outcome.alpha:.2f}: sounds alike vs recent & popular (1 = sound "
+            "only); playlists together and likes here add to it · "
             f"{outcome.catalogue_size} tracks in this server"
         )
     embed.set_footer(text=footer)

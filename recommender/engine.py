@@ -1,30 +1,77 @@
 """The recommender: catalogue + scaler + weighted popularity + index, in one call.
 
-``Recommender.recommend(seeds, k, alpha)`` answers "what else would I like if I like
-these?" with the hybrid ``alpha * similarity + (1 - alpha) * weighted popularity``,
-each result carrying both components. Several seeds combine into the direction of
-the mean of their unit vectors: a track's cosine to it is the mean of its cosines to
-the seeds, rescaled so that the query stays on the unit sphere where the similarity
-calibration was fitted.
+``Recommender.recommend(query, k, ...)`` answers every question the product asks:
+"more like these songs" (:class:`~recommender.query.Seeds`), "like this track from
+outside" (:class:`~recommender.query.OutsideTrack`), "something for me"
+(:class:`~recommender.query.Taste`) and "anything good" (:class:`~recommender.query.Popular`),
+one query or a list of them, with the same options for all. The ranking is
+
+    score = alpha * similarity + (1 - alpha) * recency_popularity + playlists + liked_here
+
+where a listener's taste, when given, pulls the similarity's query towards it. Every
+suggestion carries a :class:`~recommender.answer.ScoreBreakdown` whose parts add up
+to its score. Several seeds combine into the direction of the mean of their unit
+vectors: a track's cosine to it is the mean of its cosines to the seeds, rescaled so
+that the query stays on the unit sphere where the similarity calibration was fitted.
+
+Two rules hold for every answer: one song appears once (releases of the same song,
+same cleaned title and artists, collapse to the best placed), and an answer is never
+silently arbitrary: when nothing clears the similarity floor, it is the closest
+tracks by raw sound and says so (``Answer.fallback``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 
+from recommender import reasons
+from recommender.answer import Answer, Fallback, Recommendation, ScoreBreakdown
 from recommender.calibration import SimilarityCalibration
 from recommender.catalogue import Catalogue
 from recommender.cooccurrence import CoOccurrence
 from recommender.diversity import diversify
 from recommender.features import FEATURE_NAMES, clean_features
-from recommender.index import Bonus, FeatureIndex, SearchResult, validate_alpha
+from recommender.index import Bonus, FeatureIndex, validate_alpha
 from recommender.popularity import PopularityWeighting
 from recommender.profile import TasteProfile
+from recommender.query import (
+    DEFAULT_PLAYLIST_WEIGHT,
+    FAVOURITE_WEIGHT,
+    MIN_CO_LIKERS,
+    QUERY_TYPES,
+    Boosts,
+    Diversity,
+    OutsideTrack,
+    Popular,
+    Query,
+    Seed,
+    Seeds,
+    Taste,
+)
 from recommender.scaling import FeatureScaler
 from recommender.track import Track
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_PLAYLIST_WEIGHT",
+    "Answer",
+    "Boosts",
+    "Diversity",
+    "NoFeaturesError",
+    "OutsideTrack",
+    "Popular",
+    "Recommendation",
+    "Recommender",
+    "ScoreBreakdown",
+    "Seeds",
+    "Taste",
+    "UnknownTrackError",
+]
 
 DEFAULT_ALPHA = 0.8
 """Weight of sound similarity against popularity when nobody says otherwise: on the
@@ -32,15 +79,9 @@ shared dataset it keeps ~99% of the pure-content NDCG@10 with 0.50 catalogue cov
 (0.48 with playlist membership), where 0.7 keeps 96% and 0.45 (0.43 with membership)
 and 0.5 only 77% and 0.24 (docs/engine.md, docs/quality.md)."""
 
-DEFAULT_MEMBERSHIP_WEIGHT = 2.0
-"""Weight of playlist co-membership (scores in [0, 1]) added to the hybrid score when a
-catalogue knows its playlists; the library default is 0 (off), the command line uses
-this, and the bot when a server has several playlists. Tuned on (A) NDCG@10 of half
-of the shared dataset's playlists at the default alpha 0.8 (0.5: 0.0315, 1: 0.0382,
-2: 0.0389, 4: 0.0393; the smallest within 1% of the best); see docs/quality.md."""
 
-Seed = int | str
-"""A seed is a catalogue row or a Spotify track id in the catalogue."""
+_NO_BOOSTS = Boosts()
+_NO_DIVERSITY = Diversity()
 
 
 class UnknownTrackError(LookupError):
@@ -51,35 +92,58 @@ class NoFeaturesError(ValueError):
     """No seed has audio features, so similarity cannot be computed."""
 
 
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    """One suggestion with the parts of its score.
+@dataclass
+class _Plan:
+    """One query made concrete: what to search, what to exclude, what to add."""
 
-    ``similarity`` is the calibrated content similarity in [0, 1], ``popularity`` the
-    release-date-weighted popularity in [0, 1], and ``score`` their blend by alpha.
-    """
+    search: np.ndarray  # the unit query the index scans with (zeros: none)
+    alpha: float  # 0 for a Popular query whatever was asked
+    excluded: np.ndarray
+    seeds: tuple[int, ...] = ()
+    sound: np.ndarray | None = None  # the seeds' own direction when taste moved `search`
+    taste_only: bool = False
+    playlists: Bonus | None = None
+    liked_here: Bonus | None = None
+    taste_ratings: int = 0
+    co_likers: int = 0
+    seed_tracks: tuple[tuple[str, np.ndarray], ...] = ()  # (name, raw features) to explain
+    liked_rows: tuple[int, ...] = ()
 
-    rank: int
-    row: int
-    track: Track
-    score: float
-    similarity: float
-    popularity: float
-    bonus: float = 0.0
+    @property
+    def bonus(self) -> Bonus | None:
+        return _combine(self.playlists, self.liked_here)
+
+    @property
+    def has_direction(self) -> bool:
+        """Whether similarity takes part (so an answer without any can be arbitrary)."""
+        return self.alpha > 0 and bool(np.any(self.search))
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm if norm > 0 else vector).astype(np.float32)
+@dataclass(frozen=True)
+class _Options:
+    """The options shared by every query of one call."""
+
+    k: int
+    alpha: float
+    taste: TasteProfile | None
+    taste_rows: tuple[int, ...]
+    liked_rows: tuple[int, ...]
+    exclude: np.ndarray
+    allowed: np.ndarray | None
+    boosts: Boosts
+    playlist_weight: float
+    diversity: Diversity
+    explain: bool
+    like_counts: Mapping[int, int]
+
+    @property
+    def pool(self) -> int:
+        """How many candidates to rank before re-ranking for variety."""
+        return self.k if not self.diversity.active else max(4 * self.k, 50)
 
 
-def _pool_size(k: int, diversity: float, max_per_artist: int) -> int:
-    """How many candidates to rank before re-ranking for variety."""
-    return k if diversity <= 0 and max_per_artist <= 0 else max(4 * k, 50)
-
-
-def combine_bonuses(*bonuses: Bonus | None) -> Bonus | None:
-    """One bonus holding the sum of several (``None`` entries are skipped)."""
+def _combine(*bonuses: Bonus | None) -> Bonus | None:
+    """One bonus holding the sum of several (``None`` and empty ones are skipped)."""
     present = [b for b in bonuses if b is not None and b.rows.shape[0]]
     if not present:
         return None
@@ -90,8 +154,17 @@ def combine_bonuses(*bonuses: Bonus | None) -> Bonus | None:
     )
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
 class Recommender:
-    """Hybrid content + popularity recommendations over one catalogue."""
+    """Hybrid sound + popularity recommendations over one catalogue.
+
+    ``playlist_weight`` is the default weight of playlist co-membership for this
+    catalogue (0: off; a call's :class:`~recommender.query.Boosts` may override it).
+    """
 
     def __init__(
         self,
@@ -100,8 +173,10 @@ class Recommender:
         scaler: FeatureScaler | None = None,
         weighting: PopularityWeighting | None = None,
         calibration: SimilarityCalibration | None = None,
-        membership_weight: float = 0.0,
+        playlist_weight: float = 0.0,
     ) -> None:
+        if not 0.0 <= playlist_weight < float("inf"):
+            raise ValueError("playlist_weight must be finite and non-negative")
         self.catalogue = catalogue
         self.scaler = scaler or FeatureScaler.reference()
         self.weighting = weighting or PopularityWeighting()
@@ -110,11 +185,16 @@ class Recommender:
             catalogue.popularity, catalogue.release_dates, catalogue.release_date_precisions
         )
         self.index = FeatureIndex(vectors, prior, calibration=calibration)
-        self.membership_weight = membership_weight
-        self._membership: CoOccurrence | None = None
+        self.playlist_weight = playlist_weight
+        self._playlists: CoOccurrence | None = None
 
     def __len__(self) -> int:
         return len(self.catalogue)
+
+    @property
+    def recency_popularity(self) -> np.ndarray:
+        """Read-only release-weighted popularity of every row, in [0, 1]."""
+        return self.index.prior
 
     def row(self, seed: Seed) -> int:
         """Catalogue row of a seed given as a row or a track id."""
@@ -127,270 +207,525 @@ class Recommender:
             raise UnknownTrackError(f"row {seed} is outside the catalogue")
         return int(seed)
 
-    def query_vector(
-        self, rows: Sequence[int], weights: Sequence[float] | None = None
-    ) -> np.ndarray:
-        """Direction of the seeds' (weighted) mean unit vector, ignoring featureless seeds.
+    def raw_features(self, row: int) -> np.ndarray:
+        """The unscaled feature row (NaN for a featureless track)."""
+        return self.catalogue.features[row]
+
+    # -- the one call -------------------------------------------------------------------
+
+    @overload
+    def recommend(
+        self,
+        query: Query,
+        k: int = ...,
+        *,
+        alpha: float = ...,
+        taste: Taste | None = ...,
+        exclude: Sequence[Seed] = ...,
+        allowed: np.ndarray | None = ...,
+        boosts: Boosts | None = ...,
+        diversity: Diversity | None = ...,
+        explain: bool = ...,
+    ) -> Answer: ...
+
+    @overload
+    def recommend(
+        self,
+        query: Sequence[Query],
+        k: int = ...,
+        *,
+        alpha: float = ...,
+        taste: Taste | None = ...,
+        exclude: Sequence[Seed] = ...,
+        allowed: np.ndarray | None = ...,
+        boosts: Boosts | None = ...,
+        diversity: Diversity | None = ...,
+        explain: bool = ...,
+    ) -> list[Answer]: ...
+
+    def recommend(
+        self,
+        query: Query | Sequence[Query],
+        k: int = 10,
+        *,
+        alpha: float = DEFAULT_ALPHA,
+        taste: Taste | None = None,
+        exclude: Sequence[Seed] = (),
+        allowed: np.ndarray | None = None,
+        boosts: Boosts | None = None,
+        diversity: Diversity | None = None,
+        explain: bool = False,
+    ) -> Answer | list[Answer]:
+        """The ``k`` best tracks for ``query`` (or for each query of a list).
+
+        Parameters
+        ----------
+        query:
+            :class:`Seeds`, :class:`OutsideTrack`, :class:`Taste` or :class:`Popular`,
+            or a list of them (answered together, sharing each scan of the index).
+        alpha:
+            Weight of sound similarity against recent & popular, in [0, 1]. At 0 the
+            seeds need no features.
+        taste:
+            A listener's ratings: the query leans towards them (by ``n / (n + 5)``
+            for ``n`` ratings) and the rated tracks are not suggested.
+        exclude:
+            Tracks (rows or ids) never to suggest. Seeds and every release of a
+            seed's song are always excluded.
+        allowed:
+            Optional boolean mask over catalogue rows that may be suggested.
+        boosts:
+            Playlists together and liked together here (:class:`Boosts`).
+        diversity:
+            Re-ranking for variety (:class:`Diversity`).
+        explain:
+            Fill each suggestion's ``reasons``.
+
+        Raises :class:`UnknownTrackError` for a seed or exclusion not in the
+        catalogue, :class:`NoFeaturesError` when similarity is asked for and no
+        seed (or rating) has features, ``ValueError`` for bad numbers.
+        """
+        options = self._options(k, alpha, taste, exclude, allowed, boosts, diversity, explain)
+        if isinstance(query, QUERY_TYPES):
+            return self._answer_all([self._plan(query, options)], options)[0]
+        if isinstance(query, str) or not isinstance(query, Sequence):
+            raise TypeError(f"expected a query or a list of queries, got {type(query).__name__}")
+        queries = list(query)
+        for item in queries:
+            if not isinstance(item, QUERY_TYPES):
+                raise TypeError(f"expected a query, got {type(item).__name__}")
+        return self._answer_all([self._plan(q, options) for q in queries], options)
+
+    # -- planning -----------------------------------------------------------------------
+
+    def _options(
+        self,
+        k: int,
+        alpha: float,
+        taste: Taste | None,
+        exclude: Sequence[Seed],
+        allowed: np.ndarray | None,
+        boosts: Boosts | None,
+        diversity: Diversity | None,
+        explain: bool,
+    ) -> _Options:
+        alpha = validate_alpha(alpha)
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError("k must be at least 1")
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != (len(self),):
+                raise ValueError(f"allowed must be a mask of {len(self)} rows")
+        boosts = boosts or _NO_BOOSTS
+        liked, disliked = self._taste_rows(taste) if taste is not None else ((), ())
+        profile = self._profile(liked, disliked) if taste is not None else None
+        rated = (*liked, *disliked)
+        excluded = np.unique(np.array([*(self.row(s) for s in exclude), *rated], dtype=np.int64))
+        weight = self.playlist_weight if boosts.playlist_weight is None else boosts.playlist_weight
+        return _Options(
+            k=int(k),
+            alpha=alpha,
+            taste=profile,
+            taste_rows=rated,
+            liked_rows=liked,
+            exclude=excluded,
+            allowed=allowed,
+            boosts=boosts,
+            playlist_weight=weight,
+            diversity=diversity or _NO_DIVERSITY,
+            explain=explain,
+            like_counts=self._like_counts(boosts.likes) if boosts.likes else {},
+        )
+
+    def _plan(self, query: Query, options: _Options) -> _Plan:
+        if isinstance(query, Seeds):
+            return self._seeds_plan(
+                [self.row(s) for s in query.tracks], query.ignore_playlists, options
+            )
+        if isinstance(query, OutsideTrack):
+            row = self.catalogue.row_of(query.track.id)
+            if row is not None:
+                return self._seeds_plan([row], (), options)
+            return self._outside_plan(query.track, options)
+        if isinstance(query, Taste):
+            return self._taste_plan(query, options)
+        return self._popular_plan(options)
+
+    def _seeds_plan(
+        self, rows: list[int], ignore_playlists: Sequence[str], options: _Options
+    ) -> _Plan:
+        alpha = options.alpha
+        # At alpha 0 similarity does not rank, but it is still reported when known.
+        if alpha == 0.0 and not any(self.index.has_vector(row) for row in rows):
+            direction = np.zeros(self.index.dimensions, dtype=np.float32)
+        else:
+            direction = self._direction(rows)
+        parts = [self.catalogue.duplicates_of(row) for row in rows]
+        if len(parts) == 1 and not options.exclude.shape[0]:
+            excluded = parts[0]
+        else:
+            excluded = np.unique(np.concatenate([options.exclude, *parts]))
+        co_likes, co_likers = self._co_likes(rows, options.boosts)
+        plan = _Plan(
+            search=direction,
+            alpha=alpha,
+            excluded=excluded,
+            seeds=tuple(rows),
+            playlists=self._playlist_bonus(rows, options.playlist_weight, ignore_playlists),
+            liked_here=co_likes,
+            co_likers=co_likers,
+            seed_tracks=tuple((self.catalogue.names[r], self.raw_features(r)) for r in rows),
+        )
+        return self._with_taste(plan, options)
+
+    def _outside_plan(self, track: Track, options: _Options) -> _Plan:
+        direction = np.zeros(self.index.dimensions, dtype=np.float32)
+        features = clean_features(track.features)
+        raw = np.full(len(FEATURE_NAMES), np.nan)
+        if features is not None:
+            raw = np.array([features[name] for name in FEATURE_NAMES], dtype=np.float64)
+            if options.alpha > 0:
+                direction = _unit(self.scaler.transform(raw[None, :])[0])
+        elif options.alpha > 0:
+            raise NoFeaturesError(f"{track.name} has no audio features")
+        same_song = self.catalogue.rows_matching(track.name, track.artists)
+        plan = _Plan(
+            search=direction,
+            alpha=options.alpha,
+            excluded=np.union1d(options.exclude, same_song),
+            seed_tracks=((track.name, raw),),
+        )
+        return self._with_taste(plan, options)
+
+    def _taste_plan(self, query: Taste, options: _Options) -> _Plan:
+        liked, disliked = self._taste_rows(query)
+        profile = self._profile(liked, disliked)
+        if profile is None:
+            raise NoFeaturesError("none of the rated tracks has audio features")
+        excluded = np.union1d(options.exclude, np.array([*liked, *disliked], dtype=np.int64))
+        return _Plan(
+            search=profile.vector if options.alpha > 0 else np.zeros_like(profile.vector),
+            alpha=options.alpha,
+            excluded=excluded,
+            taste_only=True,
+            taste_ratings=profile.ratings,
+            liked_rows=liked,
+        )
+
+    def _popular_plan(self, options: _Options) -> _Plan:
+        counts = options.like_counts
+        favourites = None
+        if counts:
+            rows = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            favourites = Bonus.from_pairs(rows, values * np.float32(FAVOURITE_WEIGHT))
+        return _Plan(
+            search=np.zeros(self.index.dimensions, dtype=np.float32),
+            alpha=0.0,
+            excluded=options.exclude,
+            liked_here=favourites,
+        )
+
+    def _with_taste(self, plan: _Plan, options: _Options) -> _Plan:
+        """Lean a song query towards the listener's taste (when there is one)."""
+        if options.taste is None or plan.alpha == 0 or not np.any(plan.search):
+            return plan
+        plan.sound = plan.search
+        plan.search = options.taste.blend(plan.search)
+        plan.taste_ratings = options.taste.ratings
+        plan.liked_rows = options.liked_rows
+        return plan
+
+    def _direction(self, rows: Sequence[int]) -> np.ndarray:
+        """Direction of the seeds' mean unit vector, ignoring featureless seeds.
 
         Normalised to unit length: the mean of several different seeds is short, and
         its raw cosines would fall below the similarity floor for every track (five
         seeds of one playlist average to length ~0.64, under the 0.78 floor), leaving
         popularity to rank everything.
         """
-        usable = [i for i, row in enumerate(rows) if self.index.has_vector(row)]
+        usable = [row for row in rows if self.index.has_vector(row)]
         if not usable:
             raise NoFeaturesError("none of the seed tracks has audio features")
         unit = self.index.unit_vectors
-        w = np.ones(len(rows)) if weights is None else np.asarray(weights, dtype=np.float64)
-        chosen = w[usable]
-        mean = (chosen[:, None] * unit[[rows[i] for i in usable]]).sum(axis=0) / chosen.sum()
-        return _unit(mean)
+        if len(usable) == 1:
+            return np.array(unit[usable[0]], dtype=np.float32)  # already unit length
+        return _unit(unit[usable].mean(axis=0))
 
-    def excluded_rows(self, seed_rows: Sequence[int], exclude: Sequence[Seed] = ()) -> np.ndarray:
-        """The seeds, every duplicate of them (same song, other id), and ``exclude``."""
-        parts = [self.catalogue.duplicates_of(row) for row in seed_rows]
-        parts.append(np.array([self.row(s) for s in exclude], dtype=np.int64))
-        return np.unique(np.concatenate(parts))
+    def _taste_rows(self, taste: Taste) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return tuple(self.row(s) for s in taste.liked), tuple(self.row(s) for s in taste.disliked)
+
+    def _profile(self, liked: Sequence[int], disliked: Sequence[int]) -> TasteProfile | None:
+        return TasteProfile.from_ratings(self.index.unit_vectors, liked, disliked)
+
+    # -- boosts -------------------------------------------------------------------------
 
     @property
-    def membership(self) -> CoOccurrence | None:
+    def _playlist_groups(self) -> CoOccurrence | None:
         """Co-membership of tracks in the catalogue's playlists (``None`` without any)."""
-        if self._membership is None and self.catalogue.memberships:
-            self._membership = CoOccurrence(len(self.catalogue), self.catalogue.memberships)
-        return self._membership
+        if self._playlists is None and self.catalogue.memberships:
+            self._playlists = CoOccurrence(len(self.catalogue), self.catalogue.memberships)
+        return self._playlists
 
-    def membership_bonus(
-        self, seed_rows: Sequence[int], holdout_playlists: Iterable[str] = ()
+    def _playlist_bonus(
+        self, seed_rows: Sequence[int], weight: float, ignore: Sequence[str]
     ) -> Bonus | None:
-        """Extra score for tracks sharing playlists with the seeds, or ``None``.
-
-        Playlists in ``holdout_playlists`` are ignored (an evaluation must never
-        score a query with the playlist its answers come from).
-        """
-        membership = self.membership
-        if membership is None or self.membership_weight <= 0 or not seed_rows:
+        groups = self._playlist_groups
+        if groups is None or weight <= 0 or not seed_rows:
             return None
-        co = membership.scores(seed_rows, exclude_groups=holdout_playlists)
+        co = groups.scores(seed_rows, exclude_groups=ignore)
         if co.empty:
             return None
-        return Bonus(co.rows, co.values * np.float32(self.membership_weight))
+        return Bonus(co.rows, co.values * np.float32(weight))
 
-    def recommend(
-        self,
-        seeds: Sequence[Seed],
-        k: int = 10,
-        alpha: float = DEFAULT_ALPHA,
-        *,
-        exclude: Sequence[Seed] = (),
-        allowed: np.ndarray | None = None,
-        profile: TasteProfile | None = None,
-        bonus: Bonus | None = None,
-        holdout_playlists: Iterable[str] = (),
-        diversity: float = 0.0,
-        max_per_artist: int = 0,
-    ) -> list[Recommendation]:
-        """The ``k`` best tracks for the seeds; never a seed or a duplicate of one.
+    def _co_likes(self, seed_rows: Sequence[int], boosts: Boosts) -> tuple[Bonus | None, int]:
+        """Tracks liked by the members who liked the seeds; nothing without enough of them."""
+        if not boosts.likes or boosts.co_like_weight <= 0:
+            return None, 0
+        seeds = set(seed_rows)
+        groups: dict[str, list[int]] = {}
+        likers = 0
+        for member, rows in boosts.likes.items():
+            liked = sorted({int(r) for r in rows})
+            groups[str(member)] = liked
+            # A member counts when they liked a seed and something else besides.
+            if seeds.intersection(liked) and len(set(liked) - seeds) > 0:
+                likers += 1
+        if likers < MIN_CO_LIKERS:
+            return None, 0
+        scores = CoOccurrence(len(self.catalogue), groups).scores(list(seed_rows))
+        if scores.empty:
+            return None, 0
+        return Bonus(scores.rows, scores.values * np.float32(boosts.co_like_weight)), likers
 
-        With ``alpha == 0`` the seeds need no features (pure weighted popularity).
-        ``allowed`` is an optional boolean mask over catalogue rows. ``profile``
-        pulls the query towards a listener's taste (weighted by its evidence);
-        ``bonus`` adds extra points to some rows (e.g. liked together in a server);
-        the catalogue's own playlist co-membership is added unless held out.
-        """
-        alpha = validate_alpha(alpha)
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        rows = [self.row(s) for s in seeds]
-        if not rows:
-            raise ValueError("give at least one seed")
-        query = self._query_or_zero(rows, alpha)
-        if profile is not None and alpha > 0:
-            query = profile.blend(query)
-        return self._search(
-            query,
-            k,
-            alpha,
-            self.excluded_rows(rows, exclude),
-            allowed,
-            combine_bonuses(bonus, self.membership_bonus(rows, holdout_playlists)),
-            diversity,
-            max_per_artist,
-        )
+    def _like_counts(self, likes: Mapping[Any, Sequence[int]]) -> dict[int, int]:
+        """How many members liked each row."""
+        counts: Counter[int] = Counter()
+        for rows in likes.values():
+            counts.update({int(r) for r in rows if 0 <= int(r) < len(self.catalogue)})
+        return dict(counts)
 
-    def recommend_for_profile(
-        self,
-        profile: TasteProfile,
-        k: int = 10,
-        alpha: float = DEFAULT_ALPHA,
-        *,
-        exclude: Sequence[Seed] = (),
-        allowed: np.ndarray | None = None,
-        bonus: Bonus | None = None,
-        diversity: float = 0.0,
-        max_per_artist: int = 0,
-    ) -> list[Recommendation]:
-        """Recommendations from a taste profile alone (no seed song)."""
-        alpha = validate_alpha(alpha)
-        excluded = self.excluded_rows([], exclude)
-        return self._search(
-            profile.vector, k, alpha, excluded, allowed, bonus, diversity, max_per_artist
-        )
+    # -- answering ----------------------------------------------------------------------
 
-    def recommend_similar_to(
-        self,
-        track: Track,
-        k: int = 10,
-        alpha: float = DEFAULT_ALPHA,
-        *,
-        exclude: Sequence[Seed] = (),
-        allowed: np.ndarray | None = None,
-        profile: TasteProfile | None = None,
-        bonus: Bonus | None = None,
-        diversity: float = 0.0,
-        max_per_artist: int = 0,
-    ) -> list[Recommendation]:
-        """Like :meth:`recommend` for a track that need not be in the catalogue.
+    def _answer_all(self, plans: list[_Plan], options: _Options) -> list[Answer]:
+        pools = self._search_all(plans, options)
+        return [self._answer(plan, rows, options) for plan, rows in zip(plans, pools, strict=True)]
 
-        The track itself and catalogue rows that are the same song are excluded.
-        """
-        alpha = validate_alpha(alpha)
-        row = self.catalogue.row_of(track.id)
-        if row is not None:
-            return self.recommend(
-                [row],
-                k,
+    def _search_all(self, plans: list[_Plan], options: _Options) -> list[np.ndarray]:
+        """Each plan's candidate pool (one row per song), sharing scans where possible."""
+        pool = options.pool
+        out: list[np.ndarray | None] = [None] * len(plans)
+        for alpha in sorted({p.alpha for p in plans}):
+            positions = [i for i, p in enumerate(plans) if p.alpha == alpha]
+            if len(positions) == 1:
+                continue  # answered below, with the same code as a shortfall
+            results = self.index.search_batch(
+                np.stack([plans[i].search for i in positions]),
+                _with_margin(pool),
                 alpha,
-                exclude=exclude,
-                allowed=allowed,
-                profile=profile,
-                bonus=bonus,
-                diversity=diversity,
-                max_per_artist=max_per_artist,
+                excludes=[plans[i].excluded for i in positions],
+                allowed=options.allowed,
+                bonuses=[plans[i].bonus for i in positions],
             )
-        query = np.zeros(self.index.dimensions, dtype=np.float32)
-        if alpha > 0:
-            features = clean_features(track.features)
-            if features is None:
-                raise NoFeaturesError(f"{track.name} has no audio features")
-            raw = np.array([[features[name] for name in FEATURE_NAMES]])
-            vector = self.scaler.transform(raw)[0]
-            query = vector / np.linalg.norm(vector)
-        if profile is not None and alpha > 0:
-            query = profile.blend(query)
-        same_song = self.catalogue.rows_matching(track.name, track.artists)
-        excluded = np.union1d(self.excluded_rows([], exclude), same_song)
-        return self._search(query, k, alpha, excluded, allowed, bonus, diversity, max_per_artist)
-
-    def popular(
-        self, k: int = 10, *, exclude: Sequence[Seed] = (), allowed: np.ndarray | None = None
-    ) -> list[Recommendation]:
-        """The ``k`` tracks with the highest weighted popularity."""
-        query = np.zeros(self.index.dimensions, dtype=np.float32)
-        return self._search(query, k, 0.0, self.excluded_rows([], exclude), allowed, None, 0.0, 0)
-
-    def raw_features(self, row: int) -> np.ndarray:
-        """The unscaled feature row (NaN for a featureless track)."""
-        return self.catalogue.features[row]
-
-    def recommend_many(
-        self,
-        seed_lists: Sequence[Sequence[Seed]],
-        k: int = 10,
-        alpha: float = DEFAULT_ALPHA,
-        *,
-        holdouts: Sequence[Iterable[str]] | None = None,
-    ) -> list[list[Recommendation]]:
-        """:meth:`recommend` for many queries, sharing each scan of the index.
-
-        ``holdouts`` gives each query the playlists its membership signal must ignore.
-        """
-        alpha = validate_alpha(alpha)
-        row_lists = [[self.row(s) for s in seeds] for seeds in seed_lists]
-        holdouts = holdouts if holdouts is not None else [()] * len(row_lists)
-        if len(holdouts) != len(row_lists):
-            raise ValueError("one holdout entry per query")
-        queries = np.stack([self._query_or_zero(rows, alpha) for rows in row_lists])
-        excludes: list[np.ndarray | None] = [self.excluded_rows(rows) for rows in row_lists]
-        bonuses = [
-            self.membership_bonus(rows, held)
-            for rows, held in zip(row_lists, holdouts, strict=True)
-        ]
-        results = self.index.search_batch(queries, k, alpha, excludes=excludes, bonuses=bonuses)
-        return [self._recommendations(result) for result in results]
-
-    def _query_or_zero(self, rows: list[int], alpha: float) -> np.ndarray:
-        # At alpha 0 similarity does not rank, but it is still reported when known.
-        if alpha == 0.0 and not any(self.index.has_vector(row) for row in rows):
-            return np.zeros(self.index.dimensions, dtype=np.float32)
-        return self.query_vector(rows)
-
-    def _search(
-        self,
-        query: np.ndarray,
-        k: int,
-        alpha: float,
-        excluded: np.ndarray,
-        allowed: np.ndarray | None,
-        bonus: Bonus | None,
-        diversity: float,
-        max_per_artist: int,
-    ) -> list[Recommendation]:
-        """One exact search of a pool, re-ranked for variety when asked."""
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        result = self.index.search(
-            query,
-            _pool_size(k, diversity, max_per_artist),
-            alpha,
-            exclude=excluded,
-            allowed=allowed,
-            bonus=bonus,
-        )
-        return self._recommendations(self._diversified(result, k, diversity, max_per_artist))
-
-    def _diversified(
-        self, result: SearchResult, k: int, diversity: float, max_per_artist: int
-    ) -> SearchResult:
-        if diversity <= 0 and max_per_artist <= 0:
-            return result
-        keep = diversify(
-            result.rows,
-            result.scores,
-            self.index.unit_vectors,
-            k,
-            diversity=diversity,
-            max_per_artist=max_per_artist,
-            artists=self.catalogue.artists,
-        )
-        return SearchResult(
-            rows=result.rows[keep],
-            scores=result.scores[keep],
-            similarities=result.similarities[keep],
-            priors=result.priors[keep],
-            bonuses=None if result.bonuses is None else result.bonuses[keep],
-        )
-
-    def _recommendations(self, result: SearchResult) -> list[Recommendation]:
-        bonuses = result.bonuses if result.bonuses is not None else np.zeros(len(result))
+            for i, result in zip(positions, results, strict=True):
+                rows = self._one_per_song(result.rows)
+                if rows.shape[0] >= pool or len(result) < _with_margin(pool):
+                    out[i] = rows[:pool]
+                else:  # releases of one song took many places: search wider
+                    out[i] = self._pool(plans[i], pool, options.allowed, start=4 * pool)
         return [
+            rows if rows is not None else self._pool(plan, pool, options.allowed)
+            for plan, rows in zip(plans, out, strict=True)
+        ]
+
+    def _pool(
+        self,
+        plan: _Plan,
+        size: int,
+        allowed: np.ndarray | None,
+        *,
+        by_sound: bool = False,
+        start: int | None = None,
+    ) -> np.ndarray:
+        """The best ``size`` rows for a plan, one per song, searching wider when needed.
+
+        ``by_sound`` ranks by raw closeness instead (the fallback): at alpha 1 with no
+        bonus, tracks below the floor tie at 0 and the index breaks ties by cosine.
+        """
+        wanted, size = size, start or _with_margin(size)
+        while True:
+            result = self.index.search(
+                plan.search,
+                size,
+                1.0 if by_sound else plan.alpha,
+                exclude=plan.excluded,
+                allowed=allowed,
+                bonus=None if by_sound else plan.bonus,
+            )
+            rows = self._one_per_song(result.rows)
+            if rows.shape[0] >= wanted or len(result) < size:
+                return rows[:wanted]
+            size *= 2
+
+    def _one_per_song(self, rows: np.ndarray) -> np.ndarray:
+        """Keep the best placed release of each song (``rows`` is best first)."""
+        if rows.shape[0] < 2:
+            return rows
+        groups = self.catalogue.duplicate_groups[rows]
+        _, first = np.unique(groups, return_index=True)
+        if first.shape[0] == rows.shape[0]:
+            return rows
+        return rows[np.sort(first)]
+
+    def _answer(self, plan: _Plan, pool: np.ndarray, options: _Options) -> Answer:
+        rows = self._chosen(plan, pool, options)
+        parts = self._breakdowns(plan, rows)
+        fallback: Fallback | None = None
+        if plan.has_direction and rows.shape[0] and not any(_earned(b) for b, _ in parts):
+            # Only recent & popular ranked these: the list says nothing about the query.
+            fallback = "closest"
+            wide = self._pool(plan, options.pool, options.allowed, by_sound=True)
+            rows = self._chosen(plan, wide, options, by_sound=True)
+            parts = self._breakdowns(plan, rows)
+        recommendations = tuple(
             Recommendation(
                 rank=rank,
                 row=int(row),
                 track=self.catalogue.track(int(row)),
-                score=float(score),
-                similarity=float(similarity),
-                popularity=float(prior),
-                bonus=float(bonus),
+                score=breakdown.total,
+                similarity=similarity,
+                recency_popularity=float(self.index.prior[row]),
+                breakdown=breakdown,
+                likes=options.like_counts.get(int(row), 0),
+                reasons=self._reasons(plan, int(row), breakdown, similarity, options, fallback)
+                if options.explain
+                else (),
             )
-            for rank, (row, score, similarity, prior, bonus) in enumerate(
-                zip(
-                    result.rows,
-                    result.scores,
-                    result.similarities,
-                    result.priors,
-                    bonuses,
-                    strict=True,
-                ),
-                start=1,
+            for rank, (row, (breakdown, similarity)) in enumerate(
+                zip(rows, parts, strict=True), start=1
             )
-        ]
+        )
+        return Answer(
+            recommendations,
+            seeds=plan.seeds,
+            fallback=fallback,
+            taste_ratings=plan.taste_ratings,
+            co_likers=plan.co_likers,
+        )
+
+    def _chosen(
+        self, plan: _Plan, pool: np.ndarray, options: _Options, *, by_sound: bool = False
+    ) -> np.ndarray:
+        """The ``k`` rows to show from a pool, re-ranked for variety when asked."""
+        if not options.diversity.active or pool.shape[0] == 0:
+            return pool[: options.k]
+        unit = self.index.unit_vectors
+        if by_sound:
+            relevance = unit[pool] @ plan.search
+        else:
+            relevance = np.array([b.total for b, _ in self._breakdowns(plan, pool)])
+        keep = diversify(
+            pool,
+            relevance,
+            unit,
+            options.k,
+            diversity=options.diversity.amount,
+            max_per_artist=options.diversity.max_per_artist,
+            artists=self.catalogue.artists,
+        )
+        return pool[keep]
+
+    def _breakdowns(self, plan: _Plan, rows: np.ndarray) -> list[tuple[ScoreBreakdown, float]]:
+        """Each row's score parts and its similarity to the seeds."""
+        if rows.shape[0] == 0:
+            return []
+        unit = self.index.unit_vectors[rows]
+        similarity = self.index.calibration.similarity
+        searched = similarity(unit @ plan.search).astype(np.float64)
+        if plan.taste_only:
+            sound = np.zeros_like(searched)
+        elif plan.sound is not None:
+            sound = similarity(unit @ plan.sound).astype(np.float64)
+        else:
+            sound = searched
+        alpha = plan.alpha
+        columns = zip(
+            (alpha * sound).tolist(),
+            (alpha * (searched - sound)).tolist(),
+            ((1.0 - alpha) * self.index.prior[rows].astype(np.float64)).tolist(),
+            _values(plan.playlists, rows).tolist(),
+            _values(plan.liked_here, rows).tolist(),
+            sound.tolist(),
+            strict=True,
+        )
+        return [(ScoreBreakdown(*parts), similarity) for *parts, similarity in columns]
+
+    def _reasons(
+        self,
+        plan: _Plan,
+        row: int,
+        breakdown: ScoreBreakdown,
+        similarity: float,
+        options: _Options,
+        fallback: Fallback | None,
+    ) -> tuple[str, ...]:
+        """Short, true phrases for what earned this suggestion its place."""
+        out: list[str] = []
+        if similarity > 0 and plan.seed_tracks:
+            name, raw = self._closest_seed(plan, row)
+            phrase = reasons.sound_reason(
+                reasons.closest_features(self.scaler, raw, self.raw_features(row)), name
+            )
+            out.append(phrase or f"sounds like {name}")
+        elif fallback == "closest":
+            out.append("closest in sound, though not close")
+        if breakdown.taste > 0:
+            nearest = reasons.nearest_liked(self.index.unit_vectors, row, plan.liked_rows)
+            if nearest is not None:
+                out.append(f"because you liked {self.catalogue.names[nearest]}")
+            else:
+                out.append("fits your taste")
+        if breakdown.playlists > 0:
+            out.append("often in playlists together with " + self._seed_names(plan))
+        if breakdown.liked_here > 0 and plan.seeds:
+            out.append("liked along with " + self._seed_names(plan) + " here")
+        likes = reasons.likes_reason(options.like_counts.get(row, 0))
+        if likes:
+            out.append(likes)
+        if not out and breakdown.recent_popular > 0:
+            out.append("recent & popular")
+        return tuple(out)
+
+    def _closest_seed(self, plan: _Plan, row: int) -> tuple[str, np.ndarray]:
+        if len(plan.seed_tracks) == 1 or not plan.seeds:
+            return plan.seed_tracks[0]
+        unit = self.index.unit_vectors
+        best = int(np.argmax(unit[list(plan.seeds)] @ unit[row]))
+        return plan.seed_tracks[best]
+
+    def _seed_names(self, plan: _Plan) -> str:
+        names = [name for name, _ in plan.seed_tracks]
+        return names[0] if len(names) == 1 else "these songs"
+
+
+def _with_margin(size: int) -> int:
+    """Candidates to fetch for ``size`` distinct songs: a third of the shared dataset's
+    top-10 lists hold two releases of one song, so ask for a few more at once (a
+    wider top-k costs next to nothing; a second scan costs as much as the first)."""
+    return size + max(5, size // 2)
+
+
+def _values(bonus: Bonus | None, rows: np.ndarray) -> np.ndarray:
+    if bonus is None:
+        return np.zeros(rows.shape[0], dtype=np.float64)
+    return bonus.values_for(rows).astype(np.float64)
+
+
+def _earned(breakdown: ScoreBreakdown) -> bool:
+    """Whether anything but popularity placed a suggestion."""
+    return (
+        breakdown.sound > 0
+        or breakdown.taste > 0
+        or breakdown.playlists > 0
+        or breakdown.liked_here > 0
+    )

@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot import charts, rating_scheme, rendering
 from bot.recommending import RecommendOutcome
-from recommender import reasons
 from recommender.catalogue import Catalogue
-from recommender.engine import Recommender
+from recommender.engine import Recommender, Seeds
 from recommender.track import Track
 
 WORDS = [
@@ -125,24 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     tracks = fixture_tracks()
     recommender = Recommender(Catalogue.from_tracks(tracks))
     seed = tracks[1]
-    suggestions = recommender.recommend([seed.id], k=5, alpha=0.7)
+    # The same reasons the bot shows: the engine's own (explain=True), not made-up text.
+    suggestions = list(recommender.recommend(Seeds([seed.id]), k=5, alpha=0.7, explain=True))
     outcome = RecommendOutcome(
         mode="song",
         seed=seed,
         suggestions=suggestions,
-        # The same reasons the bot computes (recommender.reasons), not made-up text.
-        reasons=[
-            reasons.sound_reason(
-                reasons.closest_features(
-                    recommender.scaler,
-                    recommender.raw_features(recommender.row(seed.id)),
-                    recommender.raw_features(s.row),
-                ),
-                seed.name,
-            )
-            or "popular here"
-            for s in suggestions
-        ],
         alpha=0.7,
         catalogue_size=len(tracks),
     )

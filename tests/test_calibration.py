@@ -13,7 +13,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from recommender.calibration import SimilarityCalibration
 from recommender.catalogue import Catalogue
-from recommender.engine import Recommender
+from recommender.engine import Recommender, Seeds
 from recommender.loaders import load_catalogue
 from recommender.popularity import PopularityWeighting
 from recommender.track import Track
@@ -111,10 +111,10 @@ def _blend_study(recommender: Recommender, seeds: np.ndarray) -> dict[str, float
         blended = 0.5 * cosines + 0.5 * prior[usable]
         blended[position[int(seed)]] = -np.inf
         tutorial += usable[np.argsort(-blended, kind="stable")[:10]].tolist()
-        picks = recommender.recommend([int(seed)], k=10, alpha=0.5)
+        picks = recommender.recommend(Seeds([int(seed)]), k=10, alpha=0.5)
         ours += [r.row for r in picks]
         ours_similarity += [r.similarity for r in picks]
-        popular = [r.row for r in recommender.recommend([int(seed)], k=10, alpha=0.0)]
+        popular = recommender.recommend(Seeds([int(seed)]), k=10, alpha=0.0).rows
         popular_similarity += calibration.similarity(unit[popular] @ unit[int(seed)]).tolist()
     n = len(catalogue)
     return {

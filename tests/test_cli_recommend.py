@@ -5,21 +5,38 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from recommender.engine import DEFAULT_ALPHA, Recommender
+from recommender.answer import BREAKDOWN_PARTS
+from recommender.engine import DEFAULT_ALPHA, Recommender, Seeds
 from recommender.loaders import load_catalogue
 from recommender.popularity import PopularityWeighting
+from recommender.resolve import SongResolver
 from tests import fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "spotify_songs.csv.gz"
+PARTS = list(BREAKDOWN_PARTS)
+
+
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+# Two different songs with one title, equally well known: nobody can tell which is meant.
 HELLOS = [
-    fx.SynthTrack(fx.track_id(1, "H"), "Hello", ("Adele",), "", "2015-10-23", 80, 1, None),
-    fx.SynthTrack(fx.track_id(2, "H"), "Hello", ("Lionel Richie",), "", "1984", 60, 1, None),
+    fx.SynthTrack(fx.track_id(1, "H"), "Hello", ("Adele",), "", "2015-10-23", 70, 1, None),
+    fx.SynthTrack(fx.track_id(2, "H"), "Hello", ("Lionel Richie",), "", "1984", 70, 1, None),
 ]
 
 
@@ -67,54 +84,105 @@ def one_error_line(done: subprocess.CompletedProcess) -> str:
 def test_help_describes_the_options() -> None:
     done = recommend("--help")
     assert done.returncode == 0
-    for option in ("--catalog", "--song", "--seeds-file", "-k", "--alpha", "--format"):
+    options = (
+        "--catalog",
+        "--song",
+        "--seeds-file",
+        "-k",
+        "--alpha",
+        "--format",
+        "--playlist-weight",
+    )
+    for option in options:
         assert option in done.stdout
 
 
-def test_default_table_lists_k_tracks_with_their_scores(catalogue: Path) -> None:
-    done = recommend("--catalog", catalogue, "--song", "Song 3", "-k", "4", "--as-of", "2020-01-01")
+def test_default_table_names_the_seed_and_lists_k_tracks_with_their_score_parts(
+    catalogue: Path,
+) -> None:
+    seed = fx.track_id(3)
+    done = recommend("--catalog", catalogue, "--song", seed, "-k", "4", "--as-of", "2020-01-01")
     assert done.returncode == 0, done.stderr
-    header, *rows = done.stdout.strip().splitlines()
-    assert header.split() == ["#", "track", "artists", "year", "similarity", "popularity", "score"]
+    seed_line, header, *rows = done.stdout.strip().splitlines()
+    assert seed_line.startswith("seed: Song 3 - ") and seed_line.endswith(f"({fx.track_id(3)})")
+    assert header.split() == ["#", "track", "artists", "year", "similarity", *PARTS, "score"]
     assert [row.split()[0] for row in rows] == ["1", "2", "3", "4"]
-    assert "Song 3 " not in done.stdout  # the seed itself never appears
+    assert "Song 3 " not in "\n".join(rows)  # the seed itself never appears
+    for row in rows:
+        *parts, score = (float(cell) for cell in row.split()[-len(PARTS) - 1 :])
+        assert sum(parts) == pytest.approx(score, abs=3e-3)  # each rounded to 3 places
 
 
-def test_json_and_csv_carry_ids_and_components_and_alpha_changes_the_ranking(
+def test_json_and_csv_carry_the_seeds_and_the_same_breakdown_and_alpha_changes_the_ranking(
     catalogue: Path,
 ) -> None:
     seed = fx.track_id(3)
     common = ("--catalog", catalogue, "-k", "6", "--as-of", "2020-01-01", "--format")
-    as_json, as_csv, popular = recommend_all(
+    as_json, as_csv, popular, table = recommend_all(
         [
             (*common, "json", "--song", f"spotify:track:{seed}"),
             (*common, "csv", "--song", f"https://open.spotify.com/track/{seed}?si=x"),
             (*common, "json", "--song", seed, "--alpha", "0"),
+            (*common, "table", "--song", seed),
         ]
     )
-    assert as_json.returncode == as_csv.returncode == popular.returncode == 0, as_json.stderr
+    assert {as_json.returncode, as_csv.returncode, popular.returncode} == {0}, as_json.stderr
 
-    results = json.loads(as_json.stdout)
+    document = json.loads(as_json.stdout)
+    assert document["seeds"] == [{"track_id": seed, "track": "Song 3", "artists": ANY_TEXT}]
+    assert document["fallback"] is None
+    results = document["recommendations"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5, 6]
     assert seed not in {r["track_id"] for r in results}
     for r in results:
-        expected = DEFAULT_ALPHA * r["similarity"] + (1 - DEFAULT_ALPHA) * r["popularity"]
-        assert r["score"] == pytest.approx(expected, abs=2e-4)
+        assert r["sound"] == pytest.approx(DEFAULT_ALPHA * r["similarity"], abs=2e-4)
+        expected = (1 - DEFAULT_ALPHA) * r["recency_popularity"]
+        assert r["recent_popular"] == pytest.approx(expected, abs=2e-4)
+        assert r["score"] == pytest.approx(sum(r[part] for part in PARTS), abs=5e-4)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["track_id"] for r in rows] == [r["track_id"] for r in results]
-    assert float(rows[0]["score"]) == pytest.approx(results[0]["score"])
-    by_popularity = json.loads(popular.stdout)
+    assert {r["seed_track_ids"] for r in rows} == {seed}
+    assert {r["seed_tracks"] for r in rows} == {"Song 3"}
+    for row, result in zip(rows, results, strict=True):
+        for part in (*PARTS, "score", "similarity"):
+            assert float(row[part]) == pytest.approx(result[part])
+    # The three formats carry the same score parts.
+    header = table.stdout.splitlines()[1].split()
+    assert set(PARTS) | {"score"} <= set(header) & set(rows[0]) & set(results[0])
+
+    by_popularity = json.loads(popular.stdout)["recommendations"]
     assert [r["track_id"] for r in by_popularity] != [r["track_id"] for r in results]
-    assert [r["score"] for r in by_popularity] == [r["popularity"] for r in by_popularity]
+    assert [r["score"] for r in by_popularity] == [r["recency_popularity"] for r in by_popularity]
 
 
-def test_unknown_song_exits_2_with_the_closest_names(catalogue: Path) -> None:
-    done = recommend("--catalog", catalogue, "--song", "Sogn 12x")
+def test_several_seeds_are_named_and_more_than_five_are_refused(catalogue: Path) -> None:
+    common = ("--catalog", catalogue, "-k", "3", "--format", "json")
+    songs = [arg for i in range(1, 7) for arg in ("--song", fx.track_id(i))]
+    three, six = recommend_all([(*common, *songs[:6]), (*common, *songs)])
+    assert three.returncode == 0, three.stderr
+    document = json.loads(three.stdout)
+    assert [s["track_id"] for s in document["seeds"]] == [fx.track_id(i) for i in (1, 2, 3)]
+    assert not {fx.track_id(i) for i in (1, 2, 3)} & {
+        r["track_id"] for r in document["recommendations"]
+    }
+    assert six.returncode == 2 and "at most 5" in one_error_line(six)
+
+
+@pytest.mark.parametrize("text", ["Snog", "qqq zzz"])
+def test_unknown_song_exits_2_with_the_closest_names(catalogue: Path, text: str) -> None:
+    done = recommend("--catalog", catalogue, "--song", text)
     assert done.returncode == 2
     line = one_error_line(done)
-    assert "Sogn 12x" in line and "Song" in line
+    assert f"no song matches {text!r}" in line
     assert done.stdout == ""
+    # Whatever the library finds closest is named (the lookup's own rules decide what).
+    resolver = SongResolver(load_catalogue(catalogue))
+    resolution = resolver.resolve(text)
+    assert resolution.row is None
+    for row in (resolution.candidates or resolver.closest(text, limit=3))[:5]:
+        assert resolver.catalogue.ids[row] in line
 
 
 def test_ambiguous_name_lists_the_candidates(catalogue: Path) -> None:
@@ -194,10 +262,13 @@ def test_batch_from_stdin_matches_the_library(catalogue: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     weighting = PopularityWeighting(as_of=fx.AS_OF)
-    expected = Recommender(load_catalogue(catalogue), weighting=weighting).recommend([seed], k=4)
+    library = Recommender(load_catalogue(catalogue), weighting=weighting)
+    expected = library.recommend(Seeds([seed]), k=4)
     assert json.loads(done.stdout) == {
         "query_id": "only",
+        "seeds": [seed],
         "recommendations": [r.track.id for r in expected],
+        "fallback": None,
     }
 
 
@@ -205,3 +276,24 @@ def test_missing_seeds_file_is_one_clear_line(catalogue: Path, tmp_path: Path) -
     done = recommend("--catalog", catalogue, "--seeds-file", tmp_path / "absent.jsonl")
     assert done.returncode == 2
     assert "absent.jsonl" in one_error_line(done)
+
+
+def _readme_example() -> tuple[list[str], str]:
+    """The README's `recommend` command (as arguments) and the output block after it."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(\w*)\n(.*?)```", text, flags=re.DOTALL)
+    for i, (language, body) in enumerate(blocks):
+        if language == "sh" and "python -m recommender recommend" in body:
+            command = body[body.index("python -m recommender recommend") :]
+            args = shlex.split(command.replace("\\\n", " "))[4:]  # after "recommend"
+            return args, blocks[i + 1][1]
+    raise AssertionError("README has no `python -m recommender recommend` example")
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data (the shared dataset)")
+def test_readme_example_output_is_what_the_command_prints() -> None:
+    args, shown = _readme_example()
+    assert "--as-of" in args  # without a fixed date the numbers would drift day by day
+    done = recommend(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from recommender.catalogue import Catalogue
-from recommender.engine import Recommender
+from recommender.engine import Boosts, Recommender, Seeds
 from recommender.evaluation import metrics as m
 from recommender.evaluation.baselines import EngineMethod
 from recommender.evaluation.parity import score_run
@@ -175,10 +175,15 @@ def test_membership_signal_never_sees_the_query_playlist(catalogue: Catalogue) -
     queries = seed_song_queries(catalogue, 0)[:40]
     with_holdout = EngineMethod("m", recommender, 0.7, 5.0).rank(queries)
     for q, ranked in zip(queries, with_holdout, strict=True):
-        bonus = recommender.membership_bonus(list(q.seeds), q.holdout)
-        if bonus is not None:
-            for row in bonus.rows:
-                shared = set(catalogue.playlists_of(int(row))) & set(
+        answer = recommender.recommend(
+            Seeds(q.seeds, ignore_playlists=q.holdout),
+            len(catalogue),
+            alpha=0.7,
+            boosts=Boosts(playlist_weight=5.0),
+        )
+        for rec in answer:
+            if rec.breakdown.playlists > 0:
+                shared = set(catalogue.playlists_of(rec.row)) & set(
                     catalogue.playlists_of(q.seeds[0])
                 )
                 assert shared - {q.playlist_id}, "a bonus came only from the held-out playlist"

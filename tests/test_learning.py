@@ -8,7 +8,7 @@ import pytest
 from recommender.catalogue import Catalogue
 from recommender.cooccurrence import CoOccurrence
 from recommender.diversity import diversify
-from recommender.engine import Recommender, combine_bonuses
+from recommender.engine import Boosts, Diversity, Popular, Recommender, Seeds, Taste
 from recommender.index import Bonus, FeatureIndex
 from recommender.profile import TasteProfile
 from recommender.reasons import closest_features, likes_reason, nearest_liked, sound_reason
@@ -118,28 +118,78 @@ def test_bonus_lifts_rows_exactly_and_refuses_negative_values() -> None:
         Bonus.from_pairs(np.array([1]), np.array([-0.1]))
 
 
-def test_combined_bonuses_add_up() -> None:
-    a = Bonus.from_pairs(np.array([1, 2]), np.array([0.5, 0.5]))
-    b = Bonus.from_pairs(np.array([2, 3]), np.array([0.25, 1.0]))
-    combined = combine_bonuses(a, None, b)
-    assert combined is not None
-    assert combined.values_for(np.array([1, 2, 3, 4])).tolist() == [0.5, 0.75, 1.0, 0.0]
-    assert combine_bonuses(None, None) is None
-
-
-def test_membership_bonus_uses_playlists_and_respects_holdout() -> None:
+def test_playlists_together_is_its_own_weighted_part_and_respects_holdout() -> None:
     catalogue = synthetic_catalogue(300, seed=5, playlists=12)
-    recommender = Recommender(catalogue, membership_weight=0.5)
+    recommender = Recommender(catalogue, playlist_weight=0.5)
     playlist_id, rows = next((p, r) for p, r in catalogue.memberships.items() if len(r) > 5)
     seed = int(rows[0])
     own = set(rows.tolist()) - {seed}
-    with_membership = recommender.recommend([seed], k=10, alpha=0.7)
-    assert any(r.row in own and r.bonus > 0 for r in with_membership)
+    with_playlists = recommender.recommend(Seeds([seed]), k=10, alpha=0.7)
+    assert any(r.row in own and r.breakdown.playlists > 0 for r in with_playlists)
+    assert all(r.breakdown.playlists <= 0.5 + 1e-6 for r in with_playlists)
+    for r in with_playlists:
+        # alpha keeps its meaning: the playlists part is separate from sound and popularity.
+        assert r.breakdown.sound == pytest.approx(0.7 * r.similarity)
+        assert r.breakdown.recent_popular == pytest.approx(0.3 * r.recency_popularity)
+        assert r.score == pytest.approx(r.breakdown.total)
     others = [p for p in catalogue.playlists_of(seed) if p != playlist_id]
-    held_out = recommender.recommend(
-        [seed], k=10, alpha=0.7, holdout_playlists=[playlist_id, *others]
+    held_out = recommender.recommend(Seeds([seed], ignore_playlists=[playlist_id, *others]), 10)
+    assert all(r.breakdown.playlists == 0 for r in held_out)
+    # A call may turn it off (or change it) without touching the recommender.
+    off = recommender.recommend(Seeds([seed]), k=10, alpha=0.7, boosts=Boosts(playlist_weight=0))
+    assert all(r.breakdown.playlists == 0 for r in off)
+    doubled = recommender.recommend(Seeds([seed]), 10, alpha=0.7, boosts=Boosts(playlist_weight=1))
+    assert max(r.breakdown.playlists for r in doubled) > 0.5
+    with pytest.raises(ValueError):
+        Boosts(playlist_weight=-1)
+
+
+def test_liked_together_here_needs_two_members_and_names_how_many_liked_it() -> None:
+    catalogue = synthetic_catalogue(200, seed=8, playlists=4)
+    recommender = Recommender(catalogue)
+    seed, together, alone = 3, 150, 170
+    one_member = {"ann": [seed, together]}
+    cold = recommender.recommend(Seeds([seed]), 10, boosts=Boosts(likes=one_member))
+    assert cold.co_likers == 0 and all(r.breakdown.liked_here == 0 for r in cold)
+
+    likes = {"ann": [seed, together], "bob": [seed, together, alone], "cy": [alone]}
+    answer = recommender.recommend(
+        Seeds([seed]), len(catalogue), alpha=0.8, boosts=Boosts(likes=likes), explain=True
     )
-    assert all(r.bonus == 0 for r in held_out)
+    assert answer.co_likers == 2
+    by_row = {r.row: r for r in answer}
+    assert by_row[together].breakdown.liked_here == pytest.approx(0.3)  # the weight
+    assert by_row[together].likes == 2 and "liked by 2 people here" in by_row[together].reasons
+    assert 0 < by_row[alone].breakdown.liked_here < 0.3
+    assert all(r.score == pytest.approx(r.breakdown.total) for r in answer)
+    heavier = recommender.recommend(Seeds([seed]), 3, boosts=Boosts(likes=likes, co_like_weight=1))
+    assert {r.row: r for r in heavier}[together].breakdown.liked_here == pytest.approx(1.0)
+
+
+def test_favourites_put_what_members_liked_first_then_popular_tracks() -> None:
+    catalogue = synthetic_catalogue(200, seed=9, playlists=4)
+    recommender = Recommender(catalogue)
+    likes = {"ann": [17, 42], "bob": [42], "cy": [99]}
+    answer = recommender.recommend(Popular(), 6, boosts=Boosts(likes=likes), exclude=[99])
+    assert answer.rows[:2] == [42, 17]  # two likes, then one; 99 was excluded
+    assert [r.likes for r in answer[:2]] == [2, 1]
+    assert answer[0].breakdown.liked_here == 2.0
+    plain = recommender.recommend(Popular(), 10)
+    assert answer.rows[2:6] == [r for r in plain.rows if r not in (17, 42, 99)][:4]
+    assert all(r.score == pytest.approx(r.breakdown.total) for r in answer)
+
+
+def test_taste_and_boosts_add_up_in_one_answer() -> None:
+    catalogue = synthetic_catalogue(300, seed=5, playlists=12)
+    recommender = Recommender(catalogue, playlist_weight=1.0)
+    likes = {"a": [0, 5, 9], "b": [0, 5], "c": [0, 9, 11]}
+    answer = recommender.recommend(
+        Seeds([0]), 300, alpha=0.8, taste=Taste([20, 21, 22]), boosts=Boosts(likes=likes)
+    )
+    parts = {name for r in answer for name, v in r.breakdown.as_dict().items() if v}
+    assert {"sound", "taste", "recent_popular", "playlists", "liked_here"} <= parts
+    for r in answer:
+        assert r.score == pytest.approx(sum(r.breakdown.as_dict().values()), abs=1e-12)
 
 
 # -- diversity -----------------------------------------------------------------------------
@@ -170,7 +220,9 @@ def test_artist_cap_limits_tracks_per_artist_unless_nothing_else_is_left() -> No
 def test_recommend_with_cap_never_exceeds_it() -> None:
     catalogue = synthetic_catalogue(400, seed=2)
     recommender = Recommender(catalogue)
-    results = recommender.recommend([0], k=10, alpha=0.7, max_per_artist=1, diversity=0.3)
+    results = recommender.recommend(
+        Seeds([0]), k=10, alpha=0.7, diversity=Diversity(0.3, max_per_artist=1)
+    )
     artists = [r.track.artists[0] for r in results]
     assert len(results) == 10 and len(set(artists)) == len(artists)
 

@@ -1,4 +1,9 @@
-"""``python -m recommender recommend``: suggestions from a catalogue file."""
+"""``python -m recommender recommend``: suggestions from a catalogue file.
+
+Every format carries the same columns: each suggestion's similarity and the parts of
+its score (``sound + recent_popular + playlists + liked_here + taste = score``), and
+the seed songs the text resolved to.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +16,43 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from recommender.answer import BREAKDOWN_PARTS, Answer
 from recommender.catalogue import Catalogue
 from recommender.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
 from recommender.engine import (
     DEFAULT_ALPHA,
-    DEFAULT_MEMBERSHIP_WEIGHT,
+    DEFAULT_PLAYLIST_WEIGHT,
     NoFeaturesError,
-    Recommendation,
     Recommender,
+    Seeds,
 )
 from recommender.loaders import CatalogueFormatError, load_catalogue
 from recommender.popularity import PopularityWeighting
+from recommender.query import MAX_SEEDS
 from recommender.resolve import SongResolver
 
 MAX_K = 500
 BATCH_SIZE = 256
+FALLBACK_NOTE = (
+    "nothing in this catalogue sounds close to the seed (no similarity above the "
+    "floor): these are the closest by raw sound, not close matches"
+)
+# The row columns of every format, in order; the table leaves out the two raw ids/values
+# it has no room for (track_id, recency_popularity) but keeps every score part.
+COLUMNS: tuple[str, ...] = (
+    "rank",
+    "track_id",
+    "track",
+    "artists",
+    "year",
+    "similarity",
+    "recency_popularity",
+    *BREAKDOWN_PARTS,
+    "score",
+)
+TABLE_COLUMNS: tuple[str, ...] = tuple(
+    c for c in COLUMNS if c not in ("track_id", "recency_popularity")
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recommend",
         help="recommend tracks from a catalogue file",
         description=(
-            "Recommend tracks similar to one or more seed songs, blended with "
-            "release-date-weighted popularity. Seeds are Spotify ids, URIs, links, "
-            "or names ('name' or 'name - artist')."
+            "Recommend tracks that sound like one to five seed songs, blended with "
+            "recent & popular tracks (alpha) and, when the catalogue has playlists, "
+            "tracks often in playlists with the seeds (--playlist-weight). Seeds are "
+            "Spotify ids, URIs, links, or names ('name' or 'name - artist')."
         ),
     )
     parser.add_argument(
@@ -51,15 +79,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--song",
         action="append",
         metavar="TEXT",
-        help="a seed song; repeat for several (their similarities are averaged)",
+        help=f"a seed song; repeat for several (up to {MAX_SEEDS}; their sound is averaged)",
     )
     seeds.add_argument(
         "--seeds-file",
         metavar="QUERIES.jsonl",
         help=(
-            'batch mode: one {"query_id", "seeds": [track ids], "k", "holdout_playlists": '
-            "[playlist ids]} per line ('-' for stdin); the membership signal ignores a "
-            "line's holdout playlists"
+            'batch mode: one {"query_id", "seeds": [track ids or names], "k", '
+            "\"holdout_playlists\": [playlist ids]} per line ('-' for stdin); the "
+            "playlists signal ignores a line's holdout playlists"
         ),
     )
     parser.add_argument("-k", type=int, default=10, help="number of suggestions (default 10)")
@@ -67,7 +95,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--alpha",
         type=float,
         default=DEFAULT_ALPHA,
-        help=f"weight of similarity vs popularity, 0-1 (default {DEFAULT_ALPHA})",
+        help=(
+            "weight of sound similarity against recent & popular, 0-1 "
+            f"(default {DEFAULT_ALPHA}); the playlists part is added on top"
+        ),
     )
     parser.add_argument(
         "--half-life",
@@ -84,13 +115,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="date ages are measured from (default today)",
     )
     parser.add_argument(
+        "--playlist-weight",
         "--membership-weight",
+        dest="playlist_weight",
         type=float,
         default=None,
         metavar="W",
         help=(
-            "weight of playlist co-membership added to the score when the catalogue has "
-            f"playlist columns (default {DEFAULT_MEMBERSHIP_WEIGHT:g}; 0 turns it off)"
+            "weight of 'often in playlists together' (co-membership with the seeds, "
+            "0-1) added to the score when the catalogue has playlist columns "
+            f"(default {DEFAULT_PLAYLIST_WEIGHT:g}; 0 turns it off)"
         ),
     )
     parser.add_argument(
@@ -110,18 +144,20 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if not args.half_life > 0:
         raise CliError("--half-life must be positive")
+    if args.playlist_weight is not None and not 0 <= args.playlist_weight < float("inf"):
+        raise CliError("--playlist-weight must be a non-negative number")
+    if args.song and len(args.song) > MAX_SEEDS:
+        raise CliError(f"--song takes at most {MAX_SEEDS} seeds, got {len(args.song)}")
     try:
         catalogue = load_catalogue(args.catalog)
     except CatalogueFormatError as error:
         raise CliError(f"{args.catalog}: {error}") from None
     if len(catalogue) == 0:
         raise CliError(f"{args.catalog}: the catalogue has no tracks with a Spotify id")
-    if args.membership_weight is not None and not args.membership_weight >= 0:
-        raise CliError("--membership-weight must be non-negative")
-    weight = DEFAULT_MEMBERSHIP_WEIGHT if args.membership_weight is None else args.membership_weight
+    weight = DEFAULT_PLAYLIST_WEIGHT if args.playlist_weight is None else args.playlist_weight
     weighting = PopularityWeighting(half_life_years=args.half_life, as_of=args.as_of)
     recommender = Recommender(
-        catalogue, weighting=weighting, membership_weight=weight if catalogue.memberships else 0.0
+        catalogue, weighting=weighting, playlist_weight=weight if catalogue.memberships else 0.0
     )
     if args.seeds_file:
         return _run_batch(recommender, args)
@@ -133,9 +169,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_single(recommender: Recommender, args: argparse.Namespace) -> int:
     resolver = SongResolver(recommender.catalogue)
-    rows = [_resolve_or_fail(resolver, text) for text in args.song]
+    rows: list[int] = []
+    for text in args.song:
+        row = _resolve_or_fail(resolver, text)
+        if row not in rows:  # the same song typed twice is one seed
+            rows.append(row)
     try:
-        results = recommender.recommend(rows, k=args.k, alpha=args.alpha)
+        answer = recommender.recommend(Seeds(rows), k=args.k, alpha=args.alpha)
     except NoFeaturesError:
         names = ", ".join(recommender.catalogue.names[r] for r in rows)
         raise CliError(
@@ -143,7 +183,7 @@ def _run_single(recommender: Recommender, args: argparse.Namespace) -> int:
             "popularity only, or another seed"
         ) from None
     writer = {"table": _write_table, "json": _write_json, "csv": _write_csv}[args.format]
-    writer(results, sys.stdout)
+    writer(recommender.catalogue, answer, sys.stdout)
     return EXIT_OK
 
 
@@ -168,8 +208,20 @@ def _describe(catalogue: Catalogue, row: int) -> str:
     return f"{catalogue.names[row]} - {', '.join(catalogue.artists[row])} ({catalogue.ids[row]})"
 
 
-def _rows_for_output(results: list[Recommendation]) -> Iterator[dict[str, Any]]:
-    for rec in results:
+def _seeds(catalogue: Catalogue, answer: Answer) -> list[dict[str, str]]:
+    return [
+        {
+            "track_id": catalogue.ids[row],
+            "track": catalogue.names[row],
+            "artists": ", ".join(catalogue.artists[row]),
+        }
+        for row in answer.seeds
+    ]
+
+
+def _rows_for_output(answer: Answer) -> Iterator[dict[str, Any]]:
+    for rec in answer:
+        parts = {name: round(value, 4) for name, value in rec.breakdown.as_dict().items()}
         yield {
             "rank": rec.rank,
             "track_id": rec.track.id,
@@ -177,42 +229,59 @@ def _rows_for_output(results: list[Recommendation]) -> Iterator[dict[str, Any]]:
             "artists": rec.track.artist_line,
             "year": rec.track.year,
             "similarity": round(rec.similarity, 4),
-            "popularity": round(rec.popularity, 4),
+            "recency_popularity": round(rec.recency_popularity, 4),
+            **parts,
             "score": round(rec.score, 4),
         }
 
 
-def _write_json(results: list[Recommendation], out: IO[str]) -> None:
-    json.dump(list(_rows_for_output(results)), out, ensure_ascii=False, indent=2)
+def _write_json(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
+    document = {
+        "seeds": _seeds(catalogue, answer),
+        "fallback": answer.fallback,
+        "recommendations": list(_rows_for_output(answer)),
+    }
+    json.dump(document, out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 
-def _write_csv(results: list[Recommendation], out: IO[str]) -> None:
-    rows = list(_rows_for_output(results))
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["rank"])
+def _write_csv(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
+    seeds = _seeds(catalogue, answer)
+    # CSV has one table: the seeds and the fallback flag repeat on every row.
+    context = {
+        "fallback": answer.fallback or "",
+        "seed_track_ids": " | ".join(s["track_id"] for s in seeds),
+        "seed_tracks": " | ".join(s["track"] for s in seeds),
+        "seed_artists": " | ".join(s["artists"] for s in seeds),
+    }
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *context])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({**row, **context} for row in _rows_for_output(answer))
 
 
-def _write_table(results: list[Recommendation], out: IO[str]) -> None:
-    header = ["#", "track", "artists", "year", "similarity", "popularity", "score"]
+def _write_table(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
+    for seed in _seeds(catalogue, answer):
+        out.write(f"seed: {seed['track']} - {seed['artists']} ({seed['track_id']})\n")
+    if answer.fallback == "closest":
+        out.write(f"note: {FALLBACK_NOTE}\n")
+    header = ["#" if c == "rank" else c for c in TABLE_COLUMNS]
     body = [
         [
             str(r["rank"]),
-            _clip(r["track"], 40),
-            _clip(r["artists"], 28),
+            _clip(r["track"], 36),
+            _clip(r["artists"], 24),
             str(r["year"] or "?"),
             f"{r['similarity']:.0%}",
-            f"{r['popularity']:.0%}",
+            *(f"{r[part]:.3f}" for part in BREAKDOWN_PARTS),
             f"{r['score']:.3f}",
         ]
-        for r in _rows_for_output(results)
+        for r in _rows_for_output(answer)
     ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    numeric = {0, 3, 4, 5, 6}
+    text_columns = {1, 2}
     for row in [header, *body]:
         cells = [
-            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            cell.ljust(widths[i]) if i in text_columns else cell.rjust(widths[i])
             for i, cell in enumerate(row)
         ]
         out.write("  ".join(cells).rstrip() + "\n")
@@ -236,6 +305,7 @@ class _Query:
 
 def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
     source = sys.stdin if args.seeds_file == "-" else _open_input(args.seeds_file)
+    resolver = SongResolver(recommender.catalogue)
     failures = 0
     pending: list[_Query] = []
     with source:
@@ -243,7 +313,7 @@ def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
             if not text.strip():
                 continue
             try:
-                pending.append(_parse_line(recommender, number, text, args.k))
+                pending.append(_parse_line(resolver, number, text, args.k))
             except ValueError as error:
                 failures += 1
                 print(f"line {number}: {error}", file=sys.stderr)
@@ -261,7 +331,7 @@ def _open_input(path: str) -> IO[str]:
         raise CliError(f"cannot read {path}: {error.strerror}", EXIT_BAD_INPUT) from None
 
 
-def _parse_line(recommender: Recommender, number: int, text: str, default_k: int) -> _Query:
+def _parse_line(resolver: SongResolver, number: int, text: str, default_k: int) -> _Query:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -273,19 +343,28 @@ def _parse_line(recommender: Recommender, number: int, text: str, default_k: int
         raise ValueError("missing or invalid 'query_id'")
     seeds = data.get("seeds")
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, str) for s in seeds):
-        raise ValueError("'seeds' must be a non-empty list of track ids")
+        raise ValueError("'seeds' must be a non-empty list of track ids or song names")
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds, got {len(seeds)}")
     k = data.get("k", default_k)
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise ValueError(f"'k' must be an integer between 1 and {MAX_K}")
     holdout = data.get("holdout_playlists", [])
     if not isinstance(holdout, list) or not all(isinstance(p, str) for p in holdout):
         raise ValueError("'holdout_playlists' must be a list of playlist ids")
-    catalogue = recommender.catalogue
-    rows = [row for seed in seeds if (row := catalogue.row_of(seed)) is not None]
-    unknown = [seed for seed in seeds if seed not in catalogue]
-    if unknown:
-        raise ValueError(f"seed(s) not in the catalogue: {', '.join(unknown[:5])}")
-    return _Query(number, str(query_id), rows, k, tuple(holdout))
+    rows = [_batch_seed(resolver, seed) for seed in seeds]
+    return _Query(number, str(query_id), list(dict.fromkeys(rows)), k, tuple(holdout))
+
+
+def _batch_seed(resolver: SongResolver, seed: str) -> int:
+    """A catalogue id as is; anything else resolved like ``--song`` (or a ValueError)."""
+    row = resolver.catalogue.row_of(seed)
+    if row is not None:
+        return row
+    try:
+        return _resolve_or_fail(resolver, seed)
+    except CliError as error:
+        raise ValueError(str(error)) from None
 
 
 def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int:
@@ -294,19 +373,28 @@ def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int
         return 0
     failures = 0
     usable: list[_Query] = []
+    has_features = recommender.catalogue.has_features
     for query in queries:
-        if alpha > 0 and not any(recommender.index.has_vector(r) for r in query.rows):
+        if alpha > 0 and not any(has_features[r] for r in query.rows):
             print(f"line {query.line}: no seed has audio features", file=sys.stderr)
             failures += 1
         else:
             usable.append(query)
-    k = max((q.k for q in usable), default=1)
-    results = recommender.recommend_many(
-        [q.rows for q in usable], k=k, alpha=alpha, holdouts=[q.holdout for q in usable]
+    if not usable:
+        return failures
+    k = max(q.k for q in usable)
+    answers = recommender.recommend(
+        [Seeds(q.rows, ignore_playlists=q.holdout) for q in usable], k=k, alpha=alpha
     )
+    ids = recommender.catalogue.ids
     out = sys.stdout
-    for query, recs in zip(usable, results, strict=True):
-        ids = [rec.track.id for rec in recs[: query.k]]
-        out.write(json.dumps({"query_id": query.query_id, "recommendations": ids}) + "\n")
+    for query, answer in zip(usable, answers, strict=True):
+        line = {
+            "query_id": query.query_id,
+            "seeds": [ids[r] for r in query.rows],
+            "recommendations": [rec.track.id for rec in answer[: query.k]],
+            "fallback": answer.fallback,
+        }
+        out.write(json.dumps(line) + "\n")
     out.flush()
     return failures

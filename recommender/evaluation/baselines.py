@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from recommender.catalogue import Catalogue
-from recommender.engine import Recommender
+from recommender.engine import Boosts, Diversity, Recommender, Seeds
 from recommender.evaluation.protocols import Query
 from recommender.features import FEATURE_NAMES, KEY, MODE
 
@@ -173,9 +173,9 @@ def zscore_circular_vectors(catalogue: Catalogue, key_mode_weight: float = 0.5) 
 
 @dataclass
 class EngineMethod:
-    """This engine (``Recommender.recommend_many``) at one alpha and membership weight.
+    """This engine (one batched ``Recommender.recommend``) at one alpha and playlist weight.
 
-    The membership signal holds out each query's ``holdout`` playlists.
+    The playlists signal holds out each query's ``holdout`` playlists.
     """
 
     name: str
@@ -183,61 +183,40 @@ class EngineMethod:
     alpha: float
     membership_weight: float = 0.0
 
+    @property
+    def diversity(self) -> Diversity | None:
+        """Re-ranking for variety (none here)."""
+        return None
+
     def rank(self, queries: Sequence[Query]) -> list[np.ndarray]:
-        """Engine top ``k`` per query (queries are grouped by ``k``)."""
-        saved = self.recommender.membership_weight
-        self.recommender.membership_weight = self.membership_weight
-        try:
-            out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(queries)
-            for k in sorted({q.k for q in queries}):
-                positions = [i for i, q in enumerate(queries) if q.k == k]
-                results = self.recommender.recommend_many(
-                    [list(queries[i].seeds) for i in positions],
-                    k=k,
-                    alpha=self.alpha,
-                    holdouts=[queries[i].holdout for i in positions],
-                )
-                for i, recs in zip(positions, results, strict=True):
-                    out[i] = np.array([r.row for r in recs], dtype=np.int64)
-            return out
-        finally:
-            self.recommender.membership_weight = saved
+        """Engine top ``k`` per query (queries are answered in batches grouped by ``k``)."""
+        out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(queries)
+        boosts = Boosts(playlist_weight=self.membership_weight)
+        for k in sorted({q.k for q in queries}):
+            positions = [i for i, q in enumerate(queries) if q.k == k]
+            answers = self.recommender.recommend(
+                [Seeds(queries[i].seeds, ignore_playlists=queries[i].holdout) for i in positions],
+                k,
+                alpha=self.alpha,
+                boosts=boosts,
+                diversity=self.diversity,
+            )
+            for i, answer in zip(positions, answers, strict=True):
+                out[i] = np.array(answer.rows, dtype=np.int64)
+        return out
 
 
 @dataclass
 class DiverseEngineMethod(EngineMethod):
-    """The engine with the bot's default variety settings (MMR 0.3, two per artist).
+    """The engine with the bot's default variety settings (MMR 0.3, two per artist)."""
 
-    One ``recommend`` call per query: the re-ranking has no batched form.
-    """
-
-    diversity: float = 0.3
+    amount: float = 0.3
     max_per_artist: int = 2
 
-    def rank(self, queries: Sequence[Query]) -> list[np.ndarray]:
-        """Engine top ``k`` per query, re-ranked for variety."""
-        saved = self.recommender.membership_weight
-        self.recommender.membership_weight = self.membership_weight
-        try:
-            return [
-                np.array(
-                    [
-                        r.row
-                        for r in self.recommender.recommend(
-                            list(q.seeds),
-                            k=q.k,
-                            alpha=self.alpha,
-                            holdout_playlists=q.holdout,
-                            diversity=self.diversity,
-                            max_per_artist=self.max_per_artist,
-                        )
-                    ],
-                    dtype=np.int64,
-                )
-                for q in queries
-            ]
-        finally:
-            self.recommender.membership_weight = saved
+    @property
+    def diversity(self) -> Diversity | None:
+        """MMR ``amount`` and the cap per artist."""
+        return Diversity(self.amount, self.max_per_artist)
 
 
 def baseline_methods(catalogue: Catalogue, prior: np.ndarray, random_seed: int) -> list[Method]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from recommender.catalogue import Catalogue
-from recommender.engine import DEFAULT_ALPHA, Recommender
+from recommender.engine import DEFAULT_ALPHA, NoFeaturesError, Recommender
 from recommender.evaluation import metrics as m
 from recommender.evaluation.baselines import (
     DiverseEngineMethod,
@@ -34,7 +34,7 @@ from recommender.evaluation.protocols import (
     seed_song_queries,
 )
 from recommender.popularity import PopularityWeighting
-from recommender.profile import TasteProfile
+from recommender.query import Boosts, Seeds, Taste
 
 log = logging.getLogger(__name__)
 
@@ -287,10 +287,8 @@ def personal_lists(
     recommender: Recommender, members: Sequence[Member], alpha: float, weight: float
 ) -> dict[str, list[np.ndarray]]:
     """Protocol (C): each variant's top 10 for every member (rated tracks excluded)."""
-    unit = recommender.index.unit_vectors
-    saved = recommender.membership_weight
-    recommender.membership_weight = weight
     popular = PopularityMethod(recommender.catalogue)
+    boosts = Boosts(playlist_weight=weight)
     out: dict[str, list[np.ndarray]] = {
         "seed only": [],
         "seed + profile (likes and dislikes)": [],
@@ -298,36 +296,29 @@ def personal_lists(
         "profile alone": [],
         "popularity (cold start)": [],
     }
-    try:
-        for member in members:
-            q = member.query
-            rated = [*member.liked, *member.disliked]
+    for member in members:
+        q = member.query
+        rated = [*member.liked, *member.disliked]
+        seeds = Seeds(q.seeds, ignore_playlists=q.holdout)
 
-            def run(profile: TasteProfile | None, q: Query = q, rated: list[int] = rated) -> Any:
-                recs = recommender.recommend(
-                    list(q.seeds),
-                    q.k,
-                    alpha,
-                    exclude=rated,
-                    profile=profile,
-                    holdout_playlists=q.holdout,
-                )
-                return np.array([r.row for r in recs], dtype=np.int64)
+        def run(
+            query: Seeds | Taste, taste: Taste | None = None, k: int = q.k, rated: list[int] = rated
+        ) -> np.ndarray:
+            answer = recommender.recommend(
+                query, k, alpha=alpha, taste=taste, exclude=rated, boosts=boosts
+            )
+            return np.array(answer.rows, dtype=np.int64)
 
-            full = TasteProfile.from_ratings(unit, member.liked, member.disliked)
-            likes = TasteProfile.from_ratings(unit, member.liked)
-            out["seed only"].append(run(None))
-            out["seed + profile (likes and dislikes)"].append(run(full))
-            out["seed + profile (likes only)"].append(run(likes))
-            if full is None:
-                out["profile alone"].append(np.empty(0, dtype=np.int64))
-            else:
-                alone = recommender.recommend_for_profile(full, q.k, alpha, exclude=rated)
-                out["profile alone"].append(np.array([r.row for r in alone], dtype=np.int64))
-            head = popular.rank([q])[0]
-            out["popularity (cold start)"].append(head[~np.isin(head, rated)][: q.k])
-    finally:
-        recommender.membership_weight = saved
+        full = Taste(member.liked, member.disliked)
+        out["seed only"].append(run(seeds))
+        out["seed + profile (likes and dislikes)"].append(run(seeds, full))
+        out["seed + profile (likes only)"].append(run(seeds, Taste(member.liked)))
+        try:
+            out["profile alone"].append(run(full))
+        except NoFeaturesError:  # no rated track has features: nothing to go on
+            out["profile alone"].append(np.empty(0, dtype=np.int64))
+        head = popular.rank([q])[0]
+        out["popularity (cold start)"].append(head[~np.isin(head, rated)][: q.k])
     return out
 
 
@@ -363,7 +354,7 @@ def evaluate(
         report.queries["B"] = len(continuation)
     for seed in range(config.seeds):
         methods = [
-            *baseline_methods(catalogue, recommender.index.prior, seed),
+            *baseline_methods(catalogue, recommender.recency_popularity, seed),
             *engine_methods(recommender, weight, has_membership, config.default_alpha),
         ]
         if "A" in config.protocols:

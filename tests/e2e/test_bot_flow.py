@@ -72,7 +72,9 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         suggestions = embed["description"]
         assert suggestions.count("open.spotify.com/track/") == 3
         assert seed_id not in suggestions
-        assert "alike" in suggestions and "popularity" in suggestions
+        # Each line says what earned it; the release-weighted popularity is never shown
+        # as a percentage that would read like Spotify's 0-100 number.
+        assert "alike" in suggestions and "popularity" not in suggestions
 
         message = await handle.wait_final()
         expected = rating_scheme.reactions_for(3)
