@@ -29,7 +29,8 @@ Schema (version :data:`LATEST_VERSION`, see :mod:`bot.store.migrations`)::
                      seed_track_ids (JSON list), created_at
     rec_items        (message_id -> rec_messages, position) PK, track_id, emoji;
                      UNIQUE (message_id, emoji)
-    ratings          (guild_id -> guilds, user_id, track_id) PK, value (+1/-1), updated_at
+    ratings          (guild_id -> guilds, user_id, track_id) PK, value (+1/-1), updated_at,
+                     message_id (the recommendation message whose reaction gave it, or NULL)
 
 Times are ISO-8601 UTC text of fixed width (text order is time order). Every
 method touching guild data takes the guild id and filters by it; provenance of a

@@ -88,6 +88,9 @@ class StorageError(StoreError):
     problem: ClassVar[str] = "cannot be used"
     #: What the operator must do about it.
     action: ClassVar[str] = "see the bot's log"
+    #: Whether waiting and trying again can help (another process holds a lock, a
+    #: timeout) rather than only an operator's fix; see :mod:`bot.store.busy`.
+    transient: ClassVar[bool] = False
 
     def __init__(self, path: str | Path, detail: str) -> None:
         self.path = str(path)
@@ -126,6 +129,7 @@ class DatabaseLockedError(StorageError):
     """Another process holds the file's write lock past the busy timeout (SQLITE_BUSY)."""
 
     problem = "is locked by another process"
+    transient = True
     action = (
         "stop the other program using it (a second copy of the bot, or a sqlite3 shell "
         "with an open transaction), then try again"

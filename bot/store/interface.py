@@ -177,6 +177,22 @@ class Store(AsyncClosing, abc.ABC):
     async def prune_recommendations(self, created_before: dt.datetime) -> int:
         """Delete recommendation messages older than the cutoff (all guilds)."""
 
+    # Every backend implements the two methods below; they are not abstract only so
+    # that a backend still opening without them fails where they are used (the
+    # reconciliation of reactions at start-up), not at start-up itself.
+
+    async def list_recent_recommendations(
+        self, created_after: dt.datetime, *, limit: int
+    ) -> list[RecommendationMessage]:
+        """Recommendation messages of every guild created after the cutoff, newest
+        first, at most ``limit``, with their items."""
+        raise NotImplementedError(f"{type(self).__name__}.list_recent_recommendations")
+
+    async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
+        """The guild's ratings that a reaction on ``message_id`` gave and that no later
+        rating of the same track replaced (see ``set_rating(message_id=...)``)."""
+        raise NotImplementedError(f"{type(self).__name__}.list_message_ratings")
+
     # -- ratings ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -188,16 +204,28 @@ class Store(AsyncClosing, abc.ABC):
         value: RatingValue,
         *,
         at: dt.datetime | None = None,
+        message_id: int | None = None,
     ) -> RatingValue | None:
         """Record a like (+1) or dislike (-1), replacing an earlier one; return the
-        previous value (``None`` if there was none)."""
+        previous value (``None`` if there was none).
+
+        ``message_id`` names the recommendation message whose reaction gave the
+        rating (``None``: not from a reaction); it replaces the earlier rating's.
+        """
 
     @abc.abstractmethod
     async def remove_rating(
-        self, guild_id: int, user_id: int, track_id: str, *, value: RatingValue | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        track_id: str,
+        *,
+        value: RatingValue | None = None,
+        message_id: int | None = None,
     ) -> bool:
         """Delete a rating; with ``value``, only if the stored rating has that value
-        (removing a stale like reaction must not undo a newer dislike)."""
+        (removing a stale like reaction must not undo a newer dislike); with
+        ``message_id``, only if that message's reaction gave it."""
 
     @abc.abstractmethod
     async def get_rating(self, guild_id: int, user_id: int, track_id: str) -> Rating | None:

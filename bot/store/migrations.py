@@ -256,7 +256,19 @@ _V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    4,
+    "ratings name the recommendation message whose reaction gave them (reconciled "
+    "from Discord after a restart)",
+    (
+        # NULL: not from a reaction (or from before schema 4). A later rating of the
+        # same track replaces the message with its own.
+        "ALTER TABLE ratings ADD COLUMN message_id INTEGER",
+        "CREATE INDEX ratings_message ON ratings(message_id) WHERE message_id IS NOT NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 """Every schema step, oldest first; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

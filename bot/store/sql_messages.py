@@ -8,8 +8,9 @@ import aiosqlite
 
 from bot.store.errors import DuplicateMessageError
 from bot.store.models import RecommendationItem, RecommendationMessage
-from bot.store.rows import from_db_time, to_db_time
+from bot.store.rows import chunks, from_db_time, to_db_time
 from bot.store.sql_guilds import ensure_guild
+from bot.store.sql_tracks import MAX_VARIABLES
 
 
 async def save(db: aiosqlite.Connection, message: RecommendationMessage, now: str) -> None:
@@ -68,6 +69,42 @@ async def get(
         created_at=from_db_time(created_at),
         items=tuple(RecommendationItem(p, t, e) for p, t, e in item_rows),
     )
+
+
+async def recent(
+    db: aiosqlite.Connection, created_after: str, limit: int
+) -> list[RecommendationMessage]:
+    """Messages of every guild created after the cutoff, newest first, at most ``limit``."""
+    rows = list(
+        await db.execute_fetchall(
+            """SELECT message_id, guild_id, channel_id, user_id, seed_track_ids, created_at
+               FROM rec_messages WHERE created_at > ?
+               ORDER BY created_at DESC, message_id DESC LIMIT ?""",
+            (created_after, limit),
+        )
+    )
+    items: dict[int, list[RecommendationItem]] = {}
+    for chunk in chunks([row[0] for row in rows], MAX_VARIABLES):
+        item_rows = await db.execute_fetchall(
+            f"""SELECT message_id, position, track_id, emoji FROM rec_items
+                WHERE message_id IN ({", ".join("?" * len(chunk))})
+                ORDER BY message_id, position""",
+            chunk,
+        )
+        for message_id, position, track_id, emoji in item_rows:
+            items.setdefault(message_id, []).append(RecommendationItem(position, track_id, emoji))
+    return [
+        RecommendationMessage(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            message_id=message_id,
+            user_id=user_id,
+            seed_track_ids=tuple(json.loads(seeds)),
+            created_at=from_db_time(created_at),
+            items=tuple(items.get(message_id, ())),
+        )
+        for message_id, guild_id, channel_id, user_id, seeds, created_at in rows
+    ]
 
 
 async def get_item(

@@ -41,17 +41,20 @@ async def set_(
     track_id: str,
     value: RatingValue,
     now: str,
+    message_id: int | None = None,
 ) -> RatingValue | None:
-    """Insert or replace the rating; return the previous value."""
+    """Insert or replace the rating (from ``message_id``'s reaction, if given);
+    return the previous value."""
     _check_value(value)
     previous = await get(db, guild_id, user_id, track_id)
     await ensure_guild(db, guild_id, now)
     await db.execute(
-        """INSERT INTO ratings (guild_id, user_id, track_id, value, updated_at)
-           VALUES (?, ?, ?, ?, ?)
+        """INSERT INTO ratings (guild_id, user_id, track_id, value, updated_at, message_id)
+           VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT(guild_id, user_id, track_id) DO UPDATE
-           SET value = excluded.value, updated_at = excluded.updated_at""",
-        (guild_id, user_id, track_id, value, now),
+           SET value = excluded.value, updated_at = excluded.updated_at,
+               message_id = excluded.message_id""",
+        (guild_id, user_id, track_id, value, now, message_id),
     )
     return previous.value if previous else None
 
@@ -62,16 +65,30 @@ async def remove(
     user_id: int,
     track_id: str,
     value: RatingValue | None,
+    message_id: int | None = None,
 ) -> bool:
-    """Delete the rating (only if it has ``value``, when given)."""
+    """Delete the rating (only if it has ``value`` and came from ``message_id``, when
+    given)."""
     if value is not None:
         _check_value(value)
     cursor = await db.execute(
-        """DELETE FROM ratings WHERE guild_id = ? AND user_id = ? AND track_id = ?
-           AND (?4 IS NULL OR value = ?4)""",
-        (guild_id, user_id, track_id, value),
+        """DELETE FROM ratings WHERE guild_id = ?1 AND user_id = ?2 AND track_id = ?3
+           AND (?4 IS NULL OR value = ?4) AND (?5 IS NULL OR message_id = ?5)""",
+        (guild_id, user_id, track_id, value, message_id),
     )
     return cursor.rowcount > 0
+
+
+async def list_from_message(
+    db: aiosqlite.Connection, guild_id: int, message_id: int
+) -> list[Rating]:
+    """The guild's ratings that a reaction on ``message_id`` gave (and nothing replaced)."""
+    rows = await db.execute_fetchall(
+        """SELECT user_id, track_id, value, updated_at FROM ratings
+           WHERE message_id = ? AND guild_id = ? ORDER BY user_id, track_id""",
+        (message_id, guild_id),
+    )
+    return [Rating(guild_id, u, t, v, from_db_time(at)) for u, t, v, at in rows]
 
 
 async def list_member(

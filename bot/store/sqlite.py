@@ -324,6 +324,12 @@ class SqliteStore(Store):
         async with self._write() as db:
             return await sql_messages.prune(db, to_db_time(created_before))
 
+    async def list_recent_recommendations(
+        self, created_after: dt.datetime, *, limit: int
+    ) -> list[RecommendationMessage]:
+        async with self._read() as db:
+            return await sql_messages.recent(db, to_db_time(created_after), limit)
+
     # -- ratings ---------------------------------------------------------------------
 
     async def set_rating(
@@ -334,15 +340,28 @@ class SqliteStore(Store):
         value: RatingValue,
         *,
         at: dt.datetime | None = None,
+        message_id: int | None = None,
     ) -> RatingValue | None:
         async with self._write() as db:
-            return await sql_ratings.set_(db, guild_id, user_id, track_id, value, _stamp(at))
+            return await sql_ratings.set_(
+                db, guild_id, user_id, track_id, value, _stamp(at), message_id
+            )
 
     async def remove_rating(
-        self, guild_id: int, user_id: int, track_id: str, *, value: RatingValue | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        track_id: str,
+        *,
+        value: RatingValue | None = None,
+        message_id: int | None = None,
     ) -> bool:
         async with self._write() as db:
-            return await sql_ratings.remove(db, guild_id, user_id, track_id, value)
+            return await sql_ratings.remove(db, guild_id, user_id, track_id, value, message_id)
+
+    async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
+        async with self._read() as db:
+            return await sql_ratings.list_from_message(db, guild_id, message_id)
 
     async def get_rating(self, guild_id: int, user_id: int, track_id: str) -> Rating | None:
         async with self._read() as db:

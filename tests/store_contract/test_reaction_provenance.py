@@ -1,0 +1,83 @@
+"""Which message's reaction gave a rating, and the recent messages to reconcile.
+
+The store methods behind reconciling reactions after a restart (bot.reconcile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.store import DISLIKE, LIKE, Store
+from tests.store_contract.conftest import Backend
+from tests.store_contract.test_ratings import ALICE, BOB, GUILD, OTHER, message
+from tests.test_store_support import T0, track
+
+# The PostgreSQL backend mirrors set_rating/remove_rating(message_id=...),
+# list_message_ratings and list_recent_recommendations next; then this override
+# goes and the tests run on every backend like the rest of the contract.
+BACKENDS_WITH_PROVENANCE = ("sqlite",)
+
+
+@pytest.fixture(params=BACKENDS_WITH_PROVENANCE)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Each backend that implements these methods, with an empty database of its own."""
+    assert request.param == "sqlite"
+    return Backend("sqlite", str(tmp_path / "bot.sqlite3"))
+
+
+@pytest.fixture
+async def store(store: Store) -> Store:
+    """The backend's store with ten cached tracks."""
+    await store.put_tracks([track(i) for i in range(10)])
+    return store
+
+
+async def test_a_rating_remembers_the_message_whose_reaction_gave_it(store: Store) -> None:
+    await store.set_rating(GUILD, ALICE, track(1).id, LIKE, message_id=900)
+    await store.set_rating(GUILD, BOB, track(1).id, DISLIKE, message_id=900)
+    await store.set_rating(GUILD, ALICE, track(2).id, LIKE)  # not from a reaction
+    from_900 = await store.list_message_ratings(GUILD, 900)
+    assert [(r.user_id, r.track_id, r.value) for r in from_900] == [
+        (ALICE, track(1).id, LIKE),
+        (BOB, track(1).id, DISLIKE),
+    ]
+    # Another guild asking about the same message id sees nothing.
+    assert await store.list_message_ratings(OTHER, 900) == []
+    assert await store.list_message_ratings(GUILD, 901) == []
+
+
+async def test_a_later_rating_takes_over_the_message(store: Store) -> None:
+    await store.set_rating(GUILD, ALICE, track(1).id, LIKE, message_id=900)
+    await store.set_rating(GUILD, ALICE, track(1).id, LIKE, message_id=901)
+    assert await store.list_message_ratings(GUILD, 900) == []
+    assert len(await store.list_message_ratings(GUILD, 901)) == 1
+    await store.set_rating(GUILD, ALICE, track(1).id, DISLIKE)  # e.g. an import
+    assert await store.list_message_ratings(GUILD, 901) == []
+
+
+async def test_removing_only_what_that_message_gave(store: Store) -> None:
+    await store.set_rating(GUILD, ALICE, track(1).id, LIKE, message_id=901)
+    # A reaction gone from message 900 must not remove what message 901 gave.
+    assert not await store.remove_rating(GUILD, ALICE, track(1).id, value=LIKE, message_id=900)
+    assert not await store.remove_rating(GUILD, ALICE, track(1).id, value=DISLIKE, message_id=901)
+    assert await store.get_rating(GUILD, ALICE, track(1).id) is not None
+    assert await store.remove_rating(GUILD, ALICE, track(1).id, value=LIKE, message_id=901)
+    assert await store.get_rating(GUILD, ALICE, track(1).id) is None
+
+
+async def test_recent_messages_of_every_guild_newest_first(store: Store) -> None:
+    for minutes, (guild, message_id) in enumerate([(GUILD, 1), (OTHER, 2), (GUILD, 3)]):
+        await store.save_recommendation(
+            message(guild, message_id, at=T0 + dt.timedelta(minutes=minutes))
+        )
+    recent = await store.list_recent_recommendations(T0, limit=10)
+    # Created strictly after the cutoff: message 1 (created at T0) is out.
+    assert [m.message_id for m in recent] == [3, 2]
+    assert recent[0] == message(GUILD, 3, at=T0 + dt.timedelta(minutes=2))
+    assert recent[1].guild_id == OTHER and len(recent[1].items) == 3
+    newest = await store.list_recent_recommendations(T0 - dt.timedelta(days=1), limit=1)
+    assert [m.message_id for m in newest] == [3]
+    assert await store.list_recent_recommendations(T0 + dt.timedelta(hours=1), limit=10) == []
