@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
@@ -80,6 +81,36 @@ async def test_development_mode_ingest_uses_reccobeats_then_nothing(
     assert len(featureless) == 9 and all(t.feature_source is None for t in featureless)
     assert {p.stage for p in seen} >= {"playlist", "features:reccobeats", "popularity:reccobeats"}
     assert dev.requests.count("/v1/audio-features") == 1  # one probe, refused
+
+
+async def test_providers_start_while_a_refused_page_waits(
+    full: FakeSpotify, recco: FakeReccoBeats
+) -> None:
+    """A page answered 429 delays its own tracks, not every feature lookup."""
+    playlist_id, ids = playlist_with_extras(full, 1_000)
+    full.set_faults(Faults(rate_limit_every=12, retry_after=1.5, whole_seconds=False))
+    async with Ingestion(settings_for(full, recco)) as ingestion:
+        tracks, summary = await ingestion.playlist(playlist_id, max_wait=2.0)
+    assert [t.id for t in tracks] == ids
+    assert summary.features_by_source == {"spotify": 1_000}
+    answered = [r.path for r in full.requests.requests if r.status == 200]
+    last_page = max(i for i, path in enumerate(answered) if path.endswith("/items"))
+    assert answered.index("/v1/audio-features") < last_page
+    # Tracks went to the providers in whole batches: no more requests than one stage.
+    assert answered.count("/v1/audio-features") == 10
+
+
+async def test_a_development_mode_app_probes_audio_features_once_however_many_chunks(
+    dev: FakeSpotify, recco: FakeReccoBeats
+) -> None:
+    playlist_id, ids = playlist_with_extras(dev, 700)
+    recco.mirror(dev.tracks.values())
+    async with Ingestion(settings_for(dev, recco, user="owner")) as ingestion:
+        tracks, summary = await ingestion.playlist(playlist_id)
+    assert summary.features_by_source == {"reccobeats": 700} and [t.id for t in tracks] == ids
+    assert dev.requests.count("/v1/audio-features") == 1
+    # 40 ids a call; chunks are whole batches, so no more calls than without streaming.
+    assert recco.requests.count("/audio-features") == math.ceil(700 / 40)
 
 
 async def test_a_second_ingest_is_served_from_the_cache(

@@ -1,14 +1,14 @@
-"""Ingest a playlist or one track: Spotify metadata, then the provider chain, via the cache."""
+"""Ingest a playlist or one track: Spotify metadata and the provider chain, via the cache."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from recommender.cache import TrackCache
 from recommender.ids import parse_spotify_id
 from recommender.ingest.progress import IngestProgress, ProgressCallback, notify
+from recommender.ingest.streaming import StreamingCompletion, merge_cached
 from recommender.ingest.summary import IngestSummary
 from recommender.providers.chain import ChainReport, ProviderChain
 from recommender.spotify.client import SpotifyClient
@@ -26,18 +26,6 @@ class IngestResult(NamedTuple):
 
     tracks: list[Track]
     summary: IngestSummary
-
-
-def _merge(fresh: Track, cached: Track | None) -> Track:
-    """Fresh metadata from the playlist, with the values the cache already had."""
-    if cached is None:
-        return fresh
-    changes: dict[str, Any] = {}
-    if fresh.features is None and cached.features is not None:
-        changes.update(features=cached.features, feature_source=cached.feature_source)
-    if fresh.popularity is None and cached.popularity is not None:
-        changes.update(popularity=cached.popularity, popularity_source=cached.popularity_source)
-    return dataclasses.replace(fresh, **changes) if changes else fresh
 
 
 async def ingest_playlist(
@@ -114,21 +102,18 @@ async def _fetch(
     cache: TrackCache | None,
     progress: ProgressCallback | None,
 ) -> tuple[PlaylistContents, int, list[Track], ChainReport]:
-    """The playlist from Spotify, completed from the cache and the provider chain."""
+    """The playlist from Spotify, completed from the cache and the provider chain.
+
+    Providers start on the first pages while later ones are still on their way
+    (:class:`~recommender.ingest.streaming.StreamingCompletion`).
+    """
 
     async def on_page(done: int, total: int) -> None:
         await notify(progress, IngestProgress("playlist", done, total))
 
-    contents = await read_playlist(client, reference, on_page=on_page)
-    fresh = contents.tracks
-    cached = await cache.get_tracks([t.id for t in fresh]) if cache is not None else {}
-    merged = [_merge(track, cached.get(track.id)) for track in fresh]
-    from_cache = sum(1 for t in merged if t.features is not None)
-
-    async def on_stage(stage: str, done: int, total: int) -> None:
-        await notify(progress, IngestProgress(stage, done, total))
-
-    tracks, report = await chain.complete(merged, on_stage=on_stage)
+    async with StreamingCompletion(chain, cache, progress) as streaming:
+        contents = await read_playlist(client, reference, on_page=on_page, on_tracks=streaming.add)
+        tracks, report, from_cache = await streaming.finish(contents.tracks)
     return contents, from_cache, tracks, report
 
 
@@ -156,7 +141,7 @@ async def fetch_track(
         if cached is not None:
             return cached
         raise TrackNotFound(track_id)
-    (track,), _ = await chain.complete([_merge(found, cached)])
+    (track,), _ = await chain.complete([merge_cached(found, cached)])
     if cache is not None:
         await cache.put_tracks([track])
     return track

@@ -24,6 +24,8 @@ class SpotifyAudioFeatures:
 
     def __init__(self, client: SpotifyClient) -> None:
         self.client = client
+        # Concurrent lookups (an ingest completes chunks while it reads) probe once.
+        self._probe = asyncio.Lock()
 
     async def features(
         self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
@@ -35,11 +37,15 @@ class SpotifyAudioFeatures:
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
         found: dict[str, dict[str, float]] = {}
         if caps.audio_features is None:
-            # Probe with one batch so a refused endpoint costs one request, not 100.
-            first = await self._batch(batches.pop(0), on_batch)
-            if first is None:
-                return {}
-            found.update(first)
+            async with self._probe:
+                if caps.audio_features is None:
+                    # Probe with one batch so a refused endpoint costs one request, not 100.
+                    first = await self._batch(batches.pop(0), on_batch)
+                    if first is None:
+                        return {}
+                    found.update(first)
+        if caps.audio_features is False:
+            return found
         for result in await asyncio.gather(*(self._batch(b, on_batch) for b in batches)):
             found.update(result or {})
         return found

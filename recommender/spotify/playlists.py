@@ -40,6 +40,7 @@ MAX_NAME_CHARS = 200
 log = logging.getLogger(__name__)
 
 PageCallback = Callable[[int, int], Awaitable[None] | None]
+TracksCallback = Callable[[list[Track]], None]
 
 
 @dataclass(frozen=True)
@@ -216,12 +217,18 @@ class _PlaylistReader:
 
 
 async def read_playlist(
-    client: SpotifyClient, reference: str, *, on_page: PageCallback | None = None
+    client: SpotifyClient,
+    reference: str,
+    *,
+    on_page: PageCallback | None = None,
+    on_tracks: TracksCallback | None = None,
 ) -> PlaylistContents:
     """Read a playlist's metadata and all of its items, as one consistent version.
 
     ``reference`` is a link, URI or id. ``on_page(done, total)`` is called (and
-    awaited if async) as pages arrive. When the playlist's ``snapshot_id``
+    awaited if async) as pages arrive; ``on_tracks(tracks)`` receives each
+    page's usable tracks at once (so work on them can start early; a reading
+    thrown away below has passed its tracks too). When the playlist's ``snapshot_id``
     changed while its pages were read, it is read once more; a second change
     raises :class:`PlaylistKeepsChanging` rather than return a mix of versions.
     Raises :class:`BadReference`, :class:`PlaylistNotFound`,
@@ -234,7 +241,7 @@ async def read_playlist(
         # Values dropped by a reading that is thrown away must not be counted twice.
         with counting_dropped() as dropped:
             reader = _PlaylistReader(client, playlist_id)
-            contents = await _read_once(reader, on_page)
+            contents = await _read_once(reader, on_page, on_tracks)
             changed = await _changed_since(reader, contents)
         if not changed:
             for field_name, count in dropped.items():
@@ -245,7 +252,15 @@ async def read_playlist(
     raise PlaylistKeepsChanging(playlist_id, name)
 
 
-async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> PlaylistContents:
+async def _read_once(
+    reader: _PlaylistReader, on_page: PageCallback | None, on_tracks: TracksCallback | None
+) -> PlaylistContents:
+    def classify(page: dict[str, Any]) -> list[Classified]:
+        entries = _classified(page)
+        if on_tracks is not None:
+            on_tracks([track for _, track in entries if track is not None])
+        return entries
+
     body = await reader.metadata()
     first = _embedded_page(body)
     if first is None or not isinstance(first.get("items"), list):
@@ -258,7 +273,7 @@ async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> P
     reader.snapshots.add(info.snapshot_id)
     # Entries are classified as each page arrives and the raw JSON dropped: keeping
     # millions of parsed objects alive makes the garbage collector the bottleneck.
-    entries = _classified(first)
+    entries = classify(first)
     del body
     total = info.total if info.total is not None else len(entries)
     await _notify(on_page, len(entries), total)
@@ -272,7 +287,7 @@ async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> P
         # Settle the endpoint with one page, then ask for all the others at once:
         # the transport bounds how many are in flight.
         page = await reader.page(len(entries))
-        entries.extend(_classified(page))
+        entries.extend(classify(page))
         next_url = page.get("next")
         await _notify(on_page, len(entries), total)
         offsets = range(len(entries), total, reader.page_size)
@@ -281,7 +296,7 @@ async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> P
         async def fetch(offset: int) -> tuple[list[Classified], str | None]:
             nonlocal done
             result = await reader.page(offset)
-            classified = _classified(result)
+            classified = classify(result)
             done += len(classified)
             await _notify(on_page, min(done, total), total)
             return classified, result.get("next")
@@ -299,7 +314,7 @@ async def _read_once(reader: _PlaylistReader, on_page: PageCallback | None) -> P
                 f"{reader.pages} pages and {len(entries):,} entries for {total:,} announced",
             )
         page = await reader.page(reader.next_offset(next_url))
-        entries.extend(_classified(page))
+        entries.extend(classify(page))
         next_url = page.get("next")
     return _collect(info, entries, reader.endpoint)
 
