@@ -21,7 +21,7 @@ import discord
 
 from bot.settings import Settings
 from bot.store import SqliteStore
-from bot.store.errors import DatabaseCorruptError, StoreError
+from bot.store.errors import DatabaseCorruptError, DatabaseReadOnlyError, StoreError
 from bot.store.migrations import LATEST_VERSION
 from recommender.providers.spotify_features import SpotifyAudioFeatures
 from recommender.spotify.capabilities import Capabilities
@@ -82,7 +82,9 @@ def _missing_database(path: Path, report: Report) -> bool:
     if os.access(parent, os.W_OK):
         report.ok("database", f"{path} does not exist yet; the bot creates it on first run")
     else:
-        report.fail("database", f"{path} does not exist and {parent} is not writable")
+        # The same words as the bot's start-up line for this case.
+        error = DatabaseReadOnlyError(path, f"no permission to create files in: {parent}")
+        report.fail("database", str(error))
     return True
 
 

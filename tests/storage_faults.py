@@ -40,11 +40,12 @@ def without_root_override() -> None:
 
 
 def child_can_write(path: Path) -> bool:
-    """Whether a child started with :func:`without_root_override` may open ``path`` to write."""
+    """Whether a child started with :func:`without_root_override` may open ``path`` to
+    write (creating it when it does not exist: the test for a directory)."""
     probe = (
         "import os, sys\n"
         "try:\n"
-        "    os.close(os.open(sys.argv[1], os.O_RDWR))\n"
+        "    os.close(os.open(sys.argv[1], os.O_RDWR | os.O_CREAT))\n"
         "except OSError:\n"
         "    sys.exit(1)\n"
     )

@@ -141,3 +141,21 @@ async def test_a_healthy_database_still_starts(tmp_path: Path) -> None:
         outcome = await run_bot_command("check", database, discord_fake, tmp_path)
     assert outcome.code == 0, outcome.stdout + outcome.stderr
     assert "[ok]   database" in outcome.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+async def test_a_new_database_in_a_read_only_directory_is_named(
+    tmp_path: Path, command: str
+) -> None:
+    directory = tmp_path / "data"
+    directory.mkdir()
+    database = directory / "bot.sqlite3"
+    async with running_fake_discord(guilds=["Rock Club"]) as discord_fake:
+        make_read_only(directory)
+        try:
+            assert not child_can_write(directory / "probe")
+            outcome = await run_bot_command(command, database, discord_fake, tmp_path)
+        finally:
+            make_writable(directory)
+    _assert_refused(outcome, command, database, "is read-only")
+    assert list(directory.iterdir()) == []
