@@ -15,7 +15,8 @@ from bot.check import run_check
 from bot.client import MusicBot
 from bot.discord_urls import apply_discord_urls
 from bot.settings import ConfigurationError, Settings, load_settings
-from bot.store import SqliteStore, StoreError
+from bot.store import StoreError
+from bot.store.open import open_store
 
 log = logging.getLogger("bot")
 
@@ -55,7 +56,7 @@ async def _open_database(settings: Settings) -> None:
     A file the bot cannot use then ends the start with one line naming it, before
     any login; the bot opens it again in ``setup_hook``.
     """
-    async with SqliteStore.open(settings.bot.database_path):
+    async with open_store(settings.bot):
         pass
 
 

@@ -24,8 +24,9 @@ from bot.recommending import RecommendationService
 from bot.settings import Settings
 from bot.sources import SourceService
 from bot.storage_replies import storage_reply
-from bot.store import SqliteStore, Store
+from bot.store import Store
 from bot.store.errors import StorageError
+from bot.store.open import connect_store
 from bot.untrusted_text import plain
 from recommender.ingest.service import Ingestion
 
@@ -42,6 +43,9 @@ EXTENSIONS: tuple[str, ...] = (
 )
 PURGE_INTERVAL = dt.timedelta(hours=6)
 LOGGED_ERROR_WIDTH = 300  # Discord's error body can echo the whole refused payload
+#: ``interaction.extras`` key: a command that deferred publicly but answers failures
+#: privately (e.g. /recommend, which defers before it knows whether it can answer).
+PRIVATE_ERRORS = "private_errors"
 
 
 def bot_intents() -> discord.Intents:
@@ -85,7 +89,7 @@ class MusicBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open the store, build the services, load the cogs (one failure doesn't stop others)."""
         config = self.settings.bot
-        self.store = await SqliteStore.connect(config.database_path)
+        self.store = await connect_store(config)  # SQLite, or PostgreSQL by DATABASE_URL
         spotify = self.settings.spotify
         if spotify.has_client_credentials or spotify.has_user_token:
             self.ingestion = Ingestion(spotify, cache=self.store)
@@ -132,6 +136,8 @@ class MusicBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
+        if hasattr(self, "ratings"):
+            await self.ratings.close()  # store queued reactions before the database closes
         if self.ingestion is not None:
             await self.ingestion.close()
         if hasattr(self, "store"):
@@ -236,6 +242,8 @@ async def send_error(interaction: discord.Interaction, message: str) -> None:
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
+        elif interaction.extras.get(PRIVATE_ERRORS):
+            await replace_with_private(interaction, text)
         else:
             await interaction.edit_original_response(
                 content=text, embed=None, attachments=[], view=None
@@ -250,6 +258,21 @@ async def send_error(interaction: discord.Interaction, message: str) -> None:
             await interaction.response.send_message(REFUSED_ANSWER, ephemeral=True)
     except discord.HTTPException as error:
         log.warning("could not deliver the fallback answer either: %s", _describe(error))
+
+
+async def replace_with_private(interaction: discord.Interaction, text: str) -> None:
+    """Turn a public "thinking" reply into an answer only the member sees.
+
+    Discord keeps the first followup after a defer as public as the defer, so the
+    "thinking" message is first edited (the private followup is then a message of its
+    own) and deleted once the private answer is out.
+    """
+    await interaction.edit_original_response(content="…", embed=None, attachments=[], view=None)
+    await interaction.followup.send(text, ephemeral=True)
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException as error:
+        log.warning("could not delete the placeholder reply: %s", _describe(error))
 
 
 def _describe(error: discord.HTTPException) -> str:

@@ -29,16 +29,31 @@ class BotSettings(BaseSettings):
 
     discord_token: SecretStr = Field(min_length=1)
     database_path: Path = Path("data/bot.sqlite3")
+    # Set: PostgreSQL (bot.store.postgres) instead of the SQLite file above. A
+    # SecretStr, since the URL usually carries the password.
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=100)
+    database_statement_timeout: float = Field(default=30.0, ge=0, le=3600)
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
 
-    @field_validator("discord_api_url", "discord_gateway_url", mode="before")
+    @field_validator("discord_api_url", "discord_gateway_url", "database_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message must not echo the value: it holds the password.
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -8,7 +8,7 @@ data (PostgreSQL's DDL is transactional). A step is frozen once released: change
 the schema by appending a step, never by editing one.
 
 The numbering is this backend's own: version 1 here is the SQLite store's
-version 3 (up to guild-scoped uploads), written in PostgreSQL's types:
+version 4 (up to ratings that name their message), in PostgreSQL's types:
 ``bigint`` Discord ids, ``timestamptz`` times, ``text[]`` lists, ``jsonb``
 settings. Text keys are ``COLLATE "C"``: byte order, like SQLite, whatever the
 database's locale.
@@ -152,10 +152,14 @@ _V1 = Migration(
             track_id   text COLLATE "C" NOT NULL,
             value      smallint NOT NULL CHECK (value IN (-1, 1)),
             updated_at timestamptz NOT NULL,
+            -- The recommendation message whose reaction gave the rating (NULL: not
+            -- from a reaction); a later rating of the track replaces it.
+            message_id bigint,
             PRIMARY KEY (guild_id, user_id, track_id)
         )""",
         "CREATE INDEX ratings_member_time ON ratings (guild_id, user_id, updated_at)",
         "CREATE INDEX ratings_guild_track ON ratings (guild_id, track_id, value)",
+        "CREATE INDEX ratings_message ON ratings (message_id) WHERE message_id IS NOT NULL",
     ),
 )
 
@@ -176,7 +180,15 @@ _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
 
 async def schema_version(conn: asyncpg.Connection) -> int:
     """The newest schema version applied to the database (0 for a new database)."""
-    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    # pg_class through the statement's snapshot, not to_regclass(): that one reads
+    # the backend's catalog cache, which an advisory lock does not refresh, so after
+    # waiting for another process's migration it could still say "no table".
+    exists = await conn.fetchval(
+        """SELECT EXISTS (
+               SELECT 1 FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relname = 'schema_version' AND n.nspname = current_schema())"""
+    )
     if not exists:
         return 0
     return int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))

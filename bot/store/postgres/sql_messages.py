@@ -72,6 +72,39 @@ async def get(
     )
 
 
+async def recent(
+    conn: asyncpg.Connection, created_after: dt.datetime, limit: int
+) -> list[RecommendationMessage]:
+    """Messages of every guild created after the cutoff, newest first, at most ``limit``."""
+    rows = await conn.fetch(
+        """SELECT message_id, guild_id, channel_id, user_id, seed_track_ids, created_at
+           FROM rec_messages WHERE created_at > $1
+           ORDER BY created_at DESC, message_id DESC LIMIT $2""",
+        created_after,
+        None if limit < 0 else limit,  # as SQLite: negative = no limit
+    )
+    item_rows = await conn.fetch(
+        """SELECT message_id, position, track_id, emoji FROM rec_items
+           WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, position""",
+        [row[0] for row in rows],
+    )
+    items: dict[int, list[RecommendationItem]] = {}
+    for message_id, position, track_id, emoji in item_rows:
+        items.setdefault(message_id, []).append(RecommendationItem(position, track_id, emoji))
+    return [
+        RecommendationMessage(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            message_id=message_id,
+            user_id=user_id,
+            seed_track_ids=tuple(seeds),
+            created_at=created_at,
+            items=tuple(items.get(message_id, ())),
+        )
+        for message_id, guild_id, channel_id, user_id, seeds, created_at in rows
+    ]
+
+
 async def get_item(
     conn: asyncpg.Connection, guild_id: int, message_id: int, emoji: str
 ) -> RecommendationItem | None:

@@ -44,8 +44,10 @@ async def set_(
     track_id: str,
     value: RatingValue,
     now: dt.datetime,
+    message_id: int | None = None,
 ) -> RatingValue | None:
-    """Insert or replace the rating; return the previous value.
+    """Insert or replace the rating (from ``message_id``'s reaction, if given);
+    return the previous value.
 
     Insert first; if the row exists, lock it and read the value it is replacing.
     Two processes handling reactions of one member on one track both get a true
@@ -57,11 +59,12 @@ async def set_(
     key = (guild_id, user_id, track_id)
     for _ in range(_SET_ATTEMPTS):
         inserted = await conn.fetchval(
-            """INSERT INTO ratings (guild_id, user_id, track_id, value, updated_at)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true""",
+            """INSERT INTO ratings (guild_id, user_id, track_id, value, updated_at, message_id)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
             *key,
             value,
             now,
+            message_id,
         )
         if inserted:
             return None
@@ -72,11 +75,12 @@ async def set_(
         )
         if previous is not None:
             await conn.execute(
-                """UPDATE ratings SET value = $4, updated_at = $5
+                """UPDATE ratings SET value = $4, updated_at = $5, message_id = $6
                    WHERE guild_id = $1 AND user_id = $2 AND track_id = $3""",
                 *key,
                 value,
                 now,
+                message_id,
             )
             return int(previous)  # type: ignore[return-value]
     raise RuntimeError("the rating keeps being deleted while it is set")
@@ -88,19 +92,36 @@ async def remove(
     user_id: int,
     track_id: str,
     value: RatingValue | None,
+    message_id: int | None = None,
 ) -> bool:
-    """Delete the rating (only if it has ``value``, when given)."""
+    """Delete the rating (only if it has ``value`` and came from ``message_id``, when
+    given)."""
     if value is not None:
         _check_value(value)
     status = await conn.execute(
         """DELETE FROM ratings WHERE guild_id = $1 AND user_id = $2 AND track_id = $3
-           AND ($4::smallint IS NULL OR value = $4::smallint)""",
+           AND ($4::smallint IS NULL OR value = $4::smallint)
+           AND ($5::bigint IS NULL OR message_id = $5::bigint)""",
         guild_id,
         user_id,
         track_id,
         value,
+        message_id,
     )
     return affected(status) > 0
+
+
+async def list_from_message(
+    conn: asyncpg.Connection, guild_id: int, message_id: int
+) -> list[Rating]:
+    """The guild's ratings that a reaction on ``message_id`` gave (and nothing replaced)."""
+    rows = await conn.fetch(
+        """SELECT user_id, track_id, value, updated_at FROM ratings
+           WHERE message_id = $1 AND guild_id = $2 ORDER BY user_id, track_id""",
+        message_id,
+        guild_id,
+    )
+    return [Rating(guild_id, u, t, v, at) for u, t, v, at in rows]
 
 
 async def list_member(

@@ -23,6 +23,7 @@ Open with ``async with PostgresStore.open(url) as store``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.errors import SchemaTooNewError, StoreError
+from bot.store.errors import SchemaTooNewError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
 from bot.store.models import (
@@ -54,6 +55,11 @@ from bot.store.postgres import (
     sql_tracks,
     sql_uploads,
 )
+from bot.store.postgres.errors import (
+    DatabaseServerUnavailableError,
+    classify,
+    server_errors,
+)
 from bot.store.postgres.migrations import LATEST_VERSION, migrate, schema_version
 from bot.store.postgres.rows import aware
 from bot.store.rows import utcnow
@@ -64,6 +70,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[asyncpg.Connection], Awaitable[T]]
 
+APPLICATION_NAME = "playlist-recommender-bot"  # in pg_stat_activity
 DEFAULT_POOL_SIZE = 10
 DEFAULT_STATEMENT_TIMEOUT = 30.0  # seconds
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds
@@ -83,6 +90,11 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _lost(error: BaseException, where: str) -> bool:
+    """Whether ``error`` means the connection (not the statement) failed."""
+    return isinstance(classify(error, where), DatabaseServerUnavailableError)
 
 
 def _at(value: dt.datetime | None) -> dt.datetime:
@@ -134,15 +146,15 @@ class PostgresStore(Store):
 
         ``statement_timeout`` (seconds, 0 = none) bounds every statement on the
         server. Raises :class:`SchemaTooNewError` for a database written by a newer
-        bot and :class:`StoreError` when the server cannot be reached or refuses
-        the login; neither message contains the password.
+        bot and a :class:`~bot.store.errors.StorageError` when the server cannot be
+        reached or refuses the login; no message contains the password.
         """
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         if statement_timeout < 0:
             raise ValueError("statement_timeout must not be negative")
         where = redact_url(url)
-        try:
+        with server_errors(where):
             pool = await asyncpg.create_pool(
                 url,
                 min_size=1,
@@ -150,18 +162,17 @@ class PostgresStore(Store):
                 timeout=connect_timeout,
                 server_settings={
                     "statement_timeout": str(round(statement_timeout * 1000)),
-                    "application_name": "playlist-recommender-bot",
+                    "application_name": APPLICATION_NAME,
                     "TimeZone": "UTC",
                 },
             )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise StoreError(f"cannot connect to PostgreSQL at {where}: {error}") from None
         try:
-            async with pool.acquire() as conn:
-                version = await schema_version(conn)
-                if version > LATEST_VERSION:
-                    raise SchemaTooNewError(where, version, LATEST_VERSION)
-                old = await migrate(conn)
+            with server_errors(where):
+                async with pool.acquire() as conn:
+                    version = await schema_version(conn)
+                    if version > LATEST_VERSION:
+                        raise SchemaTooNewError(where, version, LATEST_VERSION)
+                    old = await migrate(conn)
             if old != LATEST_VERSION:
                 log.info("database %s upgraded from schema %d to %d", where, old, LATEST_VERSION)
         except BaseException:
@@ -184,21 +195,57 @@ class PostgresStore(Store):
 
     async def schema_version(self) -> int:
         """The schema version of the database (diagnostics, ``python -m bot check``)."""
-        async with self._pool.acquire() as conn:
-            return await schema_version(conn)
+        return await self._read(schema_version)
 
     # -- transactions ----------------------------------------------------------------
 
-    async def _run(self, work: Work[T], *, isolation: str, readonly: bool) -> T:
-        for attempt in range(1, RETRY_ATTEMPTS + 1):
-            async with self._pool.acquire() as conn:
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; when one lost its server, every pooled connection is
+        replaced before its next use.
+
+        (After e.g. an administrator's shutdown asyncpg may still think such a
+        connection is busy; the pool replaces a closed one on the next acquire.)
+        """
+        async with self._pool.acquire() as conn:
+            try:
+                yield conn
+            except BaseException as error:
+                if _lost(error, self.url):
+                    # Already detached from the pool when asyncpg saw the loss first.
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        conn.terminate()
+                    # One connection lost its server: the others most likely too (a
+                    # restart, a failover). Replace them all rather than fail once each.
+                    await self._pool.expire_connections()
+                raise
+
+    async def _run(self, work: Work[T], *, isolation: str | None, readonly: bool) -> T:
+        """Run ``work`` on a pooled connection, in a transaction unless ``isolation``
+        is ``None``; retry what can safely be retried.
+
+        A deadlock or serialization failure rolled the transaction back: run it
+        again. A lost connection (the server restarted, a failover) is retried once
+        for reads only: a write lost at COMMIT may have been applied.
+        """
+        lost_once = False
+        with server_errors(self.url):
+            for attempt in range(1, RETRY_ATTEMPTS + 1):
                 try:
-                    async with conn.transaction(isolation=isolation, readonly=readonly):
-                        return await work(conn)
+                    async with self._connection() as conn:
+                        if isolation is None:
+                            return await work(conn)
+                        async with conn.transaction(isolation=isolation, readonly=readonly):
+                            return await work(conn)
                 except _RETRYABLE as error:
                     if attempt == RETRY_ATTEMPTS:
                         raise
                     log.info("retrying a database call after %s", type(error).__name__)
+                except Exception as error:
+                    if not (readonly and not lost_once and _lost(error, self.url)):
+                        raise
+                    lost_once = True
+                    log.warning("database connection lost (%s); reading again", error)
         raise AssertionError("unreachable")
 
     def _write(self, work: Work[T]) -> Awaitable[T]:
@@ -209,10 +256,9 @@ class PostgresStore(Store):
         """Run ``work`` in one read-only snapshot (reads of several queries)."""
         return self._run(work, isolation="repeatable_read", readonly=True)
 
-    async def _read(self, work: Work[T]) -> T:
-        """Run ``work`` (one statement) outside any explicit transaction."""
-        async with self._pool.acquire() as conn:
-            return await work(conn)
+    def _read(self, work: Work[T]) -> Awaitable[T]:
+        """Run ``work`` (one read-only statement) outside any explicit transaction."""
+        return self._run(work, isolation=None, readonly=True)
 
     # -- track cache -----------------------------------------------------------------
 
@@ -311,6 +357,15 @@ class PostgresStore(Store):
         cutoff = aware(created_before)
         return await self._write(lambda c: sql_messages.prune(c, cutoff))
 
+    async def list_recent_recommendations(
+        self, created_after: dt.datetime, *, limit: int
+    ) -> list[RecommendationMessage]:
+        cutoff = aware(created_after)
+        return await self._snapshot(lambda c: sql_messages.recent(c, cutoff, limit))
+
+    async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
+        return await self._read(lambda c: sql_ratings.list_from_message(c, guild_id, message_id))
+
     # -- ratings ---------------------------------------------------------------------
 
     async def set_rating(
@@ -321,17 +376,24 @@ class PostgresStore(Store):
         value: RatingValue,
         *,
         at: dt.datetime | None = None,
+        message_id: int | None = None,
     ) -> RatingValue | None:
         now = _at(at)
         return await self._write(
-            lambda c: sql_ratings.set_(c, guild_id, user_id, track_id, value, now)
+            lambda c: sql_ratings.set_(c, guild_id, user_id, track_id, value, now, message_id)
         )
 
     async def remove_rating(
-        self, guild_id: int, user_id: int, track_id: str, *, value: RatingValue | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        track_id: str,
+        *,
+        value: RatingValue | None = None,
+        message_id: int | None = None,
     ) -> bool:
         return await self._write(
-            lambda c: sql_ratings.remove(c, guild_id, user_id, track_id, value)
+            lambda c: sql_ratings.remove(c, guild_id, user_id, track_id, value, message_id)
         )
 
     async def get_rating(self, guild_id: int, user_id: int, track_id: str) -> Rating | None:

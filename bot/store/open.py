@@ -1,0 +1,47 @@
+"""Open the store the settings choose: PostgreSQL when ``DATABASE_URL`` is set, else SQLite.
+
+The one place that knows which backends exist; everything else holds a
+:class:`~bot.store.interface.Store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.settings import BotSettings
+from bot.store.interface import Store
+from bot.store.postgres import PostgresStore, redact_url
+from bot.store.sqlite import SqliteStore
+
+
+def describe_store(settings: BotSettings) -> str:
+    """Which database the settings name, without any password (for logs and ``check``)."""
+    if settings.database_url is not None:
+        return f"PostgreSQL at {redact_url(settings.database_url.get_secret_value())}"
+    return f"SQLite file {settings.database_path}"
+
+
+async def connect_store(settings: BotSettings) -> Store:
+    """Open and migrate the chosen store; the caller must ``close`` it.
+
+    Raises :class:`~bot.store.errors.StoreError` subclasses whose messages name the
+    database and what to do, never a password.
+    """
+    if settings.database_url is not None:
+        return await PostgresStore.connect(
+            settings.database_url.get_secret_value(),
+            pool_size=settings.database_pool_size,
+            statement_timeout=settings.database_statement_timeout,
+        )
+    return await SqliteStore.connect(settings.database_path)
+
+
+@asynccontextmanager
+async def open_store(settings: BotSettings) -> AsyncIterator[Store]:
+    """:func:`connect_store`, closed on exit."""
+    store = await connect_store(settings)
+    try:
+        yield store
+    finally:
+        await store.close()
