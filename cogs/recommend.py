@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guards, insight_embeds, rating_scheme, rendering
+from bot.client import PRIVATE_ERRORS
 from bot.store.errors import StorageError
 
 if TYPE_CHECKING:
@@ -43,20 +44,18 @@ class RecommendCog(commands.Cog):
         alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:
         guild_id = guards.guild_id(interaction)
-        # Fetching a track from outside the catalogue can take a while: only then defer.
-        if await self.bot.recommendations.needs_fetch(guild_id, song):
-            await interaction.response.defer(thinking=True)
+        # Acknowledge first, always: nothing after this line is provably quick (a burst
+        # of requests queues on the loop and the store, a catalogue may still be loading,
+        # a track link is fetched from Spotify), and Discord drops an interaction not
+        # acknowledged within 3 s. The answer is public; a failure is answered privately
+        # (bot.client.send_error), as it was before deferring.
+        await interaction.response.defer(thinking=True)
+        interaction.extras[PRIVATE_ERRORS] = True
         outcome = await self.bot.recommendations.recommend(
             guild_id, interaction.user.id, song, count, alpha
         )
         embed = rendering.recommendation_embed(outcome)
-        if interaction.response.is_done():
-            message = await interaction.edit_original_response(embed=embed)
-        else:
-            callback = await interaction.response.send_message(embed=embed)
-            message = callback.resource
-            if not isinstance(message, discord.InteractionMessage):
-                message = await interaction.original_response()
+        message = await interaction.edit_original_response(embed=embed)
         await self.bot.recommendations.remember(
             guild_id=guild_id,
             channel_id=interaction.channel_id or 0,

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot import rating_scheme
-from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
+from tests.e2e.world import (
+    add_playlist,
+    recommend_answer,
+    running_music_bot,
+    running_world,
+    wait_rating,
+)
 
 EPHEMERAL = 64
 
@@ -65,7 +71,7 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": seed_id, "count": 3}
         )
-        response = await handle.wait_response()
+        response = await recommend_answer(handle)
         assert not response.ephemeral
         embed = response.embeds[0]
         assert "Neon Lights" in embed["title"]
@@ -114,7 +120,7 @@ async def test_unknown_song_gets_a_short_ephemeral_answer(tmp_path: Path, song: 
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": song}
         )
-        response = await handle.wait_response()
+        response = await recommend_answer(handle)
         assert response.ephemeral
         assert "Traceback" not in response.content
         assert len(response.content) < 600

@@ -8,6 +8,7 @@ from bot import rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_and_rate,
+    recommend_answer,
     running_music_bot,
     running_world,
     wait_rating,
@@ -18,7 +19,7 @@ async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: P
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
         await add_playlist(world, bot)
         handle = await world.discord.invoke(world.guild, world.admin, "recommend")
-        first = await handle.wait_response()
+        first = await recommend_answer(handle)
         embed = first.embeds[0]
         assert embed["title"] == "This server's favourites"
         assert "haven't rated anything" in embed["description"]
@@ -31,7 +32,7 @@ async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: P
         await wait_rating(bot, world.guild.id, world.admin.id, liked)
 
         handle = await world.discord.invoke(world.guild, world.member, "recommend")
-        favourites = (await handle.wait_response()).embeds[0]["description"]
+        favourites = (await recommend_answer(handle)).embeds[0]["description"]
         first_link = favourites.split("open.spotify.com/track/")[1][:22]
         assert first_link == liked
         assert "liked by 1 person here" in favourites
@@ -43,7 +44,7 @@ async def test_ratings_build_a_profile_that_recommends_without_a_song(tmp_path: 
         stored = await recommend_and_rate(world, bot, world.member, "Golden Hour", 4)
 
         handle = await world.discord.invoke(world.guild, world.member, "recommend")
-        embed = (await handle.wait_response()).embeds[0]
+        embed = (await recommend_answer(handle)).embeds[0]
         assert embed["title"] == "Picked for you"
         assert "Picked from your 2 ratings" in embed["description"]
         assert "because you liked" in embed["description"]
@@ -54,7 +55,7 @@ async def test_ratings_build_a_profile_that_recommends_without_a_song(tmp_path: 
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 4}
         )
-        again = (await handle.wait_response()).embeds[0]["description"]
+        again = (await recommend_answer(handle)).embeds[0]["description"]
         assert "Tuned to your 2 ratings" in again
         assert stored.items[0].track_id not in again and stored.items[1].track_id not in again
 
@@ -79,6 +80,6 @@ async def test_settings_are_admin_only_persisted_and_used(tmp_path: Path) -> Non
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": "Golden Hour"}
         )
-        embed = (await handle.wait_response()).embeds[0]
+        embed = (await recommend_answer(handle)).embeds[0]
         assert embed["description"].count("open.spotify.com/track/") == 3
         assert "alpha 0.25" in embed["footer"]["text"]

@@ -12,6 +12,7 @@ from bot import charts, rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_and_rate,
+    recommend_answer,
     running_music_bot,
     running_world,
     wait_rating,
@@ -26,8 +27,9 @@ async def test_recommend_attaches_a_radar_chart_shown_in_the_embed(tmp_path: Pat
             world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 4}
         )
         # The answer goes out first; the chart is added by an edit once it is drawn.
-        first = await handle.wait_response()
-        assert first.embeds and not first.files
+        first = await recommend_answer(handle)
+        answer = next(edit for edit in first.history if edit.get("embeds"))
+        assert not answer.get("attachments")
         message = await handle.wait_final(lambda m: bool(m.attachments))
         assert [a.filename for a in message.attachments] == ["sound.png"]
         assert message.embed is not None

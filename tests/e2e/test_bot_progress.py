@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.world import add_playlist, running_music_bot, running_world
+from tests.e2e.world import add_playlist, recommend_answer, running_music_bot, running_world
 from tests.fakes._common import Faults
 from tests.fakes.spotify import Entry
 
@@ -39,5 +39,5 @@ async def test_refresh_failing_after_the_first_pages_keeps_the_old_catalogue(
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 3}
         )
-        answer = await handle.wait_response()
+        answer = await recommend_answer(handle)
         assert answer.embeds and "Golden Hour" in answer.embeds[0]["title"]

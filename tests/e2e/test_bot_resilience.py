@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from bot import rating_scheme
-from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
+from tests.e2e.world import (
+    add_playlist,
+    recommend_answer,
+    running_music_bot,
+    running_world,
+    wait_rating,
+)
 from tests.fakes.discord import FakeAttachment
 
 CSV_EXPORT = (
@@ -58,7 +64,7 @@ async def test_restart_keeps_sources_catalogue_and_ratings_without_spotify_calls
             handle = await world.discord.invoke(
                 world.guild, world.member, "recommend", options={"song": "Golden Hour"}
             )
-            response = await handle.wait_response()
+            response = await recommend_answer(handle)
             assert response.embeds, response.content
             # Rated tracks are not suggested again.
             assert stored.items[0].track_id not in response.embeds[0]["description"]
@@ -71,7 +77,7 @@ async def test_guilds_never_see_each_others_catalogue_or_ratings(tmp_path: Path)
         handle = await world.discord.invoke(
             world.other_guild, world.other_member, "recommend", options={"song": "Golden Hour"}
         )
-        response = await handle.wait_response()
+        response = await recommend_answer(handle)
         assert response.ephemeral and "no music yet" in response.content
         choices = await world.discord.autocomplete(
             world.other_guild, world.other_member, "recommend", focused="song", value="gol"

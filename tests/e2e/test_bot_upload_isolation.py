@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from bot import rating_scheme
-from tests.e2e.world import SONG_NAMES, World, add_playlist, running_music_bot, running_world
+from tests.e2e.world import (
+    SONG_NAMES,
+    World,
+    add_playlist,
+    recommend_answer,
+    running_music_bot,
+    running_world,
+)
 from tests.e2e.world import wait_rating as wait_for_rating
 from tests.fakes.discord import FakeAttachment
 
@@ -66,9 +73,9 @@ async def recommend(world: World, guild: Any, member: Any, song: str) -> tuple[d
     handle = await world.discord.invoke(
         guild, member, "recommend", options={"song": song, "count": 3}
     )
-    response = await handle.wait_response()
+    response = await recommend_answer(handle)
     assert response.embeds, response.content
-    return response.embeds[0], await handle.wait_final()
+    return response.embeds[0], response
 
 
 async def my_ratings(world: World, guild: Any, member: Any) -> str:
@@ -96,7 +103,7 @@ async def assert_a_sees_spotify(world: World) -> None:
     handle = await world.discord.invoke(
         world.guild, world.member, "recommend", options={"song": SECRET_ID}
     )
-    answer = await handle.wait_response()
+    answer = await recommend_answer(handle)
     assert SECRET_NAME not in str(answer.content) + str(answer.embeds)
 
 

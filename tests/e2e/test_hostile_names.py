@@ -23,7 +23,13 @@ import pytest
 from bot import rating_scheme
 from bot.errors import REFUSED_ANSWER
 from tests.discord_payloads import disguises, foreign_links, hostile_problems, links
-from tests.e2e.world import World, running_music_bot, running_world, wait_rating
+from tests.e2e.world import (
+    World,
+    recommend_answer,
+    running_music_bot,
+    running_world,
+    wait_rating,
+)
 from tests.fakes.discord import FakeAttachment
 
 PHISHING = "Free Nitro](https://evil.example/claim) [x"
@@ -172,7 +178,7 @@ async def test_typed_hostile_text_is_echoed_safely(tmp_path: Path) -> None:
             handle = await world.discord.invoke(
                 world.guild, world.member, "recommend", options={"song": text}
             )
-            answer = await handle.wait_final(timeout=20)
+            answer = await recommend_answer(handle, timeout=20)
             assert answer.content or answer.embeds
         check_everything_sent(world)
 
@@ -249,7 +255,7 @@ async def test_an_ambiguous_song_with_long_candidate_names_fits_one_message(
         handle = await world.discord.invoke(
             world.guild, world.member, "recommend", options={"song": title}
         )
-        answer = await handle.wait_response(timeout=20)
+        answer = await recommend_answer(handle, timeout=20)
         assert answer.ephemeral
         assert "could be several songs" in answer.content
         assert len(answer.content) <= 2000

@@ -15,7 +15,15 @@ from bot.client import MusicBot
 from bot.settings import BotSettings, Settings
 from bot.store.models import Rating, RecommendationMessage
 from recommender.spotify.settings import SpotifySettings
-from tests.fakes.discord import MANAGE_GUILD, FakeDiscord, running_bot, running_fake_discord
+from tests.e2e import backend as e2e_backend
+from tests.fakes.discord import (
+    MANAGE_GUILD,
+    FakeDiscord,
+    FakeMessage,
+    InteractionHandle,
+    running_bot,
+    running_fake_discord,
+)
 from tests.fakes.discord.errors import (
     ALREADY_ACKNOWLEDGED,
     EMPTY_MESSAGE,
@@ -48,12 +56,15 @@ class World:
     admin: object
     member: object
     other_member: object
+    #: PostgreSQL instead of ``database`` (tests/e2e/conftest.py runs each test on both).
+    database_url: str | None = None
 
     def settings(self) -> Settings:
         """Settings pointing the real bot at the fakes and the test database."""
         bot = BotSettings(
             discord_token="fake-token",
             database_path=self.database,
+            database_url=self.database_url,
             discord_api_url=self.discord.api_url,
             discord_gateway_url=self.discord.gateway_url,
         )
@@ -104,6 +115,7 @@ async def running_world(
             admin=discord_fake.add_member(guild, "alice", permissions=MANAGE_GUILD),
             member=discord_fake.add_member(guild, "bob"),
             other_member=discord_fake.add_member(other, "carol", permissions=MANAGE_GUILD),
+            database_url=e2e_backend.database_url(),
         )
         if not expect_refusals:
             mistakes = [(r.route, r.status, r.error) for r in discord_fake.refusals(*BOT_MISTAKES)]
@@ -128,6 +140,14 @@ async def add_playlist(world: World, bot: MusicBot) -> None:
     )
     final = await handle.wait_final(lambda m: "Added" in (m.content or ""))
     assert "Club Classics" in final.content
+
+
+async def recommend_answer(handle: InteractionHandle, timeout: float = 5.0) -> FakeMessage:  # noqa: ASYNC109
+    """/recommend's answer as the member sees it: the public suggestions, or the reply
+    only they see (the bot defers publicly first, so a failure replaces the placeholder)."""
+    return await handle.wait_final(
+        lambda m: not m.deleted and (bool(m.embeds) or m.ephemeral), timeout=timeout
+    )
 
 
 async def wait_rating(
