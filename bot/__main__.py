@@ -1,5 +1,6 @@
-"""``python -m bot [run | sync [--guild ID] | check]``: start the bot, sync its slash commands,
-or check that the configuration can run it."""
+"""``python -m bot [run | sync [--guild ID] | check | migrate-db --to URL]``: start the bot,
+sync its slash commands, check that the configuration can run it, or copy its SQLite
+database into PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.discord_urls import apply_discord_urls
 from bot.settings import ConfigurationError, Settings, load_settings
 from bot.store import StoreError
 from bot.store.open import open_store
+from bot.store.postgres.import_sqlite import run_migrate_db
 
 log = logging.getLogger("bot")
 
@@ -36,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="check the settings, database, Discord token and Spotify app; exit 2 if "
         "the bot cannot run",
+    )
+    migrate = commands.add_parser(
+        "migrate-db", help="copy the SQLite database into PostgreSQL (stop the bot first)"
+    )
+    migrate.add_argument("--to", help="postgresql://... (default: DATABASE_URL)")
+    migrate.add_argument("--from", dest="source", help="SQLite file (default: DATABASE_PATH)")
+    migrate.add_argument(
+        "--force", action="store_true", help="replace a PostgreSQL database that holds data"
     )
     return parser
 
@@ -84,6 +94,8 @@ async def _sync(settings: Settings, guild_id: int | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "migrate-db":  # needs no Discord token
+        return run_migrate_db(args.source, args.to, force=args.force, env_file=args.env_file)
     try:
         settings = load_settings(args.env_file)
     except ConfigurationError as error:
