@@ -1,0 +1,58 @@
+"""Every end-to-end test runs twice: on SQLite and on PostgreSQL.
+
+The bot is the same; only ``DATABASE_URL`` differs (tests/e2e/backend.py carries it
+to ``running_world``). A test that reaches into the SQLite file itself (corrupts
+it, locks it, opens it beside the bot) runs on SQLite only: mark it
+``@pytest.mark.sqlite_only``, or list its module below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e import backend
+
+BACKENDS = ("sqlite", "postgresql")
+
+# Modules whose tests inspect or damage the SQLite file directly.
+SQLITE_ONLY_MODULES = frozenset(
+    {
+        "test_bot_contexts",  # counts rows in the file
+        "test_bot_ratings_reliability",  # holds the file's write lock from outside
+        "test_bot_storage",  # corrupts the file, fills the disk
+        "test_entry_points",  # prepares the file with SqliteStore before the bot starts
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: an end-to-end test about the SQLite file (not run on PostgreSQL)"
+    )
+
+
+def _sqlite_only(metafunc: pytest.Metafunc) -> bool:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    marked = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    return module in SQLITE_ONLY_MODULES or marked
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "e2e_backend" in metafunc.fixturenames:
+        sqlite_only = _sqlite_only(metafunc)
+        backends = ["sqlite"] if sqlite_only else list(BACKENDS)
+        metafunc.parametrize("e2e_backend", backends, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def e2e_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The backend of this run of the test (see the module docs)."""
+    name = getattr(request, "param", "sqlite")
+    url = request.getfixturevalue("postgres_url") if name == "postgresql" else None
+    backend.use(url)
+    try:
+        yield name
+    finally:
+        backend.use(None)
