@@ -40,6 +40,7 @@ from tests.fakes.discord import (
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
+    IDENTIFY_WINDOW,
     MANAGE_GUILD,
     DiscordError,
     FakeAttachment,
@@ -47,6 +48,7 @@ from tests.fakes.discord import (
     FakeGuild,
     FakeMember,
     InteractionHandle,
+    SessionStartLimit,
     running_bot,
     running_fake_discord,
     start_bot,
@@ -388,6 +390,8 @@ async def test_a_new_bot_restarts_against_the_same_fake() -> None:
         echo_id = fake.command("echo", guild)["id"]
         await stop_bot(first, task)
         assert first.is_closed() and not fake.connected
+        # Discord takes one IDENTIFY per 5 s (max_concurrency 1): restart after that.
+        fake.advance(IDENTIFY_WINDOW)
 
         async with running_bot(ProbeBot(), fake) as second:
             second.tree.copy_global_to(guild=discord.Object(guild.id))
@@ -438,7 +442,11 @@ async def test_zlib_frames_and_gateway_pings() -> None:
 
 async def test_auto_sharded_bot_splits_guilds_across_shards() -> None:
     names = [f"Guild {i}" for i in range(6)]
-    async with running_fake_discord(guilds=names, shard_count=2) as fake:
+    # max_concurrency 2: both shards may IDENTIFY at once (the probe skips the 5 s wait).
+    limit = SessionStartLimit(max_concurrency=2)
+    async with running_fake_discord(guilds=(), shard_count=2, session_start_limit=limit) as fake:
+        for i, name in enumerate(names):
+            fake.add_guild(name, shard=i % 2)
         members = {name: fake.add_member(name, f"user-{name}") for name in names}
         async with running_bot(ShardedProbeBot(), fake) as bot:
             assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
@@ -947,9 +955,12 @@ async def test_followups_and_edits_stop_when_the_token_expires(raw: Raw) -> None
 
 async def test_gateway_frames_are_one_zlib_stream_when_asked(raw: Raw) -> None:
     async with aiohttp.ClientSession() as http:
+        # Discord takes one IDENTIFY per 5 s (max_concurrency 1): each session comes later.
+        raw.fake.advance(IDENTIFY_WINDOW)
         compressed = RawGateway(http, raw.fake)
         received = await compressed.connect(compress=True)
         await compressed.close()
+        raw.fake.advance(IDENTIFY_WINDOW)
         plain = RawGateway(http, raw.fake)
         assert (await plain.connect(compress=False))[0]["op"] == 10
         await plain.close()

@@ -72,6 +72,18 @@ a test that turns one off says why in a comment):
 - gateway: zlib-stream binary frames (one compressor per connection, each
   message ending in ``00 00 ff ff``) when the client asks for them, as
   discord.py does (``zlib_frames``).
+- shards (:mod:`.sharding`): ``GET /gateway/bot`` answers ``shard_count`` and a
+  ``session_start_limit`` (:class:`SessionStartLimit`: total, remaining,
+  reset_after, max_concurrency; Discord's 1,000 a day and max_concurrency 1 by
+  default) that counts down with every session started; IDENTIFY's ``[shard_id,
+  shard_count]`` is checked (4010 if invalid or off ``shard_multiple``; 4011 for
+  a session over ``max_guilds_per_shard``, 2,500); at most ``max_concurrency``
+  IDENTIFYs per 5 s, one per key ``shard_id % max_concurrency``, on the fake's
+  clock (faster: Invalid Session, op 9; a restart within 5 s meets it too, so a
+  test restarting a bot at once says ``fake.advance(IDENTIFY_WINDOW)``); spent
+  session starts end every session with 4004 and the token stops working. Guild
+  events (GUILD_CREATE/DELETE, reactions, interactions) go only to the sessions
+  whose shard owns the guild (``(guild_id >> 22) % shard_count``), DMs to shard 0.
 
 The pieces:
 
@@ -85,14 +97,21 @@ The pieces:
   an attachment option whose URL the fake serves), ``dispatch_autocomplete`` /
   ``autocomplete``, ``react`` / ``unreact``, ``click`` (a button press on a bot
   message, found by label or custom id in its recorded components),
-  ``leave_guild`` (the bot is removed: GUILD_DELETE), ``disconnect``. Inspection:
+  ``leave_guild`` (the bot is removed: GUILD_DELETE), ``disconnect``;
+  ``add_guild(name, shard=k)`` puts a guild on shard ``k`` of ``shard_count``;
+  ``invoke(..., require_session=False)`` sends to a shard nobody may run
+  (``handle.delivered_to`` lists the connections it reached). Inspection:
   ``requests`` (:class:`RecordedRequest`: method, path, query, json, headers,
   files, time on the fake's clock, status) and ``find_requests(method, path_glob)``;
   ``command_syncs`` (:class:`CommandSync`), ``commands(guild)``,
   ``command(name, guild)``; ``messages`` / ``channel_messages(channel)``
   (:class:`FakeMessage`: content, embeds, attachments with bytes, flags,
   ``reactions`` emoji -> user ids, ``history`` of create/edit payloads);
-  ``interactions`` (handles); ``gateway_ops`` and ``identifies``; ``errors``
+  ``interactions`` (handles); ``gateway_ops`` and ``identifies``;
+  ``gateway_connections`` (:class:`GatewayConnection`, one per websocket: shard,
+  IDENTIFYs, Invalid Sessions, every event with its guild ids, close code),
+  ``serving(guild)`` (the live connections owning a guild), ``identify_refusals``
+  and ``session_start_limit``; ``errors``
   (exceptions inside the fake, answered with a 400 so the client fails fast);
   ``wait_until(predicate)`` re-checked after every request and event;
   ``refusals(*codes)`` the requests refused with a Discord error (each
@@ -107,9 +126,12 @@ The pieces:
   :func:`stop_bot`: lifecycles for pytest (no leaked sessions or tasks).
   ``running_bot`` sets the client's ``guild_ready_timeout`` to 0 (else
   ``on_ready`` waits 2 s) and returns once every fake guild is cached. An
-  ``AutoShardedBot`` works too (``shard_count=`` on the fake); override its
-  public ``before_identify_hook`` to skip discord.py's 5 s between IDENTIFYs.
-  Restarting means a new client instance against the same fake (a closed
+  ``AutoShardedBot`` works too (``shard_count=`` on the fake): discord.py waits
+  5 s before every IDENTIFY but the first (ignoring ``max_concurrency``); a test
+  that overrides the public ``before_identify_hook`` to skip the wait must give
+  the fake a ``max_concurrency`` covering its shards, or meet Invalid Session.
+  ``running_bot`` waits only for the guilds of the client's own shards. A
+  restart means a new client instance against the same fake (a closed
   discord.py client cannot be started again).
 
 Behaviour matching Discord: the bot's own ``add_reaction`` is echoed as
@@ -127,6 +149,7 @@ shared-scope rate limits, the 10,000-invalid-requests ban.
 """
 
 from .clock import FakeClock
+from .connections import DeliveredEvent, GatewayConnection
 from .errors import DiscordError
 from .harness import running_bot, running_fake_discord, start_bot, stop_bot
 from .interactions import (
@@ -155,6 +178,13 @@ from .models import (
 )
 from .ratelimits import RateLimitRule
 from .server import FakeDiscord, json_response
+from .sharding import (
+    IDENTIFY_WINDOW,
+    IdentifyRefusal,
+    SessionStartLimit,
+    new_id_on_shard,
+    shard_of,
+)
 
 __all__ = [
     "ADMINISTRATOR",
@@ -164,9 +194,11 @@ __all__ = [
     "DEFAULT_EVERYONE_PERMISSIONS",
     "DEFERRED_CHANNEL_MESSAGE",
     "EPHEMERAL",
+    "IDENTIFY_WINDOW",
     "MANAGE_GUILD",
     "MODAL",
     "CommandSync",
+    "DeliveredEvent",
     "DiscordError",
     "FakeAttachment",
     "FakeChannel",
@@ -177,13 +209,18 @@ __all__ = [
     "FakeMessage",
     "FakeRole",
     "FakeUser",
+    "GatewayConnection",
+    "IdentifyRefusal",
     "InteractionCallback",
     "InteractionHandle",
     "RateLimitRule",
     "RecordedRequest",
+    "SessionStartLimit",
     "json_response",
+    "new_id_on_shard",
     "running_bot",
     "running_fake_discord",
+    "shard_of",
     "start_bot",
     "stop_bot",
 ]

@@ -12,6 +12,7 @@ import discord
 from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
 
 from .server import FakeDiscord
+from .sharding import shard_of
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
@@ -35,13 +36,37 @@ async def running_fake_discord(
         await fake.stop()
 
 
+def client_shards(client: discord.Client) -> tuple[list[int], int] | None:
+    """``(shard ids, shard count)`` a started client runs, ``None`` for one unsharded session.
+
+    An ``AutoShardedClient`` without ``shard_ids`` runs every shard of its count.
+    """
+    shard_count = client.shard_count
+    if shard_count is None:
+        return None
+    if isinstance(client, discord.AutoShardedClient):
+        ids = client.shard_ids
+        return (list(ids) if ids is not None else list(range(shard_count))), shard_count
+    return [client.shard_id or 0], shard_count
+
+
+def owned_guild_ids(client: discord.Client, fake: FakeDiscord) -> list[int]:
+    """The fake's guilds that the client's shards receive."""
+    shards = client_shards(client)
+    if shards is None:
+        return list(fake.guilds)
+    ids, count = shards
+    return [guild_id for guild_id in fake.guilds if shard_of(guild_id, count) in ids]
+
+
 async def _wait_ready(client: discord.Client, fake: FakeDiscord) -> None:
     # Polled: ``wait_until_ready`` raises before ``login`` has created its event, and
     # with guild_ready_timeout 0 a GUILD_CREATE may be parsed after ``on_ready``;
     # nothing awaitable marks "every guild cached".
     while not client.is_ready():  # noqa: ASYNC110
         await asyncio.sleep(0.005)
-    while any(client.get_guild(guild_id) is None for guild_id in fake.guilds):  # noqa: ASYNC110
+    # Only the guilds of the client's own shards ever reach it.
+    while any(client.get_guild(g) is None for g in owned_guild_ids(client, fake)):  # noqa: ASYNC110
         await asyncio.sleep(0.005)
 
 
@@ -53,7 +78,7 @@ async def start_bot(
     timeout: float = 10.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
     guild_ready_timeout: float | None = 0.0,
 ) -> asyncio.Task[None]:
-    """Start ``client`` against ``fake`` and return once it is ready and has every guild.
+    """Start ``client`` against ``fake``; return once it is ready and has its shards' guilds.
 
     Points discord.py at the fake with :func:`bot.discord_urls.apply_discord_urls`
     (process-global; :func:`running_bot` restores the previous URLs). Runs

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .connections import GatewayConnection
 from .models import EPHEMERAL, FakeAttachment, FakeGuild, FakeMember, FakeMessage
 
 # Interaction callback types (https://discord.com/developers/docs/interactions/receiving-and-responding).
@@ -97,6 +98,9 @@ class InteractionHandle:
         self.followups: list[FakeMessage] = []
         #: For a component interaction (type 3): the message whose button was pressed.
         self.source_message: FakeMessage | None = None
+        #: The gateway connections the INTERACTION_CREATE was written to (those of
+        #: the sessions whose shard owns the guild).
+        self.delivered_to: list[GatewayConnection] = []
         self._changed = asyncio.Condition()
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from aiohttp import BodyPartReader, WSMsgType, web
 
 from . import errors, limits
 from .clock import FakeClock
+from .connections import GatewayConnection
 from .errors import DiscordError
 from .interactions import (
     AUTOCOMPLETE_RESULT,
@@ -58,6 +59,15 @@ from .models import (
     new_id,
 )
 from .ratelimits import GLOBAL_LIMIT, RateLimiter, RateLimitRule, Verdict
+from .sharding import (
+    AUTHENTICATION_FAILED,
+    MAX_GUILDS_PER_SHARD,
+    IdentifyGate,
+    IdentifyRefusal,
+    SessionStartLimit,
+    new_id_on_shard,
+    shard_of,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -126,6 +136,8 @@ class _Connection:
     """One open gateway websocket."""
 
     ws: web.WebSocketResponse
+    #: What the connection carried, kept for tests after it closes.
+    record: GatewayConnection
     compressor: Any = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: The close code when the fake closed it (the client's echo may differ).
@@ -133,6 +145,7 @@ class _Connection:
 
     async def close(self, code: int, message: bytes) -> None:
         self.server_close_code = code
+        self.record.server_close_code = code
         await self.ws.close(code=code, message=message)
 
 
@@ -150,7 +163,7 @@ class _Session:
 
     def covers(self, guild_id: int) -> bool:
         shard_id, shard_count = self.shard
-        return (guild_id >> 22) % shard_count == shard_id
+        return shard_of(guild_id, shard_count) == shard_id
 
 
 class FakeDiscord:
@@ -169,6 +182,9 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         ping_interval: float = 30.0,
         shard_count: int = 1,
+        session_start_limit: SessionStartLimit | None = None,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+        shard_multiple: int = 1,
         ack_deadline: float | None = ACK_DEADLINE,
         token_lifetime: float | None = TOKEN_LIFETIME,
         validate_payloads: bool = True,
@@ -183,7 +199,8 @@ class FakeDiscord:
 
         ``ping_interval``: seconds between the fake's own op-1 heartbeat requests,
         so an idle client always hears from the gateway well within its 60 s
-        ``heartbeat_timeout``. ``shard_count``: what ``GET /gateway/bot`` advises.
+        ``heartbeat_timeout``. ``shard_count``: what ``GET /gateway/bot`` advises
+        (and the count :meth:`add_guild`'s ``shard=`` places guilds by).
         ``valid_tokens``: tokens accepted by login and IDENTIFY (any non-empty
         token if ``None``).
 
@@ -202,6 +219,16 @@ class FakeDiscord:
           apply either way.
         - ``zlib_frames``: zlib-stream binary frames when the client asks for
           ``compress=zlib-stream`` (as discord.py does); TEXT frames otherwise.
+        - sharding (:mod:`.sharding`), always on: IDENTIFY's ``[shard_id,
+          shard_count]`` is checked (4010 if invalid, or if the count is not a
+          multiple of ``shard_multiple``, Discord's large-bot sharding); a session
+          holding more than ``max_guilds_per_shard`` guilds closes with 4011; at
+          most ``session_start_limit.max_concurrency`` IDENTIFYs per 5 s, one per
+          key ``shard_id % max_concurrency`` (a faster one: Invalid Session, op 9);
+          every session start counts down ``session_start_limit`` (spent: 4004 and
+          the token stops working). ``session_start_limit``: what ``GET
+          /gateway/bot`` reports (Discord's usual 1,000 a day, max_concurrency 1,
+          if ``None``). Guild events go only to sessions whose shard owns the guild.
 
         ``clock``: the time source for deadlines and request times (a new
         :class:`~.clock.FakeClock` if ``None``).
@@ -222,6 +249,13 @@ class FakeDiscord:
         )
         self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
         self.max_replay = max_replay
+        #: Discord's IDENTIFY rules; its ``refusals`` list every refused IDENTIFY.
+        self.identify_gate = IdentifyGate(
+            self.clock,
+            session_start_limit or SessionStartLimit(),
+            max_guilds_per_shard=max_guilds_per_shard,
+            shard_multiple=shard_multiple,
+        )
 
         self.guilds: dict[int, FakeGuild] = {}
         self.users: dict[int, FakeUser] = {
@@ -238,8 +272,10 @@ class FakeDiscord:
         self.interactions: list[InteractionHandle] = []
         #: Client -> gateway opcodes, in order (``[1, 2, 1, 6]`` = identify, then resume).
         self.gateway_ops: list[int] = []
-        #: IDENTIFY payloads (``intents``, ``shard``, ``properties`` ...).
+        #: IDENTIFY payloads (``intents``, ``shard``, ``properties`` ...), refused ones too.
         self.identifies: list[dict[str, Any]] = []
+        #: Every gateway connection ever opened, in order, with what it carried.
+        self.gateway_connections: list[GatewayConnection] = []
         #: Exceptions raised inside the fake's handlers (answered with a 400).
         self.errors: list[Exception] = []
 
@@ -318,12 +354,15 @@ class FakeDiscord:
         *,
         channels: Iterable[str] = ("general",),
         everyone_permissions: Any = DEFAULT_EVERYONE_PERMISSIONS,
+        shard: int | None = None,
     ) -> FakeGuild:
         """A guild with an @everyone role, the given text channels, the owner and the bot.
 
-        If the bot is already connected it receives a GUILD_CREATE (it "joined").
+        ``shard``: give the guild an id on that shard of :attr:`shard_count` (else
+        the next id, which is on whatever shard it falls). If the bot is already
+        connected, the sessions owning the guild receive a GUILD_CREATE (it "joined").
         """
-        guild_id = new_id()
+        guild_id = new_id() if shard is None else new_id_on_shard(shard, self.shard_count)
         everyone = FakeRole(guild_id, "@everyone", _permission_bits(everyone_permissions))
         guild = FakeGuild(guild_id, name, owner_id=self.owner.id, everyone=everyone)
         for position, channel_name in enumerate(channels):
@@ -446,6 +485,25 @@ class FakeDiscord:
         """Whether a client has a live, identified gateway connection."""
         return any(s.conn is not None for s in self._sessions.values())
 
+    def serving(self, guild: GuildRef) -> list[GatewayConnection]:
+        """The live connections whose session's shard owns ``guild`` (an id, even unknown)."""
+        guild_id = guild if isinstance(guild, int) else self.guild(guild).id
+        return [
+            s.conn.record
+            for s in self._sessions.values()
+            if s.conn is not None and s.covers(guild_id)
+        ]
+
+    @property
+    def session_start_limit(self) -> SessionStartLimit:
+        """What ``GET /gateway/bot`` reports; counts down with every session started."""
+        return self.identify_gate.limit
+
+    @property
+    def identify_refusals(self) -> list[IdentifyRefusal]:
+        """IDENTIFYs refused by Discord's sharding rules (4004, 4010, 4011, op 9), in order."""
+        return self.identify_gate.refusals
+
     # ------------------------------------------------------------------ fault injection
 
     def rate_limit(
@@ -503,19 +561,24 @@ class FakeDiscord:
         locale: str = "en-US",
         timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
         dm: bool = False,
+        require_session: bool = True,
     ) -> InteractionHandle:
         """Send a slash-command INTERACTION_CREATE as ``user`` in ``guild``; return its handle.
 
         ``name`` may be ``"group sub"`` for a subcommand. Option types come from the
         synced command (else from the Python value: str, int, float, bool, or a
         ``FakeAttachment`` for an attachment option, served by the fake's CDN).
-        Waits up to ``timeout`` for a gateway connection. ``dm=True``: ``user`` (a
-        member of ``guild``) runs it in a DM with the bot instead, as a client with a
-        stale command list can even for a guild-only command (see :func:`_as_dm`).
+        Waits up to ``timeout`` for a gateway session whose shard owns the guild.
+        ``dm=True``: ``user`` (a member of ``guild``) runs it in a DM with the bot
+        instead, as a client with a stale command list can even for a guild-only
+        command (see :func:`_as_dm`). ``require_session=False``: send it at once to
+        whichever sessions own the guild, possibly none (as Discord does while that
+        shard is not connected anywhere); ``handle.delivered_to`` says which.
         """
         return await self._dispatch_interaction(
-            2, guild, user, name, options or {}, None, channel, locale, timeout, dm=dm
-        )
+            2, guild, user, name, options or {}, None, channel, locale, timeout,
+            dm=dm, require_session=require_session,
+        )  # fmt: skip
 
     async def dispatch_autocomplete(
         self,
@@ -530,17 +593,19 @@ class FakeDiscord:
         locale: str = "en-US",
         timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
         dm: bool = False,
+        require_session: bool = True,
     ) -> InteractionHandle:
         """Send an autocomplete INTERACTION_CREATE (type 4) and return its handle.
 
         ``focused`` names the option being typed, ``value`` what is typed so far;
         ``options`` are the other (possibly partial) options already filled in.
-        ``dm=True``: typed in a DM with the bot (as for :meth:`invoke`).
+        ``dm=True`` and ``require_session``: as for :meth:`invoke`.
         """
         all_options = {**(options or {}), focused: value}
         return await self._dispatch_interaction(
-            4, guild, user, name, all_options, focused, channel, locale, timeout, dm=dm
-        )
+            4, guild, user, name, all_options, focused, channel, locale, timeout,
+            dm=dm, require_session=require_session,
+        )  # fmt: skip
 
     async def autocomplete(
         self,
@@ -597,12 +662,23 @@ class FakeDiscord:
     async def wait_connected(
         self,
         timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        *,
+        guild: GuildRef | None = None,
     ) -> None:
-        """Wait until a client is identified (or resumed) on the gateway."""
+        """Wait until a client is identified (or resumed) on the gateway.
+
+        ``guild``: until a session whose shard owns that guild is (``0``: shard 0,
+        where Discord sends events without a guild).
+        """
+
+        def ready() -> bool:
+            return self.connected if guild is None else bool(self.serving(guild))
+
         try:
-            await self.wait_until(lambda: self.connected, timeout)
+            await self.wait_until(ready, timeout)
         except TimeoutError:
-            raise AssertionError(f"no gateway connection within {timeout}s") from None
+            where = "" if guild is None else f" for the shard of guild {guild!r}"
+            raise AssertionError(f"no gateway connection{where} within {timeout}s") from None
 
     def _reaction_target(
         self, user: UserRef, message: FakeMessage | int
@@ -689,6 +765,7 @@ class FakeDiscord:
         timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
         *,
         dm: bool = False,
+        require_session: bool = True,
     ) -> InteractionHandle:
         guild = self.guild(guild_ref)
         member = self._member(guild, user)
@@ -720,8 +797,9 @@ class FakeDiscord:
         if resolved:
             data["resolved"] = resolved
         return await self._send_interaction(
-            kind, guild, member, channel, locale, name, data, timeout=timeout, dm=dm
-        )
+            kind, guild, member, channel, locale, name, data,
+            timeout=timeout, dm=dm, require_session=require_session,
+        )  # fmt: skip
 
     async def click(
         self,
@@ -776,6 +854,7 @@ class FakeDiscord:
         timeout: float,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
         message: FakeMessage | None = None,
         dm: bool = False,
+        require_session: bool = True,
     ) -> InteractionHandle:
         interaction_id = new_id()
         token = f"fake-interaction-token-{interaction_id}-{uuid.uuid4().hex}"
@@ -816,11 +895,15 @@ class FakeDiscord:
         self.interactions.append(handle)
         self._handles[interaction_id] = handle
         self._handles_by_token[token] = handle
-        await self.wait_connected(timeout)
+        # Discord sends DM events to shard 0 (the shard of "guild" 0).
+        target = 0 if dm else guild.id
+        if require_session:
+            await self.wait_connected(timeout, guild=target)
         # Stamped before the write: Discord's 3-second window includes delivery.
         handle.dispatched_at = self.clock()
-        # Discord sends DM events to shard 0 (the shard of "guild" 0).
-        await self._dispatch_to_guild(0 if dm else guild.id, "INTERACTION_CREATE", payload)
+        handle.delivered_to = await self._dispatch_to_guild(
+            target, "INTERACTION_CREATE", payload, required=require_session
+        )
         return handle
 
     # ------------------------------------------------------------------ gateway
@@ -854,24 +937,28 @@ class FakeDiscord:
         *,
         intent: int | None = None,
         required: bool = True,
-    ) -> None:
+    ) -> list[GatewayConnection]:
         """Send a guild event to the sessions whose shard covers the guild.
 
-        ``intent``: only sessions that asked for it get the event (Discord stays
-        silent otherwise). ``required``: a test-driven event with no session at all
-        is a test bug and raises; an echo of a REST call (e.g. the bot's own
-        reaction from a REST-only client) is simply not delivered.
+        Returns the connections it was written to (a session that is between
+        connections gets it on RESUME instead). ``intent``: only sessions that
+        asked for it get the event (Discord stays silent otherwise). ``required``:
+        a test-driven event with no session at all is a test bug and raises; an
+        echo of a REST call (e.g. the bot's own reaction from a REST-only client),
+        or an event a test sends to a shard nobody runs, is simply not delivered.
         """
         sessions = [s for s in self._sessions.values() if s.covers(guild_id)]
         if not sessions:
             if required:
                 raise RuntimeError(f"no gateway session to deliver {event} (is the bot running?)")
-            return
+            return []
         if intent is not None:
             sessions = [s for s in sessions if s.intents & intent]
+        delivered = [s.conn.record for s in sessions if s.conn is not None]
         for session in sessions:
             await self._send_dispatch(session, event, data)
         await self._notify()
+        return delivered
 
     async def _send_dispatch(self, session: _Session, event: str, data: dict[str, Any]) -> None:
         conn = session.conn
@@ -891,6 +978,8 @@ class FakeDiscord:
         del session.frames[: -self.max_replay]
 
     async def _write(self, conn: _Connection, frame: dict[str, Any]) -> None:
+        if frame["op"] == OP_DISPATCH:
+            conn.record.record(frame)
         text = json.dumps(frame)
         try:
             if conn.compressor is not None:
@@ -923,7 +1012,8 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        conn = _Connection(ws)
+        conn = _Connection(ws, GatewayConnection(len(self.gateway_connections) + 1))
+        self.gateway_connections.append(conn.record)
         if self.zlib_frames and request.query.get("compress") == "zlib-stream":
             conn.compressor = zlib.compressobj()
         self._connections.add(conn)
@@ -946,6 +1036,7 @@ class FakeDiscord:
                 await self._notify()
         finally:
             pinger.cancel()
+            conn.record.closed = True
             self._connections.discard(conn)
             if session is not None and session.conn is conn:
                 session.conn = None
@@ -957,11 +1048,18 @@ class FakeDiscord:
 
     async def _identify(self, conn: _Connection, data: dict[str, Any]) -> _Session | None:
         self.identifies.append(data)
+        conn.record.identifies.append(data)
         if not self._token_ok(data.get("token")):
-            await conn.close(4004, b"Authentication failed.")
+            await conn.close(AUTHENTICATION_FAILED, b"Authentication failed.")
             return None
-        shard_id, shard_count = data.get("shard") or (0, 1)
-        session = _Session(uuid.uuid4().hex, (shard_id, shard_count), int(data.get("intents", 0)))
+        shard, refusal = self.identify_gate.judge(data.get("shard"), self._guild_count)
+        if refusal is not None:
+            await self._refuse_identify(conn, refusal)
+            return None
+        assert shard is not None
+        shard_id, shard_count = shard
+        session = _Session(uuid.uuid4().hex, shard, int(data.get("intents", 0)))
+        conn.record.shard, conn.record.session_id = shard, session.id
         guilds = [g for g in self.guilds.values() if session.covers(g.id)]
         ready = {
             "v": 10,
@@ -991,12 +1089,34 @@ class FakeDiscord:
             await self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(bot_member))
         return session
 
+    def _guild_count(self, shard: tuple[int, int]) -> int:
+        shard_id, shard_count = shard
+        return sum(1 for g in self.guilds if shard_of(g, shard_count) == shard_id)
+
+    async def _refuse_identify(self, conn: _Connection, refusal: IdentifyRefusal) -> None:
+        """Answer a refused IDENTIFY as Discord does: op 9 when too fast, else a close."""
+        if refusal.close_code is None:
+            conn.record.invalid_sessions += 1
+            await self._send_op(conn, OP_INVALID_SESSION, False)
+            return
+        if refusal.close_code == AUTHENTICATION_FAILED:
+            # The daily session starts are spent: Discord ends every session and
+            # resets the token, so the old one works nowhere any more.
+            self.valid_tokens = set()
+            for other in list(self._connections):
+                if other is not conn:
+                    await other.close(AUTHENTICATION_FAILED, b"Authentication failed.")
+        await conn.close(refusal.close_code, refusal.reason.encode())
+
     async def _resume(self, conn: _Connection, data: dict[str, Any]) -> _Session | None:
         session = self._sessions.get(data.get("session_id", ""))
         if session is None or not self._token_ok(data.get("token")):
+            conn.record.invalid_sessions += 1
             await self._send_op(conn, OP_INVALID_SESSION, False)
             return None
         session.conn = conn
+        conn.record.shard, conn.record.session_id = session.shard, session.id
+        conn.record.resumed = True
         last_seq = int(data.get("seq") or 0)
         async with conn.lock:
             for frame in session.frames:
@@ -1197,12 +1317,7 @@ class FakeDiscord:
             {
                 "url": self.gateway_url,
                 "shards": self.shard_count,
-                "session_start_limit": {
-                    "total": 1000,
-                    "remaining": 999,
-                    "reset_after": 0,
-                    "max_concurrency": 1,
-                },
+                "session_start_limit": self.session_start_limit.payload(self.clock()),
             }
         )
 
