@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.store import SqliteStore
 from bot.store.errors import DatabaseCorruptError, DatabaseReadOnlyError, StoreError
 from bot.store.migrations import LATEST_VERSION
+from bot.store.open import describe_store, probe_postgres
 from recommender.providers.spotify_features import SpotifyAudioFeatures
 from recommender.spotify.capabilities import Capabilities
 from recommender.spotify.client import SpotifyClient
@@ -57,7 +58,7 @@ def check_settings(settings: Settings, report: Report) -> None:
     where = "a proxy or test server" if bot.discord_api_url else "discord.com"
     report.ok(
         "settings",
-        f"DISCORD_TOKEN set (hidden), Discord API at {where}, database {bot.database_path}, "
+        f"DISCORD_TOKEN set (hidden), Discord API at {where}, database {describe_store(bot)}, "
         f"at most {bot.max_sources_per_guild} playlists per server, data of servers the bot "
         f"left deleted after {bot.guild_data_grace_days} days",
     )
@@ -187,7 +188,13 @@ async def run_check(settings: Settings) -> int:
     """Run every check, print the report, return the exit status."""
     report = Report()
     check_settings(settings, report)
-    await check_database(settings.bot.database_path, report)
+    if settings.bot.database_url is not None:
+        try:
+            report.ok("database", await probe_postgres(settings.bot))
+        except StoreError as error:
+            report.fail("database", str(error))
+    else:
+        await check_database(settings.bot.database_path, report)
     await check_discord(settings.bot.discord_token.get_secret_value(), report)
     await check_spotify(settings, report)
     print("\n".join(report.lines))

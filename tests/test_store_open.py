@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +12,10 @@ import pytest
 from bot.settings import ConfigurationError, load_settings
 from bot.store import SqliteStore
 from bot.store.open import describe_store, open_store
+from bot.store.postgres import LATEST_VERSION as POSTGRES_VERSION
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.errors import DatabaseServerUnavailableError
+from tests.fakes.discord import running_fake_discord
 
 
 @pytest.fixture
@@ -85,3 +90,33 @@ async def test_an_unreachable_database_url_is_a_storage_error(env: pytest.Monkey
         async with open_store(load_settings(None).bot):
             pass
     assert "hunter2" not in str(caught.value)
+
+
+async def test_check_reports_the_postgresql_database_without_its_password(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    url = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:sekret-pw@")
+    async with running_fake_discord(guilds=["Rock Club"]) as discord_fake:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SPOTIFY_", "DISCORD_", "DATABASE_"))
+        }
+        env.update(
+            DISCORD_TOKEN="fake-token",
+            DISCORD_API_URL=discord_fake.api_url,
+            DISCORD_GATEWAY_URL=discord_fake.gateway_url,
+            DATABASE_URL=url,
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "check", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    out, err = stdout.decode(), stderr.decode()
+    assert process.returncode == 0, out + err
+    database = next(line for line in out.splitlines() if line.startswith("[ok]   database"))
+    assert "PostgreSQL at postgresql://postgres:***@127.0.0.1" in database
+    assert f"schema version {POSTGRES_VERSION}" in database and "pool of at most 10" in database
+    assert "sekret-pw" not in out + err and "Traceback" not in out + err
+    assert not (tmp_path / "data").exists()  # no SQLite file was made on the side

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from bot.settings import BotSettings
 from bot.store.interface import Store
+from bot.store.postgres import LATEST_VERSION as POSTGRES_VERSION
 from bot.store.postgres import PostgresStore, redact_url
 from bot.store.sqlite import SqliteStore
 
@@ -35,6 +36,24 @@ async def connect_store(settings: BotSettings) -> Store:
             statement_timeout=settings.database_statement_timeout,
         )
     return await SqliteStore.connect(settings.database_path)
+
+
+async def probe_postgres(settings: BotSettings) -> str:
+    """Open the PostgreSQL database as the bot would (creating or upgrading its tables)
+    and say in one line what was found; raises the store's errors (``python -m bot
+    check``)."""
+    if settings.database_url is None:
+        raise ValueError("DATABASE_URL is not set")
+    async with open_store(settings) as store:
+        assert isinstance(store, PostgresStore)
+        version = await store.schema_version()
+        tracks = await store.count_tracks()
+        return (
+            f"PostgreSQL at {store.url}: schema version {version} (this bot: "
+            f"{POSTGRES_VERSION}), a pool of at most {store.pool_size} connections, "
+            f"statements limited to {settings.database_statement_timeout:g} s, "
+            f"{tracks} cached tracks"
+        )
 
 
 @asynccontextmanager
