@@ -109,20 +109,7 @@ class PgCluster:
             self._run_as = self._drop_root()
         self.socket_dir.mkdir()
         self._own(self.root, self.socket_dir)
-        self._tool(
-            "initdb",
-            "--pgdata",
-            str(self.data_dir),
-            "--username",
-            SERVER_USER,
-            "--auth",
-            "trust",  # reachable only from 127.0.0.1 and a socket in a private dir
-            "--encoding",
-            "UTF8",
-            "--locale",
-            "C.UTF-8",
-            "--no-sync",
-        )
+        self._initdb()
         last_error = ""
         for _ in range(_START_ATTEMPTS):
             self.port = _free_port()
@@ -157,6 +144,28 @@ class PgCluster:
             except PostgresUnavailable as error:
                 last_error = str(error)
         raise PostgresUnavailable(last_error)
+
+    def _initdb(self) -> None:
+        base = [
+            "--pgdata",
+            str(self.data_dir),
+            "--username",
+            SERVER_USER,
+            "--auth",
+            "trust",  # reachable only from 127.0.0.1 and a socket in a private dir
+            "--encoding",
+            "UTF8",
+            "--no-sync",
+        ]
+        # A real-world collation (ICU en-US: "a" < "B" < "_x"), not byte order, so
+        # the tests notice an ORDER BY on text that forgets the store's COLLATE "C".
+        # A server built without ICU gets the C locale instead.
+        icu = ["--locale", "C.UTF-8", "--locale-provider", "icu", "--icu-locale", "en-US"]
+        try:
+            self._tool("initdb", *base, *icu)
+        except PostgresUnavailable:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self._tool("initdb", *base, "--no-locale")
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing in it is kept) and delete its files."""
@@ -262,9 +271,9 @@ class PgCluster:
 def start_cluster() -> PgCluster:
     """Find the binaries and start a cluster in a fresh temporary directory."""
     bin_dir = find_bin_dir()
-    # Under /tmp directly: pytest's own tmp dirs are private to root, and the
-    # server (running as 'postgres') must reach its data directory.
-    root = Path(tempfile.mkdtemp(prefix="bot-tests-pg-"))
+    # As root, under /tmp itself: pytest's own tmp dirs (and maybe $TMPDIR) are
+    # private to root, and the server (running as 'postgres') must reach its files.
+    root = Path(tempfile.mkdtemp(prefix="bot-tests-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     cluster = PgCluster(bin_dir, root)
     try:
         cluster.start()

@@ -18,6 +18,8 @@ async def test_each_test_gets_an_empty_database_on_a_private_loopback_server(
         assert await conn.fetchval("SHOW listen_addresses") == "127.0.0.1"
         assert await conn.fetchval("SHOW fsync") == "off"
         assert int(await conn.fetchval("SHOW server_version_num")) >= 120000
+        # A real-world collation, not byte order (see PgCluster._initdb).
+        assert await conn.fetchval("SELECT 'a' < 'B'")
         tables = await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
         assert tables == 0
         await conn.execute("CREATE TABLE left_behind (x int)")

@@ -224,3 +224,15 @@ async def test_departed_guilds_are_purged_after_the_grace_period(store: Store) -
     assert len(await store.list_guild_ratings(3)) == 1
     assert await store.purge_departed_guilds(grace, now=T0 + dt.timedelta(days=41)) == [3]
     assert await store.purge_departed_guilds(grace, now=T0 + dt.timedelta(days=99)) == []
+
+
+async def test_ties_are_ordered_by_the_bytes_of_track_ids(store: Store) -> None:
+    # Byte order (SQLite's), whatever the database's collation: "B" < "Z9" < "_x" < "a".
+    names = ["a", "_x", "Z9", "B"]
+    for name in names:
+        await store.set_rating(GUILD, ALICE, name, LIKE, at=T0)
+        await store.set_rating(GUILD, BOB, name, DISLIKE, at=T0)
+    expected = sorted(names, key=lambda n: n.encode())
+    assert expected == ["B", "Z9", "_x", "a"]
+    assert [r.rating.track_id for r in await store.list_member_ratings(GUILD, ALICE)] == expected
+    assert [r.track_id for r in await store.list_guild_ratings(GUILD)] == expected * 2
