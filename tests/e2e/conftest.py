@@ -3,11 +3,12 @@
 The bot is the same; only ``DATABASE_URL`` differs (tests/e2e/backend.py carries it
 to ``running_world``). A test that reaches into the SQLite file itself (corrupts
 it, locks it, opens it beside the bot) runs on SQLite only: mark it
-``@pytest.mark.sqlite_only``, or list its module below.
+``@pytest.mark.sqlite_only``, or list it below.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import pytest
@@ -16,11 +17,12 @@ from tests.e2e import backend
 
 BACKENDS = ("sqlite", "postgresql")
 
-# Modules whose tests inspect or damage the SQLite file directly.
-SQLITE_ONLY_MODULES = frozenset(
+# Modules ("module") and tests ("module::test") that inspect or damage the SQLite
+# file directly.
+SQLITE_ONLY = frozenset(
     {
-        "test_bot_contexts",  # counts rows in the file
-        "test_bot_ratings_reliability",  # holds the file's write lock from outside
+        "test_bot_contexts::test_every_guild_only_command_answers_a_dm_in_one_short_line",
+        "test_bot_ratings_reliability::test_ratings_wait_for_a_database_another_process_locked",
         "test_bot_storage",  # corrupts the file, fills the disk
         "test_entry_points",  # prepares the file with SqliteStore before the bot starts
     }
@@ -35,13 +37,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _sqlite_only(metafunc: pytest.Metafunc) -> bool:
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    marked = metafunc.definition.get_closest_marker("sqlite_only") is not None
-    return module in SQLITE_ONLY_MODULES or marked
+    listed = {module, f"{module}::{metafunc.function.__name__}"} & SQLITE_ONLY
+    return bool(listed) or metafunc.definition.get_closest_marker("sqlite_only") is not None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "e2e_backend" in metafunc.fixturenames:
-        sqlite_only = _sqlite_only(metafunc)
+        # A plain function cannot run the bot: once is enough.
+        sqlite_only = _sqlite_only(metafunc) or not inspect.iscoroutinefunction(metafunc.function)
         backends = ["sqlite"] if sqlite_only else list(BACKENDS)
         metafunc.parametrize("e2e_backend", backends, indirect=True)
 
