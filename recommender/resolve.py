@@ -98,6 +98,11 @@ class Match:
     text: float
     final: float
 
+    @property
+    def exact(self) -> bool:
+        """Whether the text is the song's title (or title and artist) letter for letter."""
+        return self.text >= 100
+
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
@@ -175,7 +180,11 @@ class SongResolver:
             rows = [m.row for m in ranked[:limit]]
             return Resolution(text, candidates=rows, problem=Problem.NOT_FOUND)
         top = ranked[0]
-        close = [m for m in ranked[1:] if m.text >= ACCEPT and top.final - m.final < CLOSE]
+        close = [
+            m
+            for m in ranked[1:]
+            if m.text >= ACCEPT and m.exact == top.exact and top.final - m.final < CLOSE
+        ]
         if close:
             rows = [m.row for m in [top, *close]][:limit]
             return Resolution(text, candidates=rows, problem=Problem.AMBIGUOUS)
@@ -212,7 +221,9 @@ class SongResolver:
             score = self._text_score(query, readings, song, typing)
             final = score + PROMINENCE_WEIGHT * float(self._prominence[song])
             matches.append(Match(song, int(self._best_row[song]), score, final))
-        matches.sort(key=lambda m: (-m.final, -m.text, m.song))
+        # The exact title (or title and artist) first: prominence breaks ties, it does
+        # not overrule what was typed letter for letter.
+        matches.sort(key=lambda m: (not m.exact, -m.final, -m.text, m.song))
         return matches
 
     # -- scoring -----------------------------------------------------------------------

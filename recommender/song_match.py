@@ -79,7 +79,7 @@ def name_score(typed: str, name: str, floor: float = 0.0, *, typing: bool = Fals
     if max(200 * short / (short + long), 100 * factor) <= floor:
         return 0.0  # neither the ratio nor a part could beat the floor
     score = fuzz.ratio(typed, name, score_cutoff=floor)
-    if score >= 100 or short < 3 or 100 * factor <= max(score, floor):
+    if score >= 100 or short < 3 or short == long or 100 * factor <= max(score, floor):
         return score
     shorter, longer = (typed, name) if len(typed) < len(name) else (name, typed)
     needed = max(75.0, max(score, floor) / factor)

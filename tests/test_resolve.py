@@ -223,6 +223,15 @@ def test_a_phonetic_title_does_not_pick_the_artist_it_sounds_like(resolver: Song
     assert "Rapsody" not in offered
 
 
+def test_the_exact_title_beats_a_better_known_near_one() -> None:
+    resolver = SongResolver(
+        catalogue_of([("Counterfeit No01", ("Band",), 7), ("Counterfeit No14", ("Band",), 98)])
+    )
+    assert picked(resolver, "counterfeit no01") == track_id(0, "R")
+    assert resolver.suggest("Counterfeit No01")[0] == 0
+    assert picked(resolver, "counterfeit no1") == track_id(1, "R")  # not exact: prominence
+
+
 def test_truly_close_songs_are_asked_about_best_known_first(resolver: SongResolver) -> None:
     resolution = resolver.resolve("hallelujah")
     assert resolution.row is None and resolution.problem is Problem.AMBIGUOUS
