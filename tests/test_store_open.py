@@ -70,6 +70,10 @@ def test_bad_database_settings_name_the_setting_without_echoing_it(
         load_settings(None)
     assert "DATABASE_URL" in str(caught.value) and "postgresql://" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+    env.setenv("DATABASE_URL", "postgresql://bot:hunter2@db:port/bot")
+    with pytest.raises(ConfigurationError, match="DATABASE_URL") as caught:
+        load_settings(None)
+    assert "hunter2" not in str(caught.value)
     env.setenv("DATABASE_URL", "")  # empty: SQLite
     for name, value in (("DATABASE_POOL_SIZE", "0"), ("DATABASE_STATEMENT_TIMEOUT", "-1")):
         env.setenv(name, value)

@@ -289,3 +289,17 @@ async def test_connections_the_server_dropped_are_replaced(
         await store.set_rating(1, 7, track(1).id, -1)
         rating = await store.get_rating(1, 7, track(1).id)
         assert rating is not None and rating.value == -1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot:hunter2@[::1:5432/bot",  # broken IPv6 host
+        "postgresql://bot:hunter2@db:notaport/bot",
+        "postgresql://bot:hunter2@127.0.0.1:5432/bot?sslmode=hunter2",
+    ],
+)
+async def test_a_malformed_url_is_a_clear_error_without_the_password(url: str) -> None:
+    with pytest.raises(StoreError, match="DATABASE_URL is not a usable") as caught:
+        await PostgresStore.connect(url)
+    assert "hunter2" not in str(caught.value)

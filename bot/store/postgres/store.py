@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.errors import SchemaTooNewError
+from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
 from bot.store.models import (
@@ -90,6 +90,15 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (for messages that may quote it)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return text.replace(password, "***") if password else text
 
 
 def _lost(error: BaseException, where: str) -> bool:
@@ -154,18 +163,27 @@ class PostgresStore(Store):
         if statement_timeout < 0:
             raise ValueError("statement_timeout must not be negative")
         where = redact_url(url)
-        with server_errors(where):
-            pool = await asyncpg.create_pool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                timeout=connect_timeout,
-                server_settings={
-                    "statement_timeout": str(round(statement_timeout * 1000)),
-                    "application_name": APPLICATION_NAME,
-                    "TimeZone": "UTC",
-                },
-            )
+        try:
+            with server_errors(where):
+                pool = await asyncpg.create_pool(
+                    url,
+                    min_size=1,
+                    max_size=pool_size,
+                    timeout=connect_timeout,
+                    server_settings={
+                        "statement_timeout": str(round(statement_timeout * 1000)),
+                        "application_name": APPLICATION_NAME,
+                        "TimeZone": "UTC",
+                    },
+                )
+        except (ValueError, asyncpg.ClientConfigurationError) as error:
+            # Raised while parsing the URL: its text may quote any part of it.
+            detail = _scrub(str(error), url) if isinstance(error, asyncpg.InterfaceError) else ""
+            raise StoreError(
+                "DATABASE_URL is not a usable postgresql://user:password@host:port/database "
+                "URL" + (f" ({detail})" if detail else "") + "; characters such as @ : / in "
+                "the password must be percent-encoded"
+            ) from None
         try:
             with server_errors(where):
                 async with pool.acquire() as conn:
