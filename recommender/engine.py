@@ -74,14 +74,16 @@ __all__ = [
 ]
 
 DEFAULT_ALPHA = 0.8
-"""Weight of sound similarity against popularity when nobody says otherwise: on the
-shared dataset it keeps ~99% of the pure-content NDCG@10 with 0.50 catalogue coverage
-(0.48 with playlist membership), where 0.7 keeps 96% and 0.45 (0.43 with membership)
-and 0.5 only 77% and 0.24 (docs/engine.md, docs/quality.md)."""
+"""Weight of sound similarity against recent & popular when nobody says otherwise: on
+the shared dataset it keeps ~99% of the pure-content NDCG@10 with 0.49 catalogue
+coverage (0.47 with playlist membership), where 0.7 keeps 96% and 0.44 (0.43 with
+membership) and 0.5 only 81% and 0.27 (docs/engine.md, docs/quality.md)."""
 
 
 _NO_BOOSTS = Boosts()
 _NO_DIVERSITY = Diversity()
+_NONE = np.empty(0, dtype=np.int64)
+_NONE.flags.writeable = False
 
 
 class UnknownTrackError(LookupError):
@@ -320,7 +322,9 @@ class Recommender:
         liked, disliked = self._taste_rows(taste) if taste is not None else ((), ())
         profile = self._profile(liked, disliked) if taste is not None else None
         rated = (*liked, *disliked)
-        excluded = np.unique(np.array([*(self.row(s) for s in exclude), *rated], dtype=np.int64))
+        excluded = _NONE
+        if exclude or rated:
+            excluded = np.unique(np.array([*(self.row(s) for s in exclude), *rated], np.int64))
         weight = self.playlist_weight if boosts.playlist_weight is None else boosts.playlist_weight
         return _Options(
             k=int(k),
@@ -571,11 +575,13 @@ class Recommender:
         """Keep the best placed release of each song (``rows`` is best first)."""
         if rows.shape[0] < 2:
             return rows
-        groups = self.catalogue.duplicate_groups[rows]
-        _, first = np.unique(groups, return_index=True)
-        if first.shape[0] == rows.shape[0]:
-            return rows
-        return rows[np.sort(first)]
+        seen: set[int] = set()
+        keep = [
+            i
+            for i, group in enumerate(self.catalogue.duplicate_groups[rows].tolist())
+            if not (group in seen or seen.add(group))  # set.add returns None
+        ]
+        return rows if len(keep) == rows.shape[0] else rows[keep]
 
     def _answer(self, plan: _Plan, pool: np.ndarray, options: _Options) -> Answer:
         rows = self._chosen(plan, pool, options)
@@ -597,7 +603,7 @@ class Recommender:
                 recency_popularity=float(self.index.prior[row]),
                 breakdown=breakdown,
                 likes=options.like_counts.get(int(row), 0),
-                reasons=self._reasons(plan, int(row), breakdown, similarity, options, fallback)
+                reasons=self._reasons(plan, int(row), breakdown, options, fallback)
                 if options.explain
                 else (),
             )
@@ -665,13 +671,12 @@ class Recommender:
         plan: _Plan,
         row: int,
         breakdown: ScoreBreakdown,
-        similarity: float,
         options: _Options,
         fallback: Fallback | None,
     ) -> tuple[str, ...]:
         """Short, true phrases for what earned this suggestion its place."""
         out: list[str] = []
-        if similarity > 0 and plan.seed_tracks:
+        if breakdown.sound > 0 and plan.seed_tracks:
             name, raw = self._closest_seed(plan, row)
             phrase = reasons.sound_reason(
                 reasons.closest_features(self.scaler, raw, self.raw_features(row)), name

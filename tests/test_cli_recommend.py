@@ -272,6 +272,28 @@ def test_batch_from_stdin_matches_the_library(catalogue: Path) -> None:
     }
 
 
+def test_batch_seeds_may_be_typed_names_and_the_line_names_what_they_resolved_to(
+    catalogue: Path,
+) -> None:
+    library = load_catalogue(catalogue)
+    row = library.row_of(fx.track_id(20))
+    typed = f"{library.names[row]} - {library.artists[row][0]}".upper()
+    lines = [
+        {"query_id": "typed", "seeds": [typed, fx.track_id(21)], "k": 3},
+        {"query_id": "lost", "seeds": ["qqq zzz"], "k": 3},
+    ]
+    done = recommend(
+        "--catalog", catalogue, "--seeds-file", "-", stdin="\n".join(map(json.dumps, lines))
+    )
+    assert done.returncode == 1  # one line could not be answered
+    (answer,) = [json.loads(line) for line in done.stdout.splitlines()]
+    resolved = SongResolver(library).resolve(typed).row
+    assert resolved is not None
+    assert answer["seeds"] == [library.ids[resolved], fx.track_id(21)]
+    assert len(answer["recommendations"]) == 3
+    assert done.stderr.startswith("line 2: no song matches 'qqq zzz'")
+
+
 def test_missing_seeds_file_is_one_clear_line(catalogue: Path, tmp_path: Path) -> None:
     done = recommend("--catalog", catalogue, "--seeds-file", tmp_path / "absent.jsonl")
     assert done.returncode == 2
