@@ -576,11 +576,11 @@ class Recommender:
         if rows.shape[0] < 2:
             return rows
         seen: set[int] = set()
-        keep = [
-            i
-            for i, group in enumerate(self.catalogue.duplicate_groups[rows].tolist())
-            if not (group in seen or seen.add(group))  # set.add returns None
-        ]
+        keep: list[int] = []
+        for i, group in enumerate(self.catalogue.duplicate_groups[rows].tolist()):
+            if group not in seen:
+                seen.add(group)
+                keep.append(i)
         return rows if len(keep) == rows.shape[0] else rows[keep]
 
     def _answer(self, plan: _Plan, pool: np.ndarray, options: _Options) -> Answer:
