@@ -18,8 +18,9 @@ from bot.catalogues import CatalogueService, GuildCatalogue
 from bot.errors import UserFacingError, upstream_message
 from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
 from bot.store import Store
+from bot.store.busy import retry_when_busy
 from bot.store.guild_settings import GuildSettings
-from bot.store.models import LIKE, RecommendationItem, RecommendationMessage
+from bot.store.models import LIKE, Rating, RecommendationItem, RecommendationMessage
 from bot.untrusted_text import inline, shorten_list
 from recommender.answer import Answer, Fallback, Recommendation
 from recommender.catalogue import Catalogue
@@ -168,18 +169,9 @@ class RecommendationService:
 
     async def _ratings(self, guild_id: int, user_id: int, catalogue: Catalogue) -> _Ratings:
         """The guild's ratings as catalogue rows (tracks no longer in it are skipped)."""
-        liked: list[int] = []
-        disliked: list[int] = []
-        likes_by_member: dict[int, list[int]] = {}
-        for rating in await self._store.list_guild_ratings(guild_id):
-            row = catalogue.row_of(rating.track_id)
-            if row is None:
-                continue
-            if rating.value == LIKE:
-                likes_by_member.setdefault(rating.user_id, []).append(row)
-            if rating.user_id == user_id:
-                (liked if rating.value == LIKE else disliked).append(row)
-        return _Ratings(liked, disliked, likes_by_member)
+        ratings = await self._store.list_guild_ratings(guild_id)
+        # One pass over every rating in the guild: in a worker thread, not on the loop.
+        return await asyncio.to_thread(_as_rows, ratings, user_id, catalogue)
 
     async def _without_song(
         self,
@@ -289,17 +281,34 @@ class RecommendationService:
         # No put_tracks here: the suggestions come from this guild's catalogue (its own
         # uploads among them) and a fetched seed is already cached; the shared cache
         # takes upstream values only.
-        await self._store.save_recommendation(
-            RecommendationMessage(
-                guild_id=guild_id,
-                channel_id=channel_id,
-                message_id=message_id,
-                user_id=user_id,
-                seed_track_ids=(outcome.seed.id,) if outcome.seed else (),
-                created_at=dt.datetime.now(dt.UTC),
-                items=items,
-            )
+        message = RecommendationMessage(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            message_id=message_id,
+            user_id=user_id,
+            seed_track_ids=(outcome.seed.id,) if outcome.seed else (),
+            created_at=dt.datetime.now(dt.UTC),
+            items=items,
         )
+        # The answer is already posted: a busy database delays storing it, never loses it.
+        await retry_when_busy(
+            lambda: self._store.save_recommendation(message), what="a recommendation"
+        )
+
+
+def _as_rows(ratings: list[Rating], user_id: int, catalogue: Catalogue) -> _Ratings:
+    liked: list[int] = []
+    disliked: list[int] = []
+    likes_by_member: dict[int, list[int]] = {}
+    for rating in ratings:
+        row = catalogue.row_of(rating.track_id)
+        if row is None:
+            continue
+        if rating.value == LIKE:
+            likes_by_member.setdefault(rating.user_id, []).append(row)
+        if rating.user_id == user_id:
+            (liked if rating.value == LIKE else disliked).append(row)
+    return _Ratings(liked, disliked, likes_by_member)
 
 
 def _diversity(settings: GuildSettings) -> Diversity:
