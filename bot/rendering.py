@@ -118,8 +118,8 @@ def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
     footer = rating_scheme.legend(len(outcome.suggestions))
     if outcome.mode != "favourites":
         footer += (
-            f"\nalpha {outcome.alpha:.2f}: sounds alike vs recent & popular (1 = sound "
-            "only); playlists together and likes here add to it · "
+            f"\nalpha {outcome.alpha:.2f} weighs sounding alike against recent & popular; "
+            "playlists together and likes here are added on top · "
             f"{outcome.catalogue_size} tracks in this server"
         )
     embed.set_footer(text=footer)
