@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from bot.check import run_check
 from bot.client import MusicBot
 from bot.discord_urls import apply_discord_urls
 from bot.settings import ConfigurationError, Settings, load_settings
+from bot.sharding import SessionBudgetError, ShardLayout, ShardSettingError
 from bot.store import StoreError
 from bot.store.open import open_store
 from bot.store.postgres.import_sqlite import run_migrate_db
@@ -23,22 +25,41 @@ from bot.store.postgres.import_sqlite import run_migrate_db
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+#: Gateway close codes Discord ends a start with, and what the operator should do.
+_SHARD_CLOSE_CODES = {
+    4010: "Discord refused the shard ids or shard count (4010): check SHARD_COUNT/SHARD_IDS; "
+    "a bot under large-bot sharding must use a multiple of the count Discord assigned",
+    4011: "Discord requires more shards (4011): a shard may hold at most 2,500 servers; "
+    "raise SHARD_COUNT, or leave it empty to use the count Discord recommends",
+}
+
+
+def _add_shard_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shard-count", type=int, metavar="N", help="total shards of the bot (SHARD_COUNT)"
+    )
+    parser.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the shard ids this process runs, e.g. 0-1 or 0,2 (SHARD_IDS; needs a count)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--env-file", default=".env", help="settings file (default .env)")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (the default)")
+    _add_shard_options(commands.add_parser("run", help="run the bot (the default)"))
     sync = commands.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument(
         "--guild", type=int, help="sync to one server only (instant; for development)"
     )
-    commands.add_parser(
+    check = commands.add_parser(
         "check",
         help="check the settings, database, Discord token and Spotify app; exit 2 if "
         "the bot cannot run",
     )
+    _add_shard_options(check)
     migrate = commands.add_parser(
         "migrate-db", help="copy the SQLite database into PostgreSQL (stop the bot first)"
     )
@@ -91,15 +112,34 @@ async def _sync(settings: Settings, guild_id: int | None) -> int:
     return 0
 
 
+def _with_shard_options(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with ``--shard-count``/``--shards`` in place of SHARD_COUNT/SHARD_IDS.
+
+    Raises :class:`~bot.sharding.ShardSettingError` for a layout that cannot run.
+    """
+    count = getattr(args, "shard_count", None)
+    ids = getattr(args, "shards", None)
+    if count is None and ids is None:
+        return settings
+    count = count if count is not None else settings.bot.shard_count
+    ids = ids if ids is not None else settings.bot.shard_ids
+    ShardLayout.parse(count, ids)
+    bot = settings.bot.model_copy(update={"shard_count": count, "shard_ids": ids})
+    return dataclasses.replace(settings, bot=bot)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     if args.command == "migrate-db":  # needs no Discord token
         return run_migrate_db(args.source, args.to, force=args.force, env_file=args.env_file)
     try:
-        settings = load_settings(args.env_file)
+        settings = _with_shard_options(load_settings(args.env_file), args)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ShardSettingError as error:
+        print(f"error: --shard-count/--shards: {error}", file=sys.stderr)
         return EXIT_CONFIG
     _configure_logging(settings.bot.log_level)
     try:
@@ -122,6 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:
         print("error: Discord refused the gateway intents", file=sys.stderr)
+        return EXIT_CONFIG
+    except discord.ConnectionClosed as error:
+        if error.code not in _SHARD_CLOSE_CODES:
+            raise
+        print(f"error: {_SHARD_CLOSE_CODES[error.code]}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SessionBudgetError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as error:
         # Corrupt, read-only, full, locked or too new: the message names the file,

@@ -1,8 +1,10 @@
 """``python -m bot check``: can this configuration run the bot, and what will work?
 
-Checks, in order: the settings (already loaded by the caller), the SQLite file
-(opened exactly as the bot opens it: schema version, WAL, integrity, counts), the
-Discord token (a REST login, no gateway), and the Spotify credentials (a token,
+Checks, in order: the settings (already loaded by the caller) and the shards this
+process runs, the SQLite file (opened exactly as the bot opens it: schema version,
+WAL, integrity, counts), the Discord token (a REST login, no gateway) and
+``GET /gateway/bot`` (recommended shards, session starts left), and the Spotify
+credentials (a token,
 then one probe of ``/audio-features`` and of the batch ``/tracks`` endpoint to
 tell the full API from 2026 development mode; see docs/spotify.md).
 
@@ -13,13 +15,16 @@ Exit status 0 when the bot can run (Spotify problems only limit what it can do),
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
 
 from bot.settings import Settings
+from bot.sharding import SessionBudgetError, ShardLayout, check_session_budget
 from bot.store import SqliteStore
 from bot.store.errors import DatabaseCorruptError, DatabaseReadOnlyError, StoreError
 from bot.store.migrations import LATEST_VERSION
@@ -73,6 +78,21 @@ def check_settings(settings: Settings, report: Report) -> None:
     for path in spotify.feature_datasets:
         if not path.is_file():
             report.warn("feature sources", f"FEATURE_DATASETS file {path} does not exist")
+    check_shards(settings, report)
+
+
+def check_shards(settings: Settings, report: Report) -> None:
+    """Which shards this process runs, and whether its database can be shared."""
+    layout = settings.bot.shard_layout
+    report.ok("shards", f"this process runs {layout.describe()}")
+    if layout.is_cluster_member and settings.bot.database_url is None:
+        # Each process would keep its own file: a server served by another process
+        # after a re-layout would find none of its data.
+        report.warn(
+            "shards",
+            "other processes run the other shards, but the database is a SQLite file of "
+            "this process; a cluster shares one PostgreSQL database (DATABASE_URL)",
+        )
 
 
 def _missing_database(path: Path, report: Report) -> bool:
@@ -117,13 +137,19 @@ async def check_database(path: Path, report: Report) -> None:
         report.warn("database", "not in WAL mode (a network filesystem?): slower, still correct")
 
 
-async def check_discord(token: str, report: Report) -> None:
-    """A REST login with the token: the same first step as ``python -m bot``."""
+async def check_discord(token: str, report: Report, layout: ShardLayout | None = None) -> None:
+    """A REST login with the token: the same first step as ``python -m bot``.
+
+    Then ``GET /gateway/bot``: the shard count Discord recommends and whether
+    today's session starts can pay for this process's shards (``layout``).
+    """
     client = discord.Client(intents=discord.Intents.none())
     try:
         await client.login(token)
         user = client.user
         report.ok("discord", f"token accepted: bot user {user} (id {user.id if user else '?'})")
+        recommended, _url, limit = await client.http.get_bot_gateway()
+        _report_gateway(recommended, limit, layout or ShardLayout(), report)
     except discord.LoginFailure:
         report.fail(
             "discord",
@@ -133,6 +159,29 @@ async def check_discord(token: str, report: Report) -> None:
         report.fail("discord", f"could not reach Discord: {type(error).__name__}")
     finally:
         await client.close()
+
+
+def _report_gateway(
+    recommended: int, limit: Mapping[str, Any], layout: ShardLayout, report: Report
+) -> None:
+    count = layout.shard_count or recommended
+    starting = len(layout.shard_ids) if layout.shard_ids is not None else count
+    report.ok(
+        "discord",
+        f"Discord recommends {recommended} shard(s); {limit.get('remaining')} of "
+        f"{limit.get('total')} session starts left today, max_concurrency "
+        f"{limit.get('max_concurrency')}",
+    )
+    if layout.shard_count is not None and layout.shard_count < recommended:
+        report.warn(
+            "shards",
+            f"SHARD_COUNT {layout.shard_count} is below the {recommended} Discord recommends; "
+            "past 2,500 servers a shard Discord refuses to connect it (4011)",
+        )
+    try:
+        check_session_budget(limit, starting)
+    except SessionBudgetError as error:
+        report.fail("shards", str(error))
 
 
 async def check_spotify(settings: Settings, report: Report) -> None:
@@ -195,7 +244,9 @@ async def run_check(settings: Settings) -> int:
             report.fail("database", str(error))
     else:
         await check_database(settings.bot.database_path, report)
-    await check_discord(settings.bot.discord_token.get_secret_value(), report)
+    await check_discord(
+        settings.bot.discord_token.get_secret_value(), report, settings.bot.shard_layout
+    )
     await check_spotify(settings, report)
     print("\n".join(report.lines))
     if report.failed:

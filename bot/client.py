@@ -1,4 +1,11 @@
-"""The MusicBot: a ``commands.Bot`` holding the store, the catalogues and the services."""
+"""The MusicBot: a ``commands.AutoShardedBot`` holding the store, the catalogues and the services.
+
+Sharded always, as RoboDanny and Red are: without shard settings it runs as many
+shards as Discord recommends (one for a bot under ~1,000 servers: one gateway
+connection, the same events as a plain ``Bot``), so a bot that outgrows 2,500
+servers a shard restarts into more shards instead of being refused (4011). With
+``SHARD_COUNT``/``SHARD_IDS`` it runs its part of a cluster (:mod:`bot.sharding`).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ from bot.privacy import PrivacyService
 from bot.rating import RatingService
 from bot.recommending import RecommendationService
 from bot.settings import Settings
+from bot.sharding import IdentifyPacer, check_session_budget
 from bot.sources import SourceService
 from bot.storage_replies import storage_reply
 from bot.store import Store
@@ -56,7 +64,7 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
-class MusicBot(commands.Bot):
+class MusicBot(commands.AutoShardedBot):
     """The running service. Services are created in :meth:`setup_hook`."""
 
     store: Store
@@ -72,7 +80,12 @@ class MusicBot(commands.Bot):
     def __init__(self, settings: Settings, *, background_jobs: bool = True) -> None:
         """``background_jobs=False`` (``python -m bot sync``) starts no periodic work:
         registering commands must never purge a departed guild's data."""
+        layout = settings.bot.shard_layout
         super().__init__(
+            shard_count=layout.shard_count,
+            # None (every shard of the count) is discord.py's own default; its
+            # TypedDict only spells the list.
+            shard_ids=list(layout.shard_ids) if layout.shard_ids is not None else None,  # type: ignore[arg-type]
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
             help_command=None,
@@ -85,6 +98,8 @@ class MusicBot(commands.Bot):
         self.background_jobs = background_jobs
         self.ingestion = None
         self._background: set[asyncio.Task[Any]] = set()
+        #: Paces IDENTIFYs by Discord's max_concurrency (set in :meth:`connect`).
+        self.identify_pacer = IdentifyPacer()
 
     async def setup_hook(self) -> None:
         """Open the store, build the services, load the cogs (one failure doesn't stop others)."""
@@ -111,6 +126,56 @@ class MusicBot(commands.Bot):
                 log.exception("could not load extension %s", extension)
         if self.background_jobs:
             self.spawn(self._purge_departed_guilds_periodically())
+
+    # -- shards --------------------------------------------------------------------------
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Ask Discord for the shard count it recommends and the session limits, then connect.
+
+        One ``GET /gateway/bot`` (discord.py would make it too when the count is
+        left to Discord). The gateway URL stays the configured one (a proxy's, or
+        discord.py's default), not the one in the answer (:mod:`bot.discord_urls`).
+        """
+        recommended, _url, limit = await self.http.get_bot_gateway()
+        if self.shard_count is None:
+            self.shard_count = recommended
+        elif recommended > self.shard_count:
+            log.warning(
+                "Discord recommends %d shards for this bot; SHARD_COUNT is %d",
+                recommended,
+                self.shard_count,
+            )
+        shard_ids = self.shard_ids or range(self.shard_count)
+        check_session_budget(limit, len(shard_ids))
+        self.identify_pacer = IdentifyPacer(int(limit.get("max_concurrency", 1)))
+        log.info(
+            "connecting shards %s of %d (max_concurrency %d, %s session starts left today)",
+            list(shard_ids),
+            self.shard_count,
+            self.identify_pacer.max_concurrency,
+            limit.get("remaining", "?"),
+        )
+        await super().connect(reconnect=reconnect)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for the shard's IDENTIFY slot (Discord: max_concurrency per 5 s).
+
+        Replaces discord.py's flat 5 s before every IDENTIFY but the first.
+        """
+        await self.identify_pacer.wait(shard_id or 0)
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process's shards receive the guild's events (so it serves it)."""
+        return self.settings.bot.shard_layout.owns(guild_id, self.shard_count)
+
+    async def refresh_guild(self, guild_id: int) -> None:
+        """Another process changed a guild's data: rebuild its catalogue if we serve it.
+
+        The consumer of a cluster's "guild changed" notifications (PostgreSQL
+        LISTEN/NOTIFY); a guild of another process's shards is left to that process.
+        """
+        if self.owns_guild(guild_id):
+            await self.catalogues.reload_all([guild_id])
 
     def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         """Run work in the background, keeping a reference and logging its failure."""

@@ -13,9 +13,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.sharding import MAX_SHARD_COUNT, ShardLayout, ShardSettingError
 from recommender.spotify.settings import SettingsError, SpotifySettings
 
 
@@ -40,6 +41,32 @@ class BotSettings(BaseSettings):
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
+    # Sharding (bot.sharding). Unset: as many shards as Discord recommends, all in
+    # this process. In a cluster every process has the same count and its own ids.
+    shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARD_COUNT)
+    shard_ids: str | None = None
+
+    @field_validator("shard_count", "shard_ids", mode="before")
+    @classmethod
+    def _unset_shard_setting(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _runnable_shard_ids(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or "shard_count" not in info.data:
+            return value  # a bad SHARD_COUNT is reported on its own
+        try:
+            # shard_count is declared first, so it is validated by now.
+            ShardLayout.parse(info.data.get("shard_count"), value)
+        except ShardSettingError as error:
+            raise ValueError(str(error)) from None
+        return value.strip()
+
+    @property
+    def shard_layout(self) -> ShardLayout:
+        """The shards this process runs (validated above, so this cannot fail)."""
+        return ShardLayout.parse(self.shard_count, self.shard_ids)
 
     @field_validator("discord_api_url", "discord_gateway_url", "database_url", mode="before")
     @classmethod

@@ -1,0 +1,211 @@
+"""Which shards this process runs, and how fast it may start them.
+
+Discord routes a guild's events to shard ``(guild_id >> 22) % shard_count``
+(docs/discord.md §6). A cluster is several processes, each running some shard ids
+of the same count (``SHARD_COUNT`` and ``SHARD_IDS``, or ``python -m bot run
+--shard-count N --shards a-b``); a process only ever hears about the guilds of its
+own shards, so it only loads and serves those.
+
+Starting a shard (IDENTIFY) is limited by Discord to ``max_concurrency`` per 5
+seconds, one per rate-limit key ``shard_id % max_concurrency``, and to a daily
+budget (``session_start_limit``), both reported by ``GET /gateway/bot``.
+discord.py 2.7 reads neither: it waits 5 s before every IDENTIFY but its first.
+:class:`IdentifyPacer` keeps to the real rule instead (shards in different keys
+start together), and :func:`check_session_budget` refuses to start shards the
+daily budget cannot pay for (going over makes Discord reset the bot token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: Seconds of Discord's IDENTIFY rate-limit window.
+IDENTIFY_WINDOW = 5.0
+#: The largest shard count accepted from settings (Discord's biggest bots run a few thousand).
+MAX_SHARD_COUNT = 65_536
+
+_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+class ShardSettingError(ValueError):
+    """A shard count or shard id list that cannot be run; the message says why."""
+
+
+class SessionBudgetError(RuntimeError):
+    """Discord's daily session starts cannot pay for the shards this process would start."""
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events (Discord's sharding formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``"0-3"``, ``"4"`` or ``"0-1,6,8-9"`` as sorted shard ids.
+
+    Raises :class:`ShardSettingError` for anything else: empty parts, a range that
+    runs backwards, an id listed twice, a range larger than :data:`MAX_SHARD_COUNT`.
+    """
+    ids: list[int] = []
+    for part in text.split(","):
+        match = _RANGE.match(part.strip())
+        if match is None:
+            raise ShardSettingError(
+                f"{part.strip()!r} is not a shard id or a range such as 0-3 (ids from 0)"
+            )
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise ShardSettingError(f"the range {first}-{last} runs backwards")
+        if last >= MAX_SHARD_COUNT:
+            raise ShardSettingError(f"shard id {last} is beyond {MAX_SHARD_COUNT - 1}")
+        ids.extend(range(first, last + 1))
+    if len(set(ids)) != len(ids):
+        raise ShardSettingError("a shard id is listed twice")
+    return tuple(sorted(ids))
+
+
+def format_shard_ids(ids: Sequence[int]) -> str:
+    """The shortest ``"0-3,6"`` form of sorted shard ids."""
+    runs: list[str] = []
+    start = previous = None
+    for shard_id in sorted(ids):
+        if previous is not None and shard_id == previous + 1:
+            previous = shard_id
+            continue
+        if start is not None:
+            runs.append(f"{start}" if start == previous else f"{start}-{previous}")
+        start = previous = shard_id
+    if start is not None:
+        runs.append(f"{start}" if start == previous else f"{start}-{previous}")
+    return ",".join(runs)
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """The shards of this process.
+
+    ``shard_count`` ``None``: Discord's recommended count (``GET /gateway/bot``),
+    every shard in this process. ``shard_ids`` ``None``: every shard of the count.
+    """
+
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.shard_count is not None and not 1 <= self.shard_count <= MAX_SHARD_COUNT:
+            raise ShardSettingError(f"the shard count must be 1 to {MAX_SHARD_COUNT}")
+        if self.shard_ids is None:
+            return
+        if self.shard_count is None:
+            raise ShardSettingError("shard ids need a shard count (SHARD_COUNT / --shard-count)")
+        if not self.shard_ids:
+            raise ShardSettingError("the list of shard ids is empty")
+        beyond = [i for i in self.shard_ids if i >= self.shard_count]
+        if beyond:
+            raise ShardSettingError(
+                f"shard id {beyond[0]} does not exist with {self.shard_count} shards "
+                f"(ids 0 to {self.shard_count - 1})"
+            )
+
+    @classmethod
+    def parse(cls, shard_count: int | None, shard_ids: str | None) -> ShardLayout:
+        """From the settings' or the command line's values (``shard_ids`` as ``"0-3"``)."""
+        ids = parse_shard_ids(shard_ids) if shard_ids is not None else None
+        return cls(shard_count, ids)
+
+    @property
+    def is_cluster_member(self) -> bool:
+        """Whether other processes run some of the shards (this one has a subset)."""
+        return (
+            self.shard_count is not None
+            and self.shard_ids is not None
+            and len(self.shard_ids) < self.shard_count
+        )
+
+    def owns(self, guild_id: int, shard_count: int | None = None) -> bool:
+        """Whether this process receives the guild's events.
+
+        ``shard_count``: the count in use when the layout left it to Discord.
+        """
+        if self.shard_ids is None:
+            return True
+        count = self.shard_count or shard_count
+        assert count is not None  # __post_init__: ids come with a count
+        return shard_of(guild_id, count) in self.shard_ids
+
+    def describe(self) -> str:
+        """For ``check`` and the start-up log line."""
+        if self.shard_count is None:
+            return "all shards, as many as Discord recommends (one process)"
+        if self.shard_ids is None or not self.is_cluster_member:
+            return f"all {self.shard_count} shards (one process)"
+        return (
+            f"shards {format_shard_ids(self.shard_ids)} of {self.shard_count} "
+            "(other processes run the rest)"
+        )
+
+
+def check_session_budget(limit: Mapping[str, Any], shards: int) -> None:
+    """Refuse to start ``shards`` sessions the daily budget cannot pay for.
+
+    ``limit`` is ``GET /gateway/bot``'s ``session_start_limit``. Discord resets the
+    bot token when the budget is overspent, which would stop every process.
+    """
+    remaining = int(limit.get("remaining", shards))
+    if remaining >= shards:
+        return
+    hours = int(limit.get("reset_after", 0)) / 3_600_000
+    raise SessionBudgetError(
+        f"Discord allows {remaining} more gateway session starts for this bot in the next "
+        f"{hours:.1f} h and this process would start {shards}; going over makes Discord "
+        "reset the bot token. Wait, or start fewer shards here."
+    )
+
+
+class IdentifyPacer:
+    """Spaces this process's IDENTIFYs by Discord's ``max_concurrency`` rule.
+
+    One IDENTIFY per rate-limit key (``shard_id % max_concurrency``) per
+    :data:`IDENTIFY_WINDOW` seconds, counted from this process's own last one on
+    that key. Another process of the cluster may still have used the slot: Discord
+    then answers Invalid Session, discord.py identifies again, and this pacer
+    makes that retry wait a whole window, so a collision costs one window and
+    never becomes a burst. (A cluster-wide pacer, e.g. on a PostgreSQL advisory
+    lock per key, can replace this one: see :meth:`wait`.)
+    """
+
+    def __init__(
+        self,
+        max_concurrency: int = 1,
+        *,
+        window: float = IDENTIFY_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.max_concurrency = max(1, max_concurrency)
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._last: dict[int, float] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def key(self, shard_id: int) -> int:
+        """The shard's rate-limit key."""
+        return shard_id % self.max_concurrency
+
+    async def wait(self, shard_id: int) -> None:
+        """Return when ``shard_id`` may IDENTIFY; its key's slot is then taken."""
+        key = self.key(shard_id)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            last = self._last.get(key)
+            if last is not None:
+                delay = last + self.window - self._clock()
+                if delay > 0:
+                    await self._sleep(delay)
+            self._last[key] = self._clock()
