@@ -97,6 +97,13 @@ async def test_one_process_with_two_of_four_shards_serves_only_its_guilds(
             assert all(bot.owns_guild(g.id) for g in mine)
             assert not any(bot.owns_guild(g.id) for g in theirs)
             assert all(bot.get_guild(g.id) is None for g in theirs)
+
+            # "Another process changed this guild" (the cluster's notification hook):
+            # rebuilt here only for a guild of this process's shards.
+            bot.catalogues_loaded.clear()
+            for guild in (*mine, *theirs):
+                await bot.refresh_guild(guild.id)
+            assert bot.catalogues_loaded == [g.id for g in mine]
         _assert_only_own_traffic(world, "0-1")
         assert world.discord.identify_refusals == []
 
