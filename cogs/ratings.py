@@ -28,12 +28,24 @@ class RatingsCog(commands.Cog):
             return None  # the bot's own rating buttons
         return payload.guild_id
 
+    def _on_bot_message(self, payload: discord.RawReactionActionEvent) -> bool | None:
+        """Whether the reacted message is the bot's (``None``: Discord did not say)."""
+        author = payload.message_author_id
+        if author is None or self.bot.user is None:
+            return None
+        return author == self.bot.user.id
+
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        # Queued before the first await: the arrival order is the order stored.
         guild_id = self._member_reaction_guild(payload)
         if guild_id is not None:
             await self.bot.ratings.reaction_added(
-                guild_id, payload.user_id, payload.message_id, str(payload.emoji)
+                guild_id,
+                payload.user_id,
+                payload.message_id,
+                str(payload.emoji),
+                on_bot_message=self._on_bot_message(payload),
             )
 
     @commands.Cog.listener()

@@ -63,6 +63,8 @@ class RecommendCog(commands.Cog):
             user_id=interaction.user.id,
             outcome=outcome,
         )
+        # Members may have reacted before the id was known: their reactions apply now.
+        self.bot.ratings.recommendation_saved(message.id)
         # The chart (~0.1-0.3 s to draw) and twenty reactions (Discord paces them) follow
         # the answer instead of holding it back.
         self.bot.spawn(self._attach_chart(interaction, outcome, embed))
