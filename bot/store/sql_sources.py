@@ -6,6 +6,8 @@ source's tracks are its guild's uploads (:mod:`bot.store.sql_uploads`).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +16,7 @@ import aiosqlite
 from bot.store.errors import SourceNotFoundError, UnknownTrackError
 from bot.store.models import GuildCatalogue, PlaylistSource
 from bot.store.rows import (
+    DECODE_IN_THREAD_ABOVE,
     decode_off_loop,
     from_db_time,
     optional_time,
@@ -22,8 +25,9 @@ from bot.store.rows import (
     track_select,
 )
 from bot.store.sql_guilds import ensure_guild
+from bot.store.sql_staging import visible
 from bot.store.sql_tracks import missing_track_ids
-from bot.store.sql_uploads import guild_uploads, replace_uploads
+from bot.store.sql_uploads import Uploads, guild_uploads, replace_uploads
 from recommender.track import Track
 
 _SOURCE_COLUMNS = (
@@ -51,7 +55,8 @@ def _row_to_source(row: Sequence[Any]) -> PlaylistSource:
 async def _source_id(db: aiosqlite.Connection, guild_id: int, key: str) -> int | None:
     rows = list(
         await db.execute_fetchall(
-            "SELECT source_id FROM sources WHERE guild_id = ? AND source_key = ?", (guild_id, key)
+            f"SELECT source_id FROM sources WHERE guild_id = ? AND source_key = ? AND {visible()}",
+            (guild_id, key),
         )
     )
     return int(rows[0][0]) if rows else None
@@ -61,7 +66,8 @@ async def get_source(db: aiosqlite.Connection, guild_id: int, key: str) -> Playl
     """The guild's source with this key, or ``None``."""
     rows = list(
         await db.execute_fetchall(
-            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? AND source_key = ?",
+            f"SELECT {_SOURCE_COLUMNS} FROM sources "
+            f"WHERE guild_id = ? AND source_key = ? AND {visible()}",
             (guild_id, key),
         )
     )
@@ -70,8 +76,11 @@ async def get_source(db: aiosqlite.Connection, guild_id: int, key: str) -> Playl
 
 async def list_sources(db: aiosqlite.Connection, guild_id: int) -> list[PlaylistSource]:
     """The guild's sources in the order they were first added."""
+    # added_at first: a big source swapped in by sql_staging has a new source_id but
+    # keeps its first adder's date, so it keeps its place.
     rows = await db.execute_fetchall(
-        f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY source_id",
+        f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? AND {visible()} "
+        "ORDER BY added_at, source_id",
         (guild_id,),
     )
     return [_row_to_source(row) for row in rows]
@@ -80,7 +89,9 @@ async def list_sources(db: aiosqlite.Connection, guild_id: int) -> list[Playlist
 async def count_sources(db: aiosqlite.Connection, guild_id: int) -> int:
     """How many sources the guild has."""
     rows = list(
-        await db.execute_fetchall("SELECT count(*) FROM sources WHERE guild_id = ?", (guild_id,))
+        await db.execute_fetchall(
+            f"SELECT count(*) FROM sources WHERE guild_id = ? AND {visible()}", (guild_id,)
+        )
     )
     return int(rows[0][0])
 
@@ -90,8 +101,7 @@ async def save_source(
 ) -> PlaylistSource:
     """Upsert an upstream (Spotify) source and replace its membership; every id must
     be in the shared cache (caller holds the transaction)."""
-    if source.kind != "spotify":
-        raise ValueError(f"a {source.kind!r} source holds uploaded values: use save_upload")
+    check_kind(source, "spotify")
     # Checked up front so the error names the ids (membership has no foreign key to
     # the cache: a CSV source's tracks live in its guild's uploads).
     missing = await missing_track_ids(db, track_ids)
@@ -108,11 +118,19 @@ async def save_upload(
 ) -> PlaylistSource:
     """Upsert a CSV source, replace its membership with ``tracks`` in order and store
     their values as the guild's own uploads; the shared cache is not touched."""
-    if source.kind != "csv":
-        raise ValueError(f"a {source.kind!r} source holds upstream values: use save_source")
+    check_kind(source, "csv")
     source_id = await _write_source(db, source, [t.id for t in tracks], now)
     await replace_uploads(db, source.guild_id, source_id, tracks, now)
     return await _stored(db, source)
+
+
+def check_kind(source: PlaylistSource, kind: str) -> None:
+    """Refuse a source saved through the other door (upstream vs uploaded values)."""
+    if source.kind == kind:
+        return
+    if kind == "spotify":
+        raise ValueError(f"a {source.kind!r} source holds uploaded values: use save_upload")
+    raise ValueError(f"a {source.kind!r} source holds upstream values: use save_source")
 
 
 async def _write_source(
@@ -163,7 +181,8 @@ async def _stored(db: aiosqlite.Connection, source: PlaylistSource) -> PlaylistS
 async def remove_source(db: aiosqlite.Connection, guild_id: int, key: str) -> bool:
     """Delete the source (its membership cascades)."""
     cursor = await db.execute(
-        "DELETE FROM sources WHERE guild_id = ? AND source_key = ?", (guild_id, key)
+        f"DELETE FROM sources WHERE guild_id = ? AND source_key = ? AND {visible()}",
+        (guild_id, key),
     )
     return cursor.rowcount > 0
 
@@ -180,27 +199,21 @@ async def source_track_ids(db: aiosqlite.Connection, guild_id: int, key: str) ->
 
 
 async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalogue:
-    """The guild's tracks as it sees them, and its memberships, in three set-based
-    queries (no per-track I/O)."""
-    membership_rows = await db.execute_fetchall(
-        """SELECT s.source_key, st.track_id
-           FROM sources s LEFT JOIN source_tracks st ON st.source_id = s.source_id
-           WHERE s.guild_id = ?
-           ORDER BY s.source_id, st.position""",
+    """The guild's tracks as it sees them, and its memberships, in set-based queries (no
+    per-track I/O); putting 100k rows together runs off the event loop."""
+    # Sources first, then each one's members in key order: no sort of every row.
+    sources = await db.execute_fetchall(
+        f"SELECT source_id, source_key FROM sources WHERE guild_id = ? AND {visible()} "
+        "ORDER BY added_at, source_id",
         (guild_id,),
     )
-    memberships: dict[str, list[str]] = {}
-    sources_of: dict[str, list[str]] = {}  # insertion order = first appearance
-    for key, track_id in membership_rows:
-        members = memberships.setdefault(key, [])
-        if track_id is None:  # a source with no tracks (LEFT JOIN)
-            continue
-        members.append(track_id)
-        keys = sources_of.get(track_id)
-        if keys is None:
-            sources_of[track_id] = [key]
-        elif keys[-1] != key:  # rows come grouped by source
-            keys.append(key)
+    members: list[tuple[str, list[Any]]] = []
+    for source_id, key in sources:
+        rows = await db.execute_fetchall(
+            "SELECT track_id FROM source_tracks WHERE source_id = ? ORDER BY position",
+            (source_id,),
+        )
+        members.append((key, list(rows)))
     # Upstream values for the ids of the guild's Spotify sources (DISTINCT in the
     # subquery, primary-key lookups into the shared cache: the cost grows with this
     # guild's catalogue, not with the whole cache); a CSV source's ids are always
@@ -209,11 +222,31 @@ async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalo
         f"""SELECT {track_select()} FROM tracks t WHERE t.id IN (
                 SELECT st.track_id FROM sources s
                 JOIN source_tracks st ON st.source_id = s.source_id
-                WHERE s.guild_id = ? AND s.kind = 'spotify')""",
+                WHERE s.guild_id = ? AND s.kind = 'spotify' AND {visible("s")})""",
         (guild_id,),
     )
     by_id = await decode_off_loop(list(track_rows), rows_to_tracks)
     uploads = await guild_uploads(db, guild_id)
+    assemble = functools.partial(_assemble, members, by_id, uploads)
+    if sum(len(rows) for _, rows in members) < DECODE_IN_THREAD_ABOVE:
+        return assemble()
+    return await asyncio.to_thread(assemble)
+
+
+def _assemble(
+    members: list[tuple[str, list[Any]]], by_id: dict[str, Track], uploads: Uploads
+) -> GuildCatalogue:
+    """The catalogue from each source's member rows (in source order) and the records."""
+    memberships: dict[str, list[str]] = {}
+    sources_of: dict[str, list[str]] = {}  # insertion order = first appearance
+    for key, rows in members:
+        ids = memberships[key] = [row[0] for row in rows]
+        for track_id in ids:
+            keys = sources_of.get(track_id)
+            if keys is None:
+                sources_of[track_id] = [key]
+            elif keys[-1] != key:  # one source's rows come together
+                keys.append(key)
     by_id.update((track_id, track) for track_id, (track, _) in uploads.items())
     return GuildCatalogue(
         # An id with no record at all cannot be rebuilt offline; it is left out

@@ -22,6 +22,7 @@ from bot.store.rows import (
     track_select,
     track_to_row,
 )
+from bot.store.sql_staging import visible
 from bot.store.sql_tracks import MAX_VARIABLES, get_tracks
 from recommender.track import Track
 
@@ -37,7 +38,7 @@ _INSERT = (
 # first so that, decoded in order, a guild's newest upload of an id wins.
 _SELECT = f"""SELECT s.source_key, {track_select("u")}
     FROM uploaded_tracks u JOIN sources s ON s.source_id = u.source_id
-    WHERE u.guild_id = ?{{only}}
+    WHERE u.guild_id = ? AND {visible("s")}{{only}}
     ORDER BY u.uploaded_at, u.source_id"""
 
 Uploads = dict[str, tuple[Track, str]]
@@ -55,6 +56,17 @@ async def replace_uploads(
     await db.execute(
         "DELETE FROM uploaded_tracks WHERE source_id = ? AND guild_id = ?", (source_id, guild_id)
     )
+    await insert_uploads(db, guild_id, source_id, tracks, uploaded_at)
+
+
+async def insert_uploads(
+    db: aiosqlite.Connection,
+    guild_id: int,
+    source_id: int,
+    tracks: Sequence[Track],
+    uploaded_at: str,
+) -> None:
+    """Add ``tracks`` to the values the source uploaded (a later row of an id wins)."""
     await db.executemany(
         _INSERT, ((guild_id, source_id, *track_to_row(t, uploaded_at)) for t in tracks)
     )
