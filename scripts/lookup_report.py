@@ -2,21 +2,22 @@
 
     python scripts/lookup_report.py            # print the results
     python scripts/lookup_report.py --write    # also rewrite the generated part of docs/lookup.md
+    python scripts/lookup_report.py --resolver OLD.py   # measure another resolve.py
 
 Needs ``../shared/data`` (prints a message and exits 0 without it). The test set is
 ``tests/data/misspellings.jsonl`` (``scripts/make_misspellings.py``). Top-1 counts a
 query as right when the resolver picks one song on its own and it is the expected
 one (any release); "offered first" also counts the first choice of an ambiguous or
-not-found answer. Latency: resolving each query, and autocomplete on every prefix of
-each query (one call per keystroke), best of a few runs to damp the noise of a shared
-machine; the 100k catalogue is the TidyTuesday and Hit Predictor tracks plus
-resampled releases (real titles with version suffixes, and new titles joined from the
-words of two real ones) under new ids.
+not-found answer. Latency: CPU time of resolving each query, and of autocomplete on
+every prefix of each query (one call per keystroke). The 100k catalogue is the
+TidyTuesday and Hit Predictor tracks plus resampled releases (real titles with version
+suffixes, and new titles joined from the words of two real ones) under new ids.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import statistics
@@ -67,12 +68,13 @@ def accuracy(resolver: SongResolver, queries: Sequence[dict[str, object]]) -> di
         total[model] += 1
         hit = resolution.row is not None and catalogue.ids[resolution.row] in expected
         right[model] += hit
-        offered = resolution.candidates[0] if resolution.candidates else None
+        offered = resolution.row
+        if offered is None and resolution.candidates:
+            offered = resolution.candidates[0]
         first += offered is not None and catalogue.ids[offered] in expected
         if not hit:
             problems[str(resolution.problem or "wrong song")] += 1
-            shown = offered if offered is not None else resolution.row
-            got = "nothing" if shown is None else _describe(catalogue, shown)
+            got = "nothing" if offered is None else _describe(catalogue, offered)
             misses.append((query["query"], query["song"], str(resolution.problem or "picked"), got))
     n = len(queries)
     return {
@@ -117,11 +119,23 @@ def summary(values: Sequence[float]) -> str:
     return f"{statistics.median(ordered):.2f} | {p95:.2f} | {ordered[-1]:.2f}"
 
 
-def built(catalogue: Catalogue) -> tuple[SongResolver, float]:
+def built(catalogue: Catalogue, kind: type[SongResolver]) -> tuple[SongResolver, float]:
     """A resolver and the CPU seconds its indexes took."""
     start = time.thread_time()
-    resolver = SongResolver(catalogue)
+    resolver = kind(catalogue)
     return resolver, time.thread_time() - start
+
+
+def resolver_from(path: Path) -> type[SongResolver]:
+    """``SongResolver`` of another resolve.py (an older version, to compare)."""
+    spec = importlib.util.spec_from_file_location("compared_resolve", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    kind: type[SongResolver] = module.SongResolver
+    return kind
 
 
 def hundred_k(real: Catalogue, size: int = 100_000, seed: int = 5) -> Catalogue:
@@ -149,11 +163,11 @@ def hundred_k(real: Catalogue, size: int = 100_000, seed: int = 5) -> Catalogue:
     return Catalogue.from_tracks(tracks[:size])
 
 
-def measure() -> str:
+def measure(kind: type[SongResolver] = SongResolver) -> str:
     """The generated Markdown section."""
     queries = load_queries()
     real = load_catalogue(SONGS)
-    resolver, build_real = built(real)
+    resolver, build_real = built(real, kind)
     result = accuracy(resolver, queries)
     typed = keystrokes(queries)
     lines = [
@@ -170,7 +184,7 @@ def measure() -> str:
     lines += ["", "Misses (query → the song meant; what the resolver answered):", ""]
     for query, song, problem, got in result["misses"]:  # type: ignore[attr-defined]
         lines.append(f"- `{query}` → {song}; {problem}: {got}")
-    big_resolver, build_big = built(hundred_k(real))
+    big_resolver, build_big = built(hundred_k(real), kind)
     texts = [str(q["query"]) for q in queries]
     lines += [
         "",
@@ -196,11 +210,18 @@ def measure() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"update {DOC.relative_to(ROOT)}")
+    parser.add_argument(
+        "--resolver",
+        type=Path,
+        help="measure another resolve.py instead (e.g. `git show 04a260c:recommender/resolve.py`)",
+    )
     args = parser.parse_args(argv)
+    if args.write and args.resolver:
+        parser.error("--write reports the current resolver only")
     if not SONGS.is_file() or not HIT_PREDICTOR.is_file():
         print(f"{DATA} not found: nothing measured")
         return 0
-    section = measure()
+    section = measure(resolver_from(args.resolver) if args.resolver else SongResolver)
     print(section)
     if args.write:
         text = DOC.read_text(encoding="utf-8")
