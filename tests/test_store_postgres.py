@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
 
 from bot.store import SchemaTooNewError, StoreError
-from bot.store.postgres import LATEST_VERSION, PostgresStore, redact_url, sql_sources
+from bot.store.postgres import LATEST_VERSION, PostgresStore, cluster, redact_url, sql_sources
 from bot.store.postgres import migrations as pg_migrations
 from bot.store.postgres.errors import DatabaseServerUnavailableError, DatabaseTimeoutError
 from bot.store.postgres.store import APPLICATION_NAME
@@ -303,3 +304,99 @@ async def test_a_malformed_url_is_a_clear_error_without_the_password(url: str) -
     with pytest.raises(StoreError, match="DATABASE_URL is not a usable") as caught:
         await PostgresStore.connect(url)
     assert "hunter2" not in str(caught.value)
+
+
+# -- several processes on one database -------------------------------------------------
+
+
+class Heard:
+    """The guild ids a watch called back with, and a way to wait for one."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, guild_id: int) -> None:
+        async with self._changed:
+            self.ids.append(guild_id)
+            self._changed.notify_all()
+
+    async def until(self, guild_id: int) -> None:
+        async with asyncio.timeout(PATIENCE), self._changed:
+            await self._changed.wait_for(lambda: guild_id in self.ids)
+
+
+async def test_a_process_hears_the_guild_changes_other_processes_commit(
+    postgres_url: str,
+) -> None:
+    async with (
+        PostgresStore.open(postgres_url) as mine,
+        PostgresStore.open(postgres_url) as other,
+    ):
+        heard = Heard()
+        watch = await mine.watch_guild_changes(heard)
+        try:
+            await other.put_tracks([track(1)])  # the shared cache: no guild changed
+            await mine.update_guild_settings(1, alpha=0.2)  # its own change: not heard
+            with pytest.raises(StoreError):
+                await other.update_guild_settings(2, alpha=7)  # rolled back: never sent
+            await other.save_source(source(3), [track(1).id])
+            await other.update_guild_settings(4, diversity=0.5)
+            await other.save_upload(source(5, "csv:1", kind="csv", snapshot_id=None), [track(1)])
+            await other.mark_guild_left(6, at=T0)
+            await other.purge_departed_guilds(dt.timedelta(0), now=T0)
+            await heard.until(6)
+            # In commit order; the purge told of guild 6 again (its data is gone now).
+            assert heard.ids == [3, 4, 5, 6, 6]
+        finally:
+            await watch.close()
+        await other.remove_source(3, source(3).key)
+        await other.update_guild_settings(9, alpha=0.1)
+        assert heard.ids == [3, 4, 5, 6, 6]  # closed: nothing more
+
+
+async def test_a_watch_listens_again_after_losing_its_connection(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    async with (
+        PostgresStore.open(postgres_url) as mine,
+        PostgresStore.open(postgres_url) as other,
+    ):
+        heard = Heard()
+        async with await mine.watch_guild_changes(heard):
+            await raw.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = $1",
+                cluster.LISTENER_NAME,
+            )
+
+            async def listening_again() -> bool:
+                # Changes sent before the watch is back are missed: keep changing.
+                await other.update_guild_settings(7, alpha=0.3)
+                return 7 in heard.ids
+
+            await until(listening_again)
+
+
+async def test_a_periodic_job_is_claimed_once_per_period_across_processes(
+    postgres_url: str,
+) -> None:
+    hour = dt.timedelta(hours=1)
+    async with (
+        PostgresStore.open(postgres_url) as first,
+        PostgresStore.open(postgres_url) as second,
+    ):
+        claims = await asyncio.gather(
+            *((first, second)[n % 2].claim_job("purge", hour, now=T0) for n in range(10))
+        )
+        assert claims.count(True) == 1
+        assert not await second.claim_job("purge", hour, now=T0 + hour / 2)
+        assert await first.claim_job("retention", hour, now=T0 + hour / 2)  # its own period
+        assert await second.claim_job("purge", hour, now=T0 + hour)
+        assert not await first.claim_job("purge", hour, now=T0 + hour)
+
+
+def test_only_well_formed_notices_are_taken() -> None:
+    assert cluster.parse_notice("abc 123") == ("abc", 123)
+    for junk in ("", "abc", "abc -1", "abc 12x", " 123", "abc 1 2"):
+        assert cluster.parse_notice(junk) is None, junk

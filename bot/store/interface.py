@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.store.guild_settings import GuildSettings
@@ -39,6 +39,16 @@ from bot.store.models import (
 from recommender.closing import AsyncClosing
 from recommender.track import Track
 
+GuildChanged = Callable[[int], Awaitable[None]]
+"""Called with a guild's id when another process changed that guild's data."""
+
+
+class GuildWatch(AsyncClosing):
+    """Stops calling back when closed (see :meth:`Store.watch_guild_changes`)."""
+
+    async def close(self) -> None:
+        """Stop watching (here: nothing was watched)."""
+
 
 class Store(AsyncClosing, abc.ABC):
     """Persistent state of the bot. Use as ``async with`` (closes on exit)."""
@@ -46,6 +56,22 @@ class Store(AsyncClosing, abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the connection(s); the store is unusable afterwards."""
+
+    # -- several processes on one database (PostgreSQL) -------------------------------
+    # Defaults for a database only one process uses (SQLite): nothing to hear from
+    # others, and every background job is this process's to run.
+
+    async def watch_guild_changes(self, callback: GuildChanged) -> GuildWatch:
+        """Call ``callback(guild_id)`` whenever another process changes the guild's
+        sources, settings or departure; close the returned watch to stop."""
+        return GuildWatch()
+
+    async def claim_job(
+        self, name: str, every: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> bool:
+        """Whether this process runs the background job ``name`` now: ``True`` for at
+        most one caller per ``every`` among all processes sharing the database."""
+        return True
 
     # -- track cache (upstream values shared across guilds; TrackCache) ---------------
 

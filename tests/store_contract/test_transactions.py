@@ -181,3 +181,24 @@ async def test_departed_guilds_purged_by_two_processes_are_purged_once(
         assert sorted(purged[0] + purged[1]) == list(range(1, 21))
         assert not set(purged[0]) & set(purged[1])
         assert await backend.count_rows("ratings") == 0
+
+
+# -- several processes on one database ------------------------------------------------
+
+
+async def test_the_first_claim_of_a_periodic_job_is_granted(store: Store) -> None:
+    # (PostgreSQL also refuses a second claim within the period: test_store_postgres.py.)
+    assert await store.claim_job("purge-departed-guilds", dt.timedelta(hours=6), now=T0)
+
+
+async def test_a_watch_for_other_processes_changes_opens_and_closes(store: Store) -> None:
+    heard: list[int] = []
+
+    async def changed(guild_id: int) -> None:
+        heard.append(guild_id)
+
+    async with await store.watch_guild_changes(changed):
+        await store.update_guild_settings(1, alpha=0.4)  # this process's own change
+    await store.update_guild_settings(1, alpha=0.5)
+    assert (await store.get_guild_settings(1)).alpha == 0.5
+    assert heard == []  # a process never hears its own changes

@@ -160,6 +160,11 @@ _V1 = Migration(
         "CREATE INDEX ratings_member_time ON ratings (guild_id, user_id, updated_at)",
         "CREATE INDEX ratings_guild_track ON ratings (guild_id, track_id, value)",
         "CREATE INDEX ratings_message ON ratings (message_id) WHERE message_id IS NOT NULL",
+        # Periodic jobs of a cluster of processes: when each last ran (claim_job).
+        """CREATE TABLE cluster_jobs (
+            name        text PRIMARY KEY,
+            last_run_at timestamptz NOT NULL
+        )""",
     ),
 )
 

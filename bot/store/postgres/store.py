@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ import asyncpg
 
 from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
-from bot.store.interface import Store
+from bot.store.interface import GuildChanged, GuildWatch, Store
 from bot.store.models import (
     ForgetResult,
     GuildCatalogue,
@@ -55,6 +56,7 @@ from bot.store.postgres import (
     sql_tracks,
     sql_uploads,
 )
+from bot.store.postgres.cluster import PostgresGuildWatch, claim_job, notify_guild_changed
 from bot.store.postgres.errors import (
     DatabaseServerUnavailableError,
     classify,
@@ -116,7 +118,10 @@ class PostgresStore(Store):
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         """Wrap an open pool on a migrated database; use :meth:`open` or :meth:`connect`."""
         self._pool = pool
+        self._dsn = url  # with the password: for the change listener's own connection
         self.url = redact_url(url)
+        # Names this store in its change notices, so it does not hear its own.
+        self.origin = uuid.uuid4().hex[:16]
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -278,6 +283,30 @@ class PostgresStore(Store):
         """Run ``work`` (one read-only statement) outside any explicit transaction."""
         return self._run(work, isolation=None, readonly=True)
 
+    def _write_guild(self, guild_id: int, work: Work[T]) -> Awaitable[T]:
+        """:meth:`_write`, telling the other processes the guild changed (on commit)."""
+
+        async def notifying(conn: asyncpg.Connection) -> T:
+            result = await work(conn)
+            await notify_guild_changed(conn, self.origin, [guild_id])
+            return result
+
+        return self._write(notifying)
+
+    # -- several processes on one database -------------------------------------------
+
+    async def watch_guild_changes(self, callback: GuildChanged) -> GuildWatch:
+        watch = PostgresGuildWatch(self._dsn, self.origin, callback)
+        with server_errors(self.url):
+            await watch.start()
+        return watch
+
+    async def claim_job(
+        self, name: str, every: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> bool:
+        when = _at(now)
+        return await self._write(lambda c: claim_job(c, name, every, when))
+
     # -- track cache -----------------------------------------------------------------
 
     async def get_tracks(self, track_ids: Sequence[str]) -> dict[str, Track]:
@@ -306,12 +335,14 @@ class PostgresStore(Store):
         return await self._read(lambda c: sql_guilds.get_settings(c, guild_id))
 
     async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
-        await self._write(lambda c: sql_guilds.set_settings(c, guild_id, settings, utcnow()))
+        await self._write_guild(
+            guild_id, lambda c: sql_guilds.set_settings(c, guild_id, settings, utcnow())
+        )
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         GuildSettings().replace(**changes)  # unknown names fail before any I/O
-        return await self._write(
-            lambda c: sql_guilds.update_settings(c, guild_id, changes, utcnow())
+        return await self._write_guild(
+            guild_id, lambda c: sql_guilds.update_settings(c, guild_id, changes, utcnow())
         )
 
     # -- playlist sources ------------------------------------------------------------
@@ -321,14 +352,18 @@ class PostgresStore(Store):
         aware(source.added_at)
         if source.refreshed_at is not None:
             aware(source.refreshed_at)
-        return await self._write(lambda c: sql_sources.save_source(c, source, ids, utcnow()))
+        return await self._write_guild(
+            source.guild_id, lambda c: sql_sources.save_source(c, source, ids, utcnow())
+        )
 
     async def save_upload(self, source: PlaylistSource, tracks: Sequence[Track]) -> PlaylistSource:
         records = list(tracks)
         aware(source.added_at)
         if source.refreshed_at is not None:
             aware(source.refreshed_at)
-        return await self._write(lambda c: sql_sources.save_upload(c, source, records, utcnow()))
+        return await self._write_guild(
+            source.guild_id, lambda c: sql_sources.save_upload(c, source, records, utcnow())
+        )
 
     async def get_source(self, guild_id: int, key: str) -> PlaylistSource | None:
         return await self._read(lambda c: sql_sources.get_source(c, guild_id, key))
@@ -340,7 +375,9 @@ class PostgresStore(Store):
         return await self._read(lambda c: sql_sources.count_sources(c, guild_id))
 
     async def remove_source(self, guild_id: int, key: str) -> bool:
-        return await self._write(lambda c: sql_sources.remove_source(c, guild_id, key))
+        return await self._write_guild(
+            guild_id, lambda c: sql_sources.remove_source(c, guild_id, key)
+        )
 
     async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
         return await self._snapshot(lambda c: sql_sources.source_track_ids(c, guild_id, key))
@@ -444,17 +481,23 @@ class PostgresStore(Store):
         return await self._write(work)
 
     async def delete_guild_data(self, guild_id: int) -> None:
-        await self._write(lambda c: sql_guilds.delete_guild(c, guild_id))
+        await self._write_guild(guild_id, lambda c: sql_guilds.delete_guild(c, guild_id))
 
     async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
         when = _at(at)
-        await self._write(lambda c: sql_guilds.mark_left(c, guild_id, when))
+        await self._write_guild(guild_id, lambda c: sql_guilds.mark_left(c, guild_id, when))
 
     async def unmark_guild_left(self, guild_id: int) -> bool:
-        return await self._write(lambda c: sql_guilds.unmark_left(c, guild_id))
+        return await self._write_guild(guild_id, lambda c: sql_guilds.unmark_left(c, guild_id))
 
     async def purge_departed_guilds(
         self, older_than: dt.timedelta, *, now: dt.datetime | None = None
     ) -> list[int]:
         cutoff = _at(now) - older_than
-        return await self._write(lambda c: sql_guilds.purge_departed(c, cutoff))
+
+        async def purge(conn: asyncpg.Connection) -> list[int]:
+            purged = await sql_guilds.purge_departed(conn, cutoff)
+            await notify_guild_changed(conn, self.origin, purged)
+            return purged
+
+        return await self._write(purge)
