@@ -1,4 +1,5 @@
-"""A member's data in one guild: export it as CSV (/exportmyratings), delete it (/forgetme)."""
+"""A member's data in one guild: list it (/myratings), export it as CSV (/exportmyratings),
+delete it (/forgetme)."""
 
 from __future__ import annotations
 
@@ -66,14 +67,17 @@ class PrivacyService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    async def ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
+        """The member's ratings here, newest first, with the tracks as the guild sees them."""
+        return await self._store.list_member_ratings(guild_id, user_id)
+
     async def export(self, guild_id: int, user_id: int) -> RatingsExport:
         """The member's ratings here as a CSV file (within Discord's upload limit)."""
-        ratings = await self._store.export_member_ratings(guild_id, user_id)
-        return ratings_csv(ratings)
+        return ratings_csv(await self.ratings(guild_id, user_id))
 
     async def count(self, guild_id: int, user_id: int) -> int:
         """How many ratings the member has here (shown before asking to confirm)."""
-        return len(await self._store.list_member_ratings(guild_id, user_id))
+        return len(await self.ratings(guild_id, user_id))
 
     async def forget(self, guild_id: int, user_id: int) -> ForgetResult:
         """Delete the member's ratings and the recommendation records they requested here."""

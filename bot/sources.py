@@ -189,6 +189,10 @@ class SourceService:
             lines.append(report.dropped_line() or "")
         return SourceResult(saved, lines)
 
+    async def list_sources(self, guild_id: int) -> list[PlaylistSource]:
+        """The guild's sources, oldest first (/playlists and its autocomplete)."""
+        return await self._store.list_sources(guild_id)
+
     async def remove(self, guild_id: int, key: str) -> PlaylistSource:
         """Remove one source; raise :class:`UserFacingError` if the guild has no such source."""
         source = await self._store.get_source(guild_id, key)

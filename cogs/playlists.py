@@ -68,7 +68,7 @@ class PlaylistsCog(commands.Cog):
     @app_commands.guild_only()
     async def playlists(self, interaction: discord.Interaction) -> None:
         guild_id = guards.guild_id(interaction)
-        sources = await self.bot.store.list_sources(guild_id)
+        sources = await self.bot.sources.list_sources(guild_id)
         embed = rendering.sources_embed(sources, self.bot.settings.bot.max_sources_per_guild)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -88,7 +88,7 @@ class PlaylistsCog(commands.Cog):
     async def playlist_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        sources = await self.bot.store.list_sources(interaction.guild_id or 0)
+        sources = await self.bot.sources.list_sources(interaction.guild_id or 0)
         return rendering.playlist_choices(sources, current)
 
     @app_commands.command(

@@ -60,7 +60,7 @@ class RatingsCog(commands.Cog):
     @app_commands.guild_only()
     async def myratings(self, interaction: discord.Interaction) -> None:
         guild_id = guards.guild_id(interaction)
-        ratings = await self.bot.store.list_member_ratings(guild_id, interaction.user.id)
+        ratings = await self.bot.privacy.ratings(guild_id, interaction.user.id)
         embed = rendering.ratings_embed(ratings[:MY_RATINGS_SHOWN], len(ratings))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
