@@ -34,6 +34,7 @@ from bot.sources import SourceService
 from bot.storage_replies import storage_reply
 from bot.store import Store
 from bot.store.errors import StorageError
+from bot.store.interface import GuildWatch
 from bot.store.open import connect_store
 from bot.untrusted_text import plain
 from recommender.ingest.service import Ingestion
@@ -98,6 +99,7 @@ class MusicBot(commands.AutoShardedBot):
         self.background_jobs = background_jobs
         self.ingestion = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._guild_watch: GuildWatch | None = None
         #: Paces IDENTIFYs by Discord's max_concurrency (set in :meth:`connect`).
         self.identify_pacer = IdentifyPacer()
 
@@ -125,6 +127,8 @@ class MusicBot(commands.AutoShardedBot):
             except Exception:
                 log.exception("could not load extension %s", extension)
         if self.background_jobs:
+            # What other processes of a cluster (one PostgreSQL) change reaches this one.
+            self._guild_watch = await self.store.watch_guild_changes(self.refresh_guild)
             self.spawn(self._purge_departed_guilds_periodically())
 
     # -- shards --------------------------------------------------------------------------
@@ -200,6 +204,8 @@ class MusicBot(commands.AutoShardedBot):
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._guild_watch is not None:
+            await self._guild_watch.close()
         await super().close()
         if hasattr(self, "ratings"):
             await self.ratings.close()  # store queued reactions before the database closes
@@ -248,7 +254,9 @@ class MusicBot(commands.AutoShardedBot):
     async def _purge_departed_guilds_periodically(self) -> None:
         while True:
             try:
-                await self.purge_departed_guilds()
+                # Once per period for the whole cluster, by whichever process comes first.
+                if await self.store.claim_job("purge-departed-guilds", PURGE_INTERVAL * 0.9):
+                    await self.purge_departed_guilds()
             except Exception:
                 log.exception("purging departed guilds failed")
             await asyncio.sleep(PURGE_INTERVAL.total_seconds())

@@ -3,7 +3,8 @@
 The bot is the same; only ``DATABASE_URL`` differs (tests/e2e/backend.py carries it
 to ``running_world``). A test that reaches into the SQLite file itself (corrupts
 it, locks it, opens it beside the bot) runs on SQLite only: mark it
-``@pytest.mark.sqlite_only``, or list it below.
+``@pytest.mark.sqlite_only``, or list it below; a test of several processes sharing
+one database is ``@pytest.mark.postgresql_only`` (with SQLite each has a file).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: an end-to-end test about the SQLite file (not run on PostgreSQL)"
     )
+    config.addinivalue_line(
+        "markers",
+        "postgresql_only: an end-to-end test of processes sharing one database (PostgreSQL only)",
+    )
 
 
 def _sqlite_only(metafunc: pytest.Metafunc) -> bool:
@@ -46,6 +51,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # A plain function cannot run the bot: once is enough.
         sqlite_only = _sqlite_only(metafunc) or not inspect.iscoroutinefunction(metafunc.function)
         backends = ["sqlite"] if sqlite_only else list(BACKENDS)
+        if metafunc.definition.get_closest_marker("postgresql_only") is not None:
+            backends = ["postgresql"]
         metafunc.parametrize("e2e_backend", backends, indirect=True)
 
 
