@@ -142,7 +142,8 @@ async def test_the_pool_never_opens_more_connections_than_its_size(
 
         await until(three_waiting)
         opened = await raw.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE application_name = $1 AND datname = current_database()""",
             APPLICATION_NAME,
         )
         assert opened == 3
@@ -273,7 +274,8 @@ async def test_connections_the_server_dropped_are_replaced(
 ) -> None:
     async def drop_all() -> None:
         await raw.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = $1 AND datname = current_database()",
             APPLICATION_NAME,
         )
 
@@ -366,7 +368,7 @@ async def test_a_watch_listens_again_after_losing_its_connection(
         async with await mine.watch_guild_changes(heard):
             await raw.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = $1",
+                "WHERE application_name = $1 AND datname = current_database()",
                 cluster.LISTENER_NAME,
             )
 
