@@ -6,12 +6,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, overload
 
+from recommender.query import Steering
 from recommender.track import Track
 
 Fallback = Literal["closest"]
 """Why an answer is not the ordinary ranking. ``"closest"``: nothing cleared the
 similarity floor (no track sounds close to the query), so the answer is the closest
 tracks of the whole catalogue by raw sound, which are not close matches."""
+
+Relaxed = Literal["tempo", "decade", "targets"]
+"""A steering filter that left nothing to suggest and was dropped: the tempo range, the
+decade, or (without a sound query) the band around the mood targets."""
 
 
 class ScoreBreakdown(NamedTuple):
@@ -24,7 +29,11 @@ class ScoreBreakdown(NamedTuple):
       (not Spotify's 0-100 popularity);
     * ``playlists``: co-membership with the seeds in the catalogue's playlists;
     * ``liked_here``: liked together with the seeds by members here, or, for a
-      server's favourites, how many members here liked it.
+      server's favourites, how many members here liked it;
+    * ``steer``: what the listener's :class:`~recommender.query.Steering` added or
+      took: the mood targets' pull on the sound term (``alpha`` x the change in
+      similarity), exploration's weight on recent & popular, and its bonus or
+      penalty for artists the listener has rated. 0 without steering.
 
     A named tuple (ten are built per answer; a frozen dataclass costs several times more).
     """
@@ -34,11 +43,19 @@ class ScoreBreakdown(NamedTuple):
     recent_popular: float = 0.0
     playlists: float = 0.0
     liked_here: float = 0.0
+    steer: float = 0.0
 
     @property
     def total(self) -> float:
         """The score these parts make."""
-        return self.sound + self.taste + self.recent_popular + self.playlists + self.liked_here
+        return (
+            self.sound
+            + self.taste
+            + self.recent_popular
+            + self.playlists
+            + self.liked_here
+            + self.steer
+        )
 
     def as_dict(self) -> dict[str, float]:
         """Part name to value, in a fixed order."""
@@ -78,6 +95,9 @@ class Answer(Sequence[Recommendation]):
     rows the query resolved to; ``fallback`` is set when the answer is not the
     ordinary ranking (see :data:`Fallback`); ``taste_ratings`` is how many ratings
     (with features) shaped it, ``co_likers`` how many members' likes did.
+    ``steering`` is the steering it was asked with (``None``: none), and ``relaxed``
+    names the steering filters that matched nothing and were dropped (see
+    :data:`Relaxed`): the answer then holds tracks outside them, and must say so.
     """
 
     recommendations: tuple[Recommendation, ...]
@@ -85,6 +105,8 @@ class Answer(Sequence[Recommendation]):
     fallback: Fallback | None = None
     taste_ratings: int = 0
     co_likers: int = 0
+    steering: Steering | None = None
+    relaxed: tuple[Relaxed, ...] = ()
 
     def __len__(self) -> int:
         return len(self.recommendations)

@@ -7,8 +7,11 @@ outside" (:class:`~recommender.query.OutsideTrack`), "something for me"
 one query or a list of them, with the same options for all. The ranking is
 
     score = alpha * similarity + (1 - alpha) * recency_popularity + playlists + liked_here
+            + steer
 
-where a listener's taste, when given, pulls the similarity's query towards it. Every
+where a listener's taste, when given, pulls the similarity's query towards it, and a
+:class:`~recommender.query.Steering` moves it towards mood targets, filters by tempo
+and decade, and re-weights popularity and known artists (:mod:`recommender.steering`). Every
 suggestion carries a :class:`~recommender.answer.ScoreBreakdown` whose parts add up
 to its score. Several seeds combine into the direction of the mean of their unit
 vectors: a track's cosine to it is the mean of its cosines to the seeds, rescaled so
@@ -24,15 +27,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any, overload
 
 import numpy as np
 
-from recommender import reasons
-from recommender.answer import Answer, Fallback, Recommendation, ScoreBreakdown
+from recommender import reasons, steering
+from recommender.answer import Answer, Fallback, Recommendation, Relaxed, ScoreBreakdown
 from recommender.calibration import SimilarityCalibration
-from recommender.catalogue import Catalogue
+from recommender.catalogue import Catalogue, normalise_text
 from recommender.cooccurrence import CoOccurrence
 from recommender.diversity import diversify
 from recommender.features import FEATURE_NAMES, clean_features
@@ -51,6 +55,7 @@ from recommender.query import (
     Query,
     Seed,
     Seeds,
+    Steering,
     Taste,
 )
 from recommender.scaling import FeatureScaler
@@ -69,6 +74,7 @@ __all__ = [
     "Recommender",
     "ScoreBreakdown",
     "Seeds",
+    "Steering",
     "Taste",
     "UnknownTrackError",
 ]
@@ -82,6 +88,8 @@ membership) and 0.5 only 81% and 0.27 (docs/engine.md, docs/quality.md)."""
 
 _NO_BOOSTS = Boosts()
 _NO_DIVERSITY = Diversity()
+_NO_EXPLORATION = steering.exploration_weights("balanced")
+_FILTER_CACHE = 8  # steering filter masks kept per recommender (tempo/decade pairs)
 _NONE = np.empty(0, dtype=np.int64)
 _NONE.flags.writeable = False
 
@@ -110,10 +118,44 @@ class _Plan:
     co_likers: int = 0
     seed_tracks: tuple[tuple[str, np.ndarray], ...] = ()  # (name, raw features) to explain
     liked_rows: tuple[int, ...] = ()
+    # Steering (see recommender.steering): the query before the targets moved it, the
+    # rows that may be suggested, the filters dropped because nothing matched, and
+    # exploration's terms: final score = scale * index score - penalty.
+    unsteered: np.ndarray | None = None
+    allowed: np.ndarray | None = None
+    relaxed: tuple[Relaxed, ...] = ()
+    band: bool = False  # targets act as a band filter (no sound query to move)
+    scan_alpha: float | None = None  # the alpha the index ranks with (None: alpha)
+    scale: float = 1.0
+    popularity_extra: float = 0.0  # added to the weight of recent & popular
+    popularity_push: float = 0.0  # of recent & popular, counted against a track
+    known_bonus: Bonus | None = None  # familiar: tracks by artists the listener rated
+    known_penalty: Bonus | None = None  # adventurous: the same, counted against them
+    known_rows: np.ndarray = field(default_factory=lambda: _NONE)
 
     @property
     def bonus(self) -> Bonus | None:
-        return _combine(self.playlists, self.liked_here)
+        """Every bonus in the index's units (divided by ``scale``)."""
+        bonus = _combine(self.playlists, self.liked_here, self.known_bonus)
+        if bonus is None or self.scale == 1.0:
+            return bonus
+        return Bonus(bonus.rows, bonus.values / np.float32(self.scale))
+
+    @property
+    def index_alpha(self) -> float:
+        return self.alpha if self.scan_alpha is None else self.scan_alpha
+
+    @property
+    def penalised(self) -> bool:
+        """Whether exploration lowers some scores after the scan (see ``_pool``)."""
+        return self.popularity_push > 0 or self.known_penalty is not None
+
+    def penalty(self, rows: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """What exploration takes from each of ``rows`` (float64, >= 0)."""
+        out = self.popularity_push * prior[rows].astype(np.float64)
+        if self.known_penalty is not None:
+            out = out + self.known_penalty.values_for(rows).astype(np.float64)
+        return out
 
     @property
     def has_direction(self) -> bool:
@@ -137,6 +179,10 @@ class _Options:
     diversity: Diversity
     explain: bool
     like_counts: Mapping[int, int]
+    steer: Steering | None = None
+    filters: tuple[tuple[Relaxed, np.ndarray], ...] = ()  # tempo / decade masks
+    known_rows: np.ndarray = field(default_factory=lambda: _NONE)  # rows by rated artists
+    masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)  # per call
 
     @property
     def pool(self) -> int:
@@ -189,6 +235,10 @@ class Recommender:
         self.index = FeatureIndex(vectors, prior, calibration=calibration)
         self.playlist_weight = playlist_weight
         self._playlists: CoOccurrence | None = None
+        # Built on first use by a steering: release years, artist -> rows, filter masks.
+        self._years: np.ndarray | None = None
+        self._artist_rows: dict[str, np.ndarray] | None = None
+        self._filter_masks: dict[tuple[str, object], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.catalogue)
@@ -228,6 +278,7 @@ class Recommender:
         boosts: Boosts | None = ...,
         diversity: Diversity | None = ...,
         explain: bool = ...,
+        steer: Steering | None = ...,
     ) -> Answer: ...
 
     @overload
@@ -243,6 +294,7 @@ class Recommender:
         boosts: Boosts | None = ...,
         diversity: Diversity | None = ...,
         explain: bool = ...,
+        steer: Steering | None = ...,
     ) -> list[Answer]: ...
 
     def recommend(
@@ -257,6 +309,7 @@ class Recommender:
         boosts: Boosts | None = None,
         diversity: Diversity | None = None,
         explain: bool = False,
+        steer: Steering | None = None,
     ) -> Answer | list[Answer]:
         """The ``k`` best tracks for ``query`` (or for each query of a list).
 
@@ -282,12 +335,18 @@ class Recommender:
             Re-ranking for variety (:class:`Diversity`).
         explain:
             Fill each suggestion's ``reasons``.
+        steer:
+            Mood targets, tempo range, decade and exploration (:class:`Steering`);
+            their effect is each suggestion's ``steer`` part, and a filter that
+            matched nothing is dropped and named in ``Answer.relaxed``.
 
         Raises :class:`UnknownTrackError` for a seed or exclusion not in the
         catalogue, :class:`NoFeaturesError` when similarity is asked for and no
         seed (or rating) has features, ``ValueError`` for bad numbers.
         """
-        options = self._options(k, alpha, taste, exclude, allowed, boosts, diversity, explain)
+        options = self._options(
+            k, alpha, taste, exclude, allowed, boosts, diversity, explain, steer
+        )
         if isinstance(query, QUERY_TYPES):
             return self._answer_all([self._plan(query, options)], options)[0]
         if isinstance(query, str) or not isinstance(query, Sequence):
@@ -310,6 +369,7 @@ class Recommender:
         boosts: Boosts | None,
         diversity: Diversity | None,
         explain: bool,
+        steer: Steering | None = None,
     ) -> _Options:
         alpha = validate_alpha(alpha)
         if not isinstance(k, int | np.integer) or k < 1:
@@ -326,6 +386,8 @@ class Recommender:
         if exclude or rated:
             excluded = np.unique(np.array([*(self.row(s) for s in exclude), *rated], np.int64))
         weight = self.playlist_weight if boosts.playlist_weight is None else boosts.playlist_weight
+        if steer is not None and not isinstance(steer, Steering):
+            raise TypeError(f"steer must be a Steering, got {type(steer).__name__}")
         return _Options(
             k=int(k),
             alpha=alpha,
@@ -339,9 +401,19 @@ class Recommender:
             diversity=diversity or _NO_DIVERSITY,
             explain=explain,
             like_counts=self._like_counts(boosts.likes) if boosts.likes else {},
+            steer=steer,
+            filters=self._filters(steer) if steer is not None else (),
+            known_rows=self._known_rows(steer, rated) if steer is not None else _NONE,
         )
 
     def _plan(self, query: Query, options: _Options) -> _Plan:
+        plan = self._query_plan(query, options)
+        plan.allowed = options.allowed
+        if options.steer is not None:
+            self._steer(plan, query, options)
+        return plan
+
+    def _query_plan(self, query: Query, options: _Options) -> _Plan:
         if isinstance(query, Seeds):
             return self._seeds_plan(
                 [self.row(s) for s in query.tracks], query.ignore_playlists, options
@@ -440,6 +512,170 @@ class Recommender:
         plan.liked_rows = options.liked_rows
         return plan
 
+    # -- steering -----------------------------------------------------------------------
+
+    def _steer(self, plan: _Plan, query: Query, options: _Options) -> None:
+        """Apply ``options.steer`` to a plan: targets, filters, exploration."""
+        steer = options.steer
+        assert steer is not None
+        direction = plan.has_direction
+        if steer.targets:
+            if direction:
+                plan.unsteered = plan.search
+                plan.search = steering.steer_direction(plan.search, steer.targets, self.scaler)
+            else:  # nothing to move: keep tracks near the targets instead
+                plan.band = True
+        filters = list(options.filters)
+        if plan.band:
+            filters.append(("targets", self._band_mask(steer)))
+        plan.allowed, plan.relaxed = self._allowed(filters, options, plan.excluded)
+        weights = steering.exploration_weights(steer.exploration)
+        if weights == _NO_EXPLORATION:
+            return
+        known = options.known_rows
+        if isinstance(query, Taste):  # the listener's ratings are the query itself
+            liked, disliked = self._taste_rows(query)
+            known = np.union1d(known, self._artist_rows_of([*liked, *disliked]))
+        plan.known_rows = known
+        if known.shape[0] and weights.known_artist_bonus > 0:
+            plan.known_bonus = Bonus(
+                known, np.full(known.shape[0], weights.known_artist_bonus, dtype=np.float32)
+            )
+        if known.shape[0] and weights.known_artist_penalty > 0:
+            plan.known_penalty = Bonus(
+                known, np.full(known.shape[0], weights.known_artist_penalty, dtype=np.float32)
+            )
+        if not direction:
+            return  # popularity is the whole ranking: nothing to shift it against
+        alpha = plan.alpha
+        if weights.popularity_shift > 0:
+            # alpha s + (1 - alpha + w) p is (1 + w) times the index's score at alpha/(1 + w).
+            plan.popularity_extra = weights.popularity_shift
+            plan.scale = 1.0 + weights.popularity_shift
+            plan.scan_alpha = alpha / plan.scale
+        if weights.popularity_push > 0:
+            # alpha s - push p: the index ranks by sound alone (times alpha), the push is
+            # a penalty applied to a wider pool (exact, see _pool).
+            plan.popularity_extra = -(1.0 - alpha)
+            plan.popularity_push = weights.popularity_push
+            plan.scale = alpha
+            plan.scan_alpha = 1.0
+
+    def _filters(self, steer: Steering) -> tuple[tuple[Relaxed, np.ndarray], ...]:
+        """The tempo and decade masks of a steering, in the order they are kept."""
+        out: list[tuple[Relaxed, np.ndarray]] = []
+        if steer.decade is not None:
+            out.append(("decade", self._mask(("decade", steer.decade))))
+        if steer.tempo is not None:
+            out.append(("tempo", self._mask(("tempo", steer.tempo))))
+        return tuple(out)
+
+    def _band_mask(self, steer: Steering) -> np.ndarray:
+        return self._mask(("targets", tuple(steer.targets.items())))
+
+    def _mask(self, key: tuple[str, Any]) -> np.ndarray:
+        """A read-only steering filter over the catalogue, cached by what it asks."""
+        mask = self._filter_masks.get(key)
+        if mask is not None:
+            return mask
+        kind, value = key
+        features = self.catalogue.features
+        if kind == "tempo":
+            mask = steering.tempo_mask(features, value)
+        elif kind == "decade":
+            if self._years is None:
+                self._years = steering.release_years(
+                    self.catalogue.release_dates, self.catalogue.release_date_precisions
+                )
+            mask = steering.decade_mask(self._years, value)
+        else:
+            mask = steering.target_band(features, dict(value))
+        mask.flags.writeable = False
+        if len(self._filter_masks) >= _FILTER_CACHE:
+            self._filter_masks.pop(next(iter(self._filter_masks)))
+        self._filter_masks[key] = mask
+        return mask
+
+    def _allowed(
+        self,
+        filters: list[tuple[Relaxed, np.ndarray]],
+        options: _Options,
+        excluded: np.ndarray,
+    ) -> tuple[np.ndarray | None, tuple[Relaxed, ...]]:
+        """The mask a plan searches with, and the filters dropped to find anything.
+
+        All filters if anything eligible is left; else the most filters that leave
+        something, keeping the earlier ones first (decade, tempo, mood band).
+        """
+        if not filters:
+            return options.allowed, ()
+        if not self._any_eligible(options.allowed, excluded):
+            return self._combined(filters, options), ()  # empty either way: not a relaxation
+        names = [name for name, _ in filters]
+        for size in range(len(filters), 0, -1):
+            for kept in combinations(range(len(filters)), size):
+                mask = self._combined([filters[i] for i in kept], options)
+                if self._any_eligible(mask, excluded):
+                    return mask, tuple(n for i, n in enumerate(names) if i not in kept)
+        return options.allowed, tuple(names)
+
+    def _combined(
+        self, filters: Sequence[tuple[Relaxed, np.ndarray]], options: _Options
+    ) -> np.ndarray:
+        """The caller's mask and these filters, built once per call (so plans share it)."""
+        key = tuple(name for name, _ in filters)
+        mask = options.masks.get(key)
+        if mask is None:
+            mask = np.ones(len(self), dtype=bool) if options.allowed is None else options.allowed
+            for _, part in filters:
+                mask = mask & part
+            mask.flags.writeable = False
+            options.masks[key] = mask
+        return mask
+
+    def _any_eligible(self, mask: np.ndarray | None, excluded: np.ndarray) -> bool:
+        count = len(self) if mask is None else int(np.count_nonzero(mask))
+        if count > excluded.shape[0]:
+            return True
+        taken = excluded.shape[0] if mask is None else int(np.count_nonzero(mask[excluded]))
+        return count > taken
+
+    def _known_rows(self, steer: Steering, rated: Sequence[int]) -> np.ndarray:
+        """Rows by the artists a listener knows: named ones and those of rated tracks."""
+        if steering.exploration_weights(steer.exploration) == _NO_EXPLORATION:
+            return _NONE
+        index = self._artists_index()
+        names = set(steer.known_artists)
+        parts = [index[name] for name in names if name in index]
+        rows = self._artist_rows_of(rated)
+        if parts:
+            rows = np.union1d(rows, np.concatenate(parts))
+        return rows
+
+    def _artist_rows_of(self, rows: Sequence[int]) -> np.ndarray:
+        """Every row by an artist of any of ``rows``."""
+        if not rows:
+            return _NONE
+        index = self._artists_index()
+        names = {normalise_text(a) for row in rows for a in self.catalogue.artists[row]}
+        parts = [index[name] for name in names if name in index]
+        return np.unique(np.concatenate(parts)) if parts else _NONE
+
+    def _artists_index(self) -> dict[str, np.ndarray]:
+        """Normalised artist name to the rows crediting it (built once)."""
+        if self._artist_rows is None:
+            keys: dict[str, str] = {}
+            rows: dict[str, list[int]] = {}
+            for row, artists in enumerate(self.catalogue.artists):
+                for artist in artists:
+                    key = keys.get(artist)
+                    if key is None:
+                        key = keys[artist] = normalise_text(artist)
+                    if key:
+                        rows.setdefault(key, []).append(row)
+            self._artist_rows = {k: np.array(v, dtype=np.int64) for k, v in rows.items()}
+        return self._artist_rows
+
     def _direction(self, rows: Sequence[int]) -> np.ndarray:
         """Direction of the seeds' mean unit vector, ignoring featureless seeds.
 
@@ -519,8 +755,12 @@ class Recommender:
         """Each plan's candidate pool (one row per song), sharing scans where possible."""
         pool = options.pool
         out: list[np.ndarray | None] = [None] * len(plans)
-        for alpha in sorted({p.alpha for p in plans}):
-            positions = [i for i, p in enumerate(plans) if p.alpha == alpha]
+        # Plans that rank alike share a scan: same alpha and mask, nothing to re-rank.
+        groups: dict[tuple[float, int], list[int]] = {}
+        for i, plan in enumerate(plans):
+            if not plan.penalised:
+                groups.setdefault((plan.index_alpha, id(plan.allowed)), []).append(i)
+        for (alpha, _), positions in groups.items():
             if len(positions) == 1:
                 continue  # answered below, with the same code as a shortfall
             results = self.index.search_batch(
@@ -528,7 +768,7 @@ class Recommender:
                 _with_margin(pool),
                 alpha,
                 excludes=[plans[i].excluded for i in positions],
-                allowed=options.allowed,
+                allowed=plans[positions[0]].allowed,
                 bonuses=[plans[i].bonus for i in positions],
             )
             for i, result in zip(positions, results, strict=True):
@@ -536,9 +776,9 @@ class Recommender:
                 if rows.shape[0] >= pool or len(result) < _with_margin(pool):
                     out[i] = rows[:pool]
                 else:  # releases of one song took many places: search wider
-                    out[i] = self._pool(plans[i], pool, options.allowed, start=4 * pool)
+                    out[i] = self._pool(plans[i], pool, start=4 * pool)
         return [
-            rows if rows is not None else self._pool(plan, pool, options.allowed)
+            rows if rows is not None else self._pool(plan, pool)
             for plan, rows in zip(plans, out, strict=True)
         ]
 
@@ -546,7 +786,6 @@ class Recommender:
         self,
         plan: _Plan,
         size: int,
-        allowed: np.ndarray | None,
         *,
         by_sound: bool = False,
         start: int | None = None,
@@ -555,20 +794,41 @@ class Recommender:
 
         ``by_sound`` ranks by raw closeness instead (the fallback): at alpha 1 with no
         bonus, tracks below the floor tie at 0 and the index breaks ties by cosine.
+
+        A penalised plan (adventurous) ranks the scan's rows by ``scale * score -
+        penalty``. A penalty only lowers scores, so a track not fetched scores at most
+        ``scale`` times the lowest fetched index score: once the ``size``-th best
+        penalised score reaches that bound, the pool is exact; else it widens.
         """
-        wanted, size = size, start or _with_margin(size)
+        penalised = plan.penalised and not by_sound
+        wanted = size
+        size = start or (4 * _with_margin(size) if penalised else _with_margin(size))
         while True:
             result = self.index.search(
                 plan.search,
                 size,
-                1.0 if by_sound else plan.alpha,
+                1.0 if by_sound else plan.index_alpha,
                 exclude=plan.excluded,
-                allowed=allowed,
+                allowed=plan.allowed,
                 bonus=None if by_sound else plan.bonus,
             )
-            rows = self._one_per_song(result.rows)
-            if rows.shape[0] >= wanted or len(result) < size:
-                return rows[:wanted]
+            exhausted = len(result) < size
+            if not penalised:
+                rows = self._one_per_song(result.rows)
+                if rows.shape[0] >= wanted or exhausted:
+                    return rows[:wanted]
+            else:
+                final = plan.scale * result.scores.astype(np.float64)
+                final -= plan.penalty(result.rows, self.index.prior)
+                order = np.argsort(-final, kind="stable")
+                rows = self._one_per_song(result.rows[order])
+                if exhausted:
+                    return rows[:wanted]
+                if rows.shape[0] >= wanted:
+                    # rows[wanted - 1]'s final score: look it up by position in `order`.
+                    position = int(np.flatnonzero(result.rows == rows[wanted - 1])[0])
+                    if final[position] >= plan.scale * float(result.scores[-1]):
+                        return rows[:wanted]
             size *= 2
 
     def _one_per_song(self, rows: np.ndarray) -> np.ndarray:
@@ -587,10 +847,10 @@ class Recommender:
         rows = self._chosen(plan, pool, options)
         parts = self._breakdowns(plan, rows)
         fallback: Fallback | None = None
-        if plan.has_direction and rows.shape[0] and not any(_earned(b) for b, _ in parts):
+        if plan.has_direction and rows.shape[0] and not any(earned for *_, earned in parts):
             # Only recent & popular ranked these: the list says nothing about the query.
             fallback = "closest"
-            wide = self._pool(plan, options.pool, options.allowed, by_sound=True)
+            wide = self._pool(plan, options.pool, by_sound=True)
             rows = self._chosen(plan, wide, options, by_sound=True)
             parts = self._breakdowns(plan, rows)
         recommendations = tuple(
@@ -607,7 +867,7 @@ class Recommender:
                 if options.explain
                 else (),
             )
-            for rank, (row, (breakdown, similarity)) in enumerate(
+            for rank, (row, (breakdown, similarity, _)) in enumerate(
                 zip(rows, parts, strict=True), start=1
             )
         )
@@ -617,6 +877,8 @@ class Recommender:
             fallback=fallback,
             taste_ratings=plan.taste_ratings,
             co_likers=plan.co_likers,
+            steering=options.steer,
+            relaxed=plan.relaxed,
         )
 
     def _chosen(
@@ -629,7 +891,7 @@ class Recommender:
         if by_sound:
             relevance = unit[pool] @ plan.search
         else:
-            relevance = np.array([b.total for b, _ in self._breakdowns(plan, pool)])
+            relevance = np.array([b.total for b, *_ in self._breakdowns(plan, pool)])
         keep = diversify(
             pool,
             relevance,
@@ -641,30 +903,51 @@ class Recommender:
         )
         return pool[keep]
 
-    def _breakdowns(self, plan: _Plan, rows: np.ndarray) -> list[tuple[ScoreBreakdown, float]]:
-        """Each row's score parts and its similarity to the seeds."""
+    def _breakdowns(
+        self, plan: _Plan, rows: np.ndarray
+    ) -> list[tuple[ScoreBreakdown, float, bool]]:
+        """Each row's score parts, its similarity to the seeds, and whether anything but
+        popularity earned it a place."""
         if rows.shape[0] == 0:
             return []
         unit = self.index.unit_vectors[rows]
         similarity = self.index.calibration.similarity
         searched = similarity(unit @ plan.search).astype(np.float64)
+        # The query before the steering targets moved it, and before the taste did.
+        before = searched
+        if plan.unsteered is not None:
+            before = similarity(unit @ plan.unsteered).astype(np.float64)
         if plan.taste_only:
             sound = np.zeros_like(searched)
         elif plan.sound is not None:
             sound = similarity(unit @ plan.sound).astype(np.float64)
         else:
-            sound = searched
+            sound = before
         alpha = plan.alpha
+        prior = self.index.prior[rows].astype(np.float64)
+        playlists = _values(plan.playlists, rows)
+        liked_here = _values(plan.liked_here, rows)
+        known_bonus = _values(plan.known_bonus, rows)
+        steer = alpha * (searched - before) + plan.popularity_extra * prior + known_bonus
+        if plan.penalised:
+            steer = steer - plan.penalty(rows, self.index.prior)
+        earned = (
+            (alpha * searched > 0) | (alpha * sound > 0) | (playlists > 0) | (liked_here > 0)
+        ) | (known_bonus > 0)
         columns = zip(
             (alpha * sound).tolist(),
-            (alpha * (searched - sound)).tolist(),
-            ((1.0 - alpha) * self.index.prior[rows].astype(np.float64)).tolist(),
-            _values(plan.playlists, rows).tolist(),
-            _values(plan.liked_here, rows).tolist(),
+            (alpha * (before - sound)).tolist(),
+            ((1.0 - alpha) * prior).tolist(),
+            playlists.tolist(),
+            liked_here.tolist(),
+            steer.tolist(),
             sound.tolist(),
+            earned.tolist(),
             strict=True,
         )
-        return [(ScoreBreakdown(*parts), similarity) for *parts, similarity in columns]
+        return [
+            (ScoreBreakdown(*parts), similarity, earned) for *parts, similarity, earned in columns
+        ]
 
     def _reasons(
         self,
@@ -697,9 +980,30 @@ class Recommender:
         likes = reasons.likes_reason(options.like_counts.get(row, 0))
         if likes:
             out.append(likes)
+        out.extend(self._steer_reasons(plan, row, options))
         if not out and breakdown.recent_popular > 0:
             out.append("recent & popular")
         return tuple(out)
+
+    def _steer_reasons(self, plan: _Plan, row: int, options: _Options) -> list[str]:
+        """What the steering did for this suggestion, in words."""
+        steer = options.steer
+        if steer is None:
+            return []
+        out: list[str] = []
+        asked = ", ".join(f"{name} {value:g}" for name, value in steer.targets.items())
+        if plan.unsteered is not None and plan.alpha > 0:
+            vector = self.index.unit_vectors[row]
+            if float(vector @ plan.search) > float(vector @ plan.unsteered):
+                out.append(f"closer to the {asked} you asked for")
+        elif plan.band and "targets" not in plan.relaxed:
+            out.append(f"fits the {asked} you asked for")
+        known = _sorted_contains(plan.known_rows, row)
+        if plan.known_bonus is not None and known:
+            out.append("by an artist you have rated")
+        elif steer.exploration == "adventurous" and plan.known_rows.shape[0] and not known:
+            out.append("an artist you have not rated")
+        return out
 
     def _closest_seed(self, plan: _Plan, row: int) -> tuple[str, np.ndarray]:
         if len(plan.seed_tracks) == 1 or not plan.seeds:
@@ -726,11 +1030,6 @@ def _values(bonus: Bonus | None, rows: np.ndarray) -> np.ndarray:
     return bonus.values_for(rows).astype(np.float64)
 
 
-def _earned(breakdown: ScoreBreakdown) -> bool:
-    """Whether anything but popularity placed a suggestion."""
-    return (
-        breakdown.sound > 0
-        or breakdown.taste > 0
-        or breakdown.playlists > 0
-        or breakdown.liked_here > 0
-    )
+def _sorted_contains(sorted_rows: np.ndarray, row: int) -> bool:
+    position = int(np.searchsorted(sorted_rows, row))
+    return position < sorted_rows.shape[0] and int(sorted_rows[position]) == row

@@ -23,6 +23,8 @@ from tests import fixtures as fx
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "spotify_songs.csv.gz"
 PARTS = list(BREAKDOWN_PARTS)
+# The table shows the steer part only when something steered (it is 0 otherwise).
+TABLE_PARTS = [part for part in PARTS if part != "steer"]
 
 
 class _AnyText(str):
@@ -105,11 +107,19 @@ def test_default_table_names_the_seed_and_lists_k_tracks_with_their_score_parts(
     assert done.returncode == 0, done.stderr
     seed_line, header, *rows = done.stdout.strip().splitlines()
     assert seed_line.startswith("seed: Song 3 - ") and seed_line.endswith(f"({fx.track_id(3)})")
-    assert header.split() == ["#", "track", "artists", "year", "similarity", *PARTS, "score"]
+    assert header.split() == [
+        "#",
+        "track",
+        "artists",
+        "year",
+        "similarity",
+        *TABLE_PARTS,
+        "score",
+    ]
     assert [row.split()[0] for row in rows] == ["1", "2", "3", "4"]
     assert "Song 3 " not in "\n".join(rows)  # the seed itself never appears
     for row in rows:
-        *parts, score = (float(cell) for cell in row.split()[-len(PARTS) - 1 :])
+        *parts, score = (float(cell) for cell in row.split()[-len(TABLE_PARTS) - 1 :])
         assert sum(parts) == pytest.approx(score, abs=3e-3)  # each rounded to 3 places
 
 
@@ -150,7 +160,8 @@ def test_json_and_csv_carry_the_seeds_and_the_same_breakdown_and_alpha_changes_t
             assert float(row[part]) == pytest.approx(result[part])
     # The three formats carry the same score parts.
     header = table.stdout.splitlines()[1].split()
-    assert set(PARTS) | {"score"} <= set(header) & set(rows[0]) & set(results[0])
+    assert set(TABLE_PARTS) | {"score"} <= set(header) & set(rows[0]) & set(results[0])
+    assert {"steer", "steering", "relaxed"} <= set(rows[0]) & (set(results[0]) | set(document))
 
     by_popularity = json.loads(popular.stdout)["recommendations"]
     assert [r["track_id"] for r in by_popularity] != [r["track_id"] for r in results]

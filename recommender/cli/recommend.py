@@ -1,8 +1,9 @@
 """``python -m recommender recommend``: suggestions from a catalogue file.
 
 Every format carries the same columns: each suggestion's similarity and the parts of
-its score (``sound + recent_popular + playlists + liked_here + taste = score``), and
-the seed songs the text resolved to.
+its score (``sound + taste + recent_popular + playlists + liked_here + steer = score``),
+the seed songs the text resolved to, and the steering asked for (mood targets, tempo,
+decade, exploration) with any filter that matched nothing and was dropped.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import csv
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, get_args
 
-from recommender.answer import BREAKDOWN_PARTS, Answer
+from recommender.answer import BREAKDOWN_PARTS, Answer, Relaxed
 from recommender.catalogue import Catalogue
 from recommender.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, CliError
 from recommender.engine import (
@@ -28,8 +29,9 @@ from recommender.engine import (
 )
 from recommender.loaders import CatalogueFormatError, load_catalogue
 from recommender.popularity import PopularityWeighting
-from recommender.query import MAX_SEEDS
+from recommender.query import EXPLORATION_LEVELS, MAX_SEEDS, TARGET_FEATURES, Steering
 from recommender.resolve import SongResolver
+from recommender.steering import parse_decade, parse_tempo
 
 MAX_K = 500
 BATCH_SIZE = 256
@@ -37,6 +39,12 @@ FALLBACK_NOTE = (
     "nothing in this catalogue sounds close to the seed (no similarity above the "
     "floor): these are the closest by raw sound, not close matches"
 )
+RELAXED_WORDS: dict[str, str] = {
+    "tempo": "the tempo range",
+    "decade": "the decade",
+    "targets": "the mood targets",
+}
+assert set(RELAXED_WORDS) == set(get_args(Relaxed))
 # The row columns of every format, in order; the table leaves out the two raw ids/values
 # it has no room for (track_id, recency_popularity) but keeps every score part.
 COLUMNS: tuple[str, ...] = (
@@ -53,6 +61,9 @@ COLUMNS: tuple[str, ...] = (
 TABLE_COLUMNS: tuple[str, ...] = tuple(
     c for c in COLUMNS if c not in ("track_id", "recency_popularity")
 )
+COLUMNS_PARTS = frozenset(BREAKDOWN_PARTS)
+STEERING_KEYS: tuple[str, ...] = (*TARGET_FEATURES, "tempo", "decade", "explore")
+"""Keys of a ``--seeds-file`` line that steer it, like the options of the same names."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,6 +144,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="table",
         help="output format for --song (default table)",
     )
+    steering = parser.add_argument_group(
+        "steering",
+        "moods shape the sound query; tempo and decade filter (dropped, with a note, when "
+        "nothing matches); the score's `steer` part shows the effect. In --seeds-file "
+        f"lines the keys {', '.join(STEERING_KEYS)} do the same per line.",
+    )
+    for name in TARGET_FEATURES:
+        steering.add_argument(
+            f"--{name}",
+            type=float,
+            default=None,
+            metavar="0-1",
+            help=f"target {name}, 0 (none) to 1 (most)",
+        )
+    steering.add_argument("--tempo", metavar="LOW-HIGH", help="BPM range, e.g. 90-120")
+    steering.add_argument("--decade", metavar="DECADE", help="release decade, e.g. 1990s or 90s")
+    steering.add_argument(
+        "--explore",
+        choices=EXPLORATION_LEVELS,
+        default="balanced",
+        help="familiar: well known, near what you know; adventurous: less popular, new "
+        "artists (default balanced)",
+    )
+    steering.add_argument(
+        "--known-artist",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an artist you know (familiar prefers, adventurous avoids them); repeat",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -148,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--playlist-weight must be a non-negative number")
     if args.song and len(args.song) > MAX_SEEDS:
         raise CliError(f"--song takes at most {MAX_SEEDS} seeds, got {len(args.song)}")
+    args.steering = _steering_from_options(args)
     try:
         catalogue = load_catalogue(args.catalog)
     except CatalogueFormatError as error:
@@ -175,7 +217,7 @@ def _run_single(recommender: Recommender, args: argparse.Namespace) -> int:
         if row not in rows:  # the same song typed twice is one seed
             rows.append(row)
     try:
-        answer = recommender.recommend(Seeds(rows), k=args.k, alpha=args.alpha)
+        answer = recommender.recommend(Seeds(rows), k=args.k, alpha=args.alpha, steer=args.steering)
     except NoFeaturesError:
         names = ", ".join(recommender.catalogue.names[r] for r in rows)
         raise CliError(
@@ -202,6 +244,51 @@ def _resolve_or_fail(resolver: SongResolver, text: str) -> int:
         raise CliError(f"{text!r} matches several songs: {listed} (add ' - artist' or use an id)")
     hint = f"; closest: {listed}" if listed else ""
     raise CliError(f"no song matches {text!r}{hint}")
+
+
+def _steering_from_options(args: argparse.Namespace) -> Steering | None:
+    """The command line's steering (``None`` when nothing steers)."""
+    values: dict[str, Any] = {name: getattr(args, name) for name in TARGET_FEATURES}
+    values.update(tempo=args.tempo, decade=args.decade, explore=args.explore)
+    try:
+        return steering_from(values, args.known_artist)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+
+
+def steering_from(values: Mapping[str, Any], known_artists: Sequence[str] = ()) -> Steering | None:
+    """A :class:`Steering` from option or JSON values (``None`` when nothing steers).
+
+    Targets are numbers 0-1; ``tempo`` is ``"90-120"`` or ``[90, 120]``; ``decade`` is
+    ``"1990s"``, ``"90s"`` or ``1990``; ``explore`` is an exploration level. Raises
+    ``ValueError`` naming the option and what it takes.
+    """
+    targets: dict[str, float] = {}
+    for name in TARGET_FEATURES:
+        value = values.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"--{name} must be a number from 0 to 1, got {value!r}")
+        if not 0.0 <= float(value) <= 1.0:  # also refuses NaN
+            raise ValueError(f"--{name} must be from 0 to 1, got {value!r}")
+        targets[name] = float(value)
+    tempo = values.get("tempo")
+    if isinstance(tempo, str):
+        tempo = parse_tempo(tempo)
+    elif isinstance(tempo, list):
+        tempo = tuple(tempo)
+    decade = values.get("decade")
+    if isinstance(decade, str):
+        decade = parse_decade(decade)
+    steering = Steering(
+        targets=targets,
+        tempo=tempo,
+        decade=decade,
+        exploration=values.get("explore") or "balanced",
+        known_artists=frozenset(known_artists),
+    )
+    return steering if steering.active else None
 
 
 def _describe(catalogue: Catalogue, row: int) -> str:
@@ -235,10 +322,31 @@ def _rows_for_output(answer: Answer) -> Iterator[dict[str, Any]]:
         }
 
 
+def _steering_fields(answer: Answer) -> dict[str, Any]:
+    """What steered an answer, for JSON: the steering and the filters dropped."""
+    steering = answer.steering
+    return {
+        "steering": steering.as_dict() if steering is not None else None,
+        "relaxed": list(answer.relaxed),
+    }
+
+
+def relaxed_note(answer: Answer) -> str | None:
+    """One line saying which steering filters matched nothing (``None`` if none)."""
+    if not answer.relaxed or answer.steering is None:
+        return None
+    dropped = " and ".join(RELAXED_WORDS[name] for name in answer.relaxed)
+    return (
+        f"nothing in this catalogue matches {dropped} ({answer.steering.describe()}): "
+        "these suggestions are not limited by it"
+    )
+
+
 def _write_json(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
     document = {
         "seeds": _seeds(catalogue, answer),
         "fallback": answer.fallback,
+        **_steering_fields(answer),
         "recommendations": list(_rows_for_output(answer)),
     }
     json.dump(document, out, ensure_ascii=False, indent=2)
@@ -253,6 +361,8 @@ def _write_csv(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
         "seed_track_ids": " | ".join(s["track_id"] for s in seeds),
         "seed_tracks": " | ".join(s["track"] for s in seeds),
         "seed_artists": " | ".join(s["artists"] for s in seeds),
+        "steering": answer.steering.describe() if answer.steering is not None else "",
+        "relaxed": " | ".join(answer.relaxed),
     }
     writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *context])
     writer.writeheader()
@@ -262,9 +372,18 @@ def _write_csv(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
 def _write_table(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
     for seed in _seeds(catalogue, answer):
         out.write(f"seed: {seed['track']} - {seed['artists']} ({seed['track_id']})\n")
+    if answer.steering is not None:
+        out.write(f"steering: {answer.steering.describe()}\n")
     if answer.fallback == "closest":
         out.write(f"note: {FALLBACK_NOTE}\n")
-    header = ["#" if c == "rank" else c for c in TABLE_COLUMNS]
+    note = relaxed_note(answer)
+    if note:
+        out.write(f"note: {note}\n")
+    # The steer column only when something steered: it is 0 otherwise.
+    parts = [p for p in BREAKDOWN_PARTS if p != "steer" or answer.steering is not None]
+    header = [
+        "#" if c == "rank" else c for c in TABLE_COLUMNS if c in parts or c not in COLUMNS_PARTS
+    ]
     body = [
         [
             str(r["rank"]),
@@ -272,7 +391,7 @@ def _write_table(catalogue: Catalogue, answer: Answer, out: IO[str]) -> None:
             _clip(r["artists"], 24),
             str(r["year"] or "?"),
             f"{r['similarity']:.0%}",
-            *(f"{r[part]:.3f}" for part in BREAKDOWN_PARTS),
+            *(f"{r[part]:.3f}" for part in parts),
             f"{r['score']:.3f}",
         ]
         for r in _rows_for_output(answer)
@@ -301,6 +420,7 @@ class _Query:
     rows: list[int]
     k: int
     holdout: tuple[str, ...] = ()
+    steering: Steering | None = None
 
 
 def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
@@ -313,7 +433,7 @@ def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
             if not text.strip():
                 continue
             try:
-                pending.append(_parse_line(resolver, number, text, args.k))
+                pending.append(_parse_line(resolver, number, text, args))
             except ValueError as error:
                 failures += 1
                 print(f"line {number}: {error}", file=sys.stderr)
@@ -331,7 +451,7 @@ def _open_input(path: str) -> IO[str]:
         raise CliError(f"cannot read {path}: {error.strerror}", EXIT_BAD_INPUT) from None
 
 
-def _parse_line(resolver: SongResolver, number: int, text: str, default_k: int) -> _Query:
+def _parse_line(resolver: SongResolver, number: int, text: str, args: argparse.Namespace) -> _Query:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -346,14 +466,44 @@ def _parse_line(resolver: SongResolver, number: int, text: str, default_k: int) 
         raise ValueError("'seeds' must be a non-empty list of track ids or song names")
     if len(seeds) > MAX_SEEDS:
         raise ValueError(f"at most {MAX_SEEDS} seeds, got {len(seeds)}")
-    k = data.get("k", default_k)
+    k = data.get("k", args.k)
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise ValueError(f"'k' must be an integer between 1 and {MAX_K}")
     holdout = data.get("holdout_playlists", [])
     if not isinstance(holdout, list) or not all(isinstance(p, str) for p in holdout):
         raise ValueError("'holdout_playlists' must be a list of playlist ids")
+    steering = args.steering
+    if any(key in data for key in STEERING_KEYS):
+        steering = _line_steering(data, args)
     rows = [_batch_seed(resolver, seed) for seed in seeds]
-    return _Query(number, str(query_id), list(dict.fromkeys(rows)), k, tuple(holdout))
+    return _Query(number, str(query_id), list(dict.fromkeys(rows)), k, tuple(holdout), steering)
+
+
+def _line_steering(data: dict[str, Any], args: argparse.Namespace) -> Steering | None:
+    """A line's steering: its own keys, the command line's options for the others."""
+    values: dict[str, Any] = {name: getattr(args, name) for name in TARGET_FEATURES}
+    values.update(tempo=args.tempo, decade=args.decade, explore=args.explore)
+    for key in STEERING_KEYS:
+        if key in data:
+            values[key] = data[key]
+    tempo = values["tempo"]
+    if tempo is not None and not isinstance(tempo, str) and not _pair_of_numbers(tempo):
+        raise ValueError("'tempo' must be a range like \"90-120\" or [90, 120]")
+    decade = values["decade"]
+    if decade is not None and (isinstance(decade, bool) or not isinstance(decade, str | int)):
+        raise ValueError("'decade' must be like \"1990s\" or 1990")
+    explore = values["explore"]
+    if explore is not None and explore not in EXPLORATION_LEVELS:
+        raise ValueError(f"'explore' must be one of {', '.join(EXPLORATION_LEVELS)}")
+    return steering_from(values, args.known_artist)
+
+
+def _pair_of_numbers(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
 
 
 def _batch_seed(resolver: SongResolver, seed: str) -> int:
@@ -382,19 +532,32 @@ def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int
             usable.append(query)
     if not usable:
         return failures
-    k = max(q.k for q in usable)
-    answers = recommender.recommend(
-        [Seeds(q.rows, ignore_playlists=q.holdout) for q in usable], k=k, alpha=alpha
-    )
+    # One engine call per steering (a call applies one to all its queries), answers
+    # written in input order.
+    answers: dict[int, Answer] = {}
+    by_steering: dict[Steering | None, list[_Query]] = {}
+    for query in usable:
+        by_steering.setdefault(query.steering, []).append(query)
+    for steering, group in by_steering.items():
+        found = recommender.recommend(
+            [Seeds(q.rows, ignore_playlists=q.holdout) for q in group],
+            k=max(q.k for q in group),
+            alpha=alpha,
+            steer=steering,
+        )
+        answers.update((q.line, a) for q, a in zip(group, found, strict=True))
     ids = recommender.catalogue.ids
     out = sys.stdout
-    for query, answer in zip(usable, answers, strict=True):
+    for query in usable:
+        answer = answers[query.line]
         line = {
             "query_id": query.query_id,
             "seeds": [ids[r] for r in query.rows],
             "recommendations": [rec.track.id for rec in answer[: query.k]],
             "fallback": answer.fallback,
         }
+        if query.steering is not None:
+            line.update(_steering_fields(answer))
         out.write(json.dumps(line) + "\n")
     out.flush()
     return failures
