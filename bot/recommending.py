@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.catalogues import CatalogueService, GuildCatalogue
 from bot.errors import UserFacingError, upstream_message
+from bot.message_seeds import find_seeds
 from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
 from bot.store import Store
 from bot.store.busy import retry_when_busy
@@ -36,12 +38,17 @@ from recommender.engine import (
 )
 from recommender.ids import parse_spotify_id
 from recommender.ingest.service import Ingestion
+from recommender.query import MAX_SEEDS
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["song", "profile", "favourites"]
+
+NOTHING_IN_MESSAGE = (
+    "I found no Spotify track link and no song from this server's playlists in that message."
+)
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,18 @@ class RecommendOutcome:
     """
 
     mode: Mode
-    seed: Track | None
+    seeds: tuple[Track, ...]
     suggestions: list[Recommendation]
     alpha: float
     catalogue_size: int
     profile_ratings: int = 0
     notes: list[str] = field(default_factory=list)
     fallback: Fallback | None = None
+
+    @property
+    def seed(self) -> Track | None:
+        """The first seed song (the one the chart compares against), if any."""
+        return self.seeds[0] if self.seeds else None
 
     @property
     def reasons(self) -> list[str]:
@@ -112,30 +124,85 @@ class RecommendationService:
         self,
         guild_id: int,
         user_id: int,
-        song: str | None,
+        songs: str | Sequence[str | None] | None,
         count: int | None = None,
         alpha: float | None = None,
     ) -> RecommendOutcome:
-        """Rank suggestions for ``song`` (or the member's taste when ``song`` is empty).
+        """Rank suggestions for one to five ``songs`` (or the member's taste without any).
 
-        Raises :class:`UserFacingError` with what to do next when it cannot.
+        Each song is what a member typed or picked: a catalogue track id, a name, or a
+        Spotify track link. Raises :class:`UserFacingError` with what to do next when
+        it cannot.
         """
         guild = await self._catalogues.ensure(guild_id)
-        recommender = guild.recommender
-        if recommender is None or guild.resolver is None:
-            raise UserFacingError(
-                "This server has no music yet. An admin can add a Spotify playlist "
-                "(or an exported CSV) with `/setplaylist`."
-            )
+        recommender = _recommender_of(guild)
         settings = await self._store.get_guild_settings(guild_id)
         count = min(count or settings.default_count, MAX_SUGGESTIONS)
         alpha = settings.alpha if alpha is None else alpha
         ratings = await self._ratings(guild_id, user_id, recommender.catalogue)
-        if not song or not song.strip():
+        typed = _typed_songs(songs)
+        if not typed:
             return await self._without_song(recommender, ratings, settings, count, alpha)
-        seed = await self._seed(guild, song)
-        row = recommender.catalogue.row_of(seed.id)
-        query = Seeds([row]) if row is not None else OutsideTrack(seed)
+        seeds = _unique([await self._seed(guild, song) for song in typed])
+        return await self._for_seeds(recommender, seeds, ratings, settings, count, alpha)
+
+    async def recommend_from_message(
+        self, guild_id: int, user_id: int, texts: Sequence[str]
+    ) -> RecommendOutcome:
+        """Suggestions for the songs a message is about ("Recommend songs like this").
+
+        ``texts`` are the message's content and its embeds' text. Spotify track links
+        come first (up to five); failing that, a song of this server's catalogue named
+        in the text. Raises :class:`UserFacingError` when the message names no song.
+        """
+        guild = await self._catalogues.ensure(guild_id)
+        recommender = _recommender_of(guild)
+        found = await asyncio.to_thread(find_seeds, texts, guild.resolver)
+        catalogue = recommender.catalogue
+        if found.track_ids:
+            songs: list[str] = list(found.track_ids)
+        elif found.row is not None:
+            songs = [catalogue.ids[found.row]]
+        elif found.candidates:
+            raise UserFacingError(
+                f"That message could mean several songs: {_listed(catalogue, found.candidates)}. "
+                "Use `/recommend` and pick one."
+            )
+        else:
+            raise UserFacingError(NOTHING_IN_MESSAGE)
+        return await self.recommend(guild_id, user_id, songs)
+
+    async def _for_seeds(
+        self,
+        recommender: Recommender,
+        seeds: list[Track],
+        ratings: _Ratings,
+        settings: GuildSettings,
+        count: int,
+        alpha: float,
+    ) -> RecommendOutcome:
+        """The answer for resolved seed songs (in the catalogue or fetched from Spotify)."""
+        catalogue = recommender.catalogue
+        rows = [row for row in (catalogue.row_of(t.id) for t in seeds) if row is not None]
+        outside = [t for t in seeds if catalogue.row_of(t.id) is None]
+        notes: list[str] = []
+        # The engine takes catalogue rows together, or one track from outside on its own.
+        if rows:
+            query: Seeds | OutsideTrack = Seeds(rows)
+            used = [t for t in seeds if catalogue.row_of(t.id) is not None]
+            if outside:
+                notes.append(
+                    f"{_names(outside)} {'is' if len(outside) == 1 else 'are'} not in this "
+                    "server's playlists, so only the others shaped these."
+                )
+        else:
+            query = OutsideTrack(outside[0])
+            used = outside[:1]
+            if len(outside) > 1:
+                notes.append(
+                    f"None of these songs is in this server's playlists; these follow "
+                    f"{_names(used)} only."
+                )
         try:
             answer = await asyncio.to_thread(
                 recommender.recommend,
@@ -143,27 +210,31 @@ class RecommendationService:
                 count,
                 alpha=alpha,
                 taste=ratings.taste,
-                boosts=Boosts(likes=ratings.likes_by_member),
+                boosts=_boosts(recommender, settings, ratings),
                 diversity=_diversity(settings),
                 explain=True,
             )
         except NoFeaturesError:
+            subject = (
+                f"**{inline(used[0].name, 100)}** has"
+                if len(used) == 1
+                else "None of these songs has"
+            )
             raise UserFacingError(
-                f"**{inline(seed.name, 100)}** has no audio features (Spotify, ReccoBeats and the "
+                f"{subject} audio features (Spotify, ReccoBeats and the "
                 "datasets don't know it), so I can't tell what sounds like it. Try "
                 "another song, or set `alpha:0` for this server's most popular tracks."
             ) from None
-        notes = []
         if answer.fallback == "closest":
             notes.append(
-                f"Nothing in this server's catalogue sounds close to {inline(seed.name, 100)}: "
+                f"Nothing in this server's catalogue sounds close to {_names(used)}: "
                 "these are the closest by sound, not close matches."
             )
         if answer.taste_ratings:
             notes.append(f"Tuned to your {answer.taste_ratings} ratings.")
         if answer.co_likers:
             notes.append(f"Includes what {answer.co_likers} people here liked along with it.")
-        return _outcome("song", seed, answer, alpha, recommender, notes)
+        return _outcome("song", tuple(used), answer, alpha, recommender, notes)
 
     # -- pieces ------------------------------------------------------------------------
 
@@ -181,7 +252,7 @@ class RecommendationService:
         count: int,
         alpha: float,
     ) -> RecommendOutcome:
-        boosts = Boosts(likes=ratings.likes_by_member)
+        boosts = _boosts(recommender, settings, ratings)
         taste = ratings.taste
         if taste is not None:
             try:
@@ -202,7 +273,7 @@ class RecommendationService:
                     notes.insert(
                         0, "Nothing here is close to your taste yet: the closest by sound."
                     )
-                return _outcome("profile", None, answer, alpha, recommender, notes)
+                return _outcome("profile", (), answer, alpha, recommender, notes)
         # The server's favourites: what members here liked most, then recent & popular.
         answer = await asyncio.to_thread(
             recommender.recommend,
@@ -216,7 +287,7 @@ class RecommendationService:
             "You haven't rated anything here yet, so these are the server's "
             "favourites. Rate them to get picks for you."
         ]
-        return _outcome("favourites", None, answer, 0.0, recommender, notes)
+        return _outcome("favourites", (), answer, 0.0, recommender, notes)
 
     async def _seed(self, guild: GuildCatalogue, song: str) -> Track:
         assert guild.resolver is not None and guild.catalogue is not None
@@ -231,14 +302,7 @@ class RecommendationService:
                 "That Spotify link is not a track. Paste a track link or pick a song from the list."
             )
         names = resolution.candidates or guild.resolver.closest(song, limit=3)
-        listed = shorten_list(
-            [
-                f"**{inline(catalogue.names[r], 80)}** by "
-                f"{inline(', '.join(catalogue.artists[r]), 60)}"
-                for r in names
-            ],
-            900,
-        )
+        listed = _listed(catalogue, names)
         if resolution.problem == "ambiguous":
             raise UserFacingError(
                 f"“{_short(song)}” could be several songs: {listed}. Pick one from the "
@@ -286,7 +350,7 @@ class RecommendationService:
             channel_id=channel_id,
             message_id=message_id,
             user_id=user_id,
-            seed_track_ids=(outcome.seed.id,) if outcome.seed else (),
+            seed_track_ids=tuple(t.id for t in outcome.seeds),
             created_at=dt.datetime.now(dt.UTC),
             items=items,
         )
@@ -315,9 +379,55 @@ def _diversity(settings: GuildSettings) -> Diversity:
     return Diversity(settings.diversity, settings.max_per_artist)
 
 
+def _boosts(recommender: Recommender, settings: GuildSettings, ratings: _Ratings) -> Boosts:
+    """The server's extra signals with its own weights (settings ``playlist_weight`` and
+    ``liked_here_weight``). Playlists together says something only with several
+    playlists to tell apart (with one, every track shares it with the seed)."""
+    several = len(recommender.catalogue.memberships) >= 2
+    return Boosts(
+        playlist_weight=settings.playlist_weight if several else 0.0,
+        likes=ratings.likes_by_member,
+        co_like_weight=settings.liked_here_weight,
+    )
+
+
+def _recommender_of(guild: GuildCatalogue) -> Recommender:
+    if guild.recommender is None or guild.resolver is None:
+        raise UserFacingError(
+            "This server has no music yet. An admin can add a Spotify playlist "
+            "(or an exported CSV) with `/setplaylist`."
+        )
+    return guild.recommender
+
+
+def _typed_songs(songs: str | Sequence[str | None] | None) -> list[str]:
+    """The non-empty songs a member gave, in order (a lone string is one song)."""
+    given = [songs] if isinstance(songs, str) else list(songs or ())
+    return [song.strip() for song in given if song and song.strip()][:MAX_SEEDS]
+
+
+def _unique(tracks: list[Track]) -> list[Track]:
+    """Each track once (the same song picked twice is one seed), first picked first."""
+    return list({track.id: track for track in tracks}.values())  # dicts keep first places
+
+
+def _names(tracks: Sequence[Track]) -> str:
+    return shorten_list([inline(t.name, 80) for t in tracks], 300)
+
+
+def _listed(catalogue: Catalogue, rows: Sequence[int]) -> str:
+    return shorten_list(
+        [
+            f"**{inline(catalogue.names[r], 80)}** by {inline(', '.join(catalogue.artists[r]), 60)}"
+            for r in rows
+        ],
+        900,
+    )
+
+
 def _outcome(
     mode: Mode,
-    seed: Track | None,
+    seeds: tuple[Track, ...],
     answer: Answer,
     alpha: float,
     recommender: Recommender,
@@ -325,7 +435,7 @@ def _outcome(
 ) -> RecommendOutcome:
     return RecommendOutcome(
         mode,
-        seed,
+        seeds,
         list(answer),
         alpha,
         len(recommender),

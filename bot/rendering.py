@@ -19,7 +19,7 @@ from bot.discord_limits import (
 from bot.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
-from bot.untrusted_text import inline, plain, spotify_link
+from bot.untrusted_text import code, inline, plain, spotify_link
 from recommender.track import Track
 
 ACCENT = discord.Colour(0x1DB954)  # Spotify green reads well on dark and light themes
@@ -33,6 +33,7 @@ REASON_WIDTH = 120
 SOURCE_NAME_WIDTH = 100
 TITLE_NAME_WIDTH = 200
 LINE_WIDTH = 300
+SPOTIFY_ID_WIDTH = 40  # a Spotify id is 22 characters; an uploaded CSV's may be longer
 
 
 def track_label(track: Track, width: int = CHOICE_NAME_LIMIT) -> str:
@@ -81,23 +82,36 @@ def fit_lines(lines: list[str], limit: int) -> str:
     return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
 
 
+def seed_line(track: Track) -> str:
+    """One seed song as the answer names it: linked title, artists, year, Spotify id."""
+    year = f" ({track.year})" if track.year else ""
+    artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
+    link = spotify_link(track.name, track.url, NAME_WIDTH)
+    return f"• {link}{artists}{year} · {code(track.id, SPOTIFY_ID_WIDTH)}"
+
+
 def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
     """The /recommend answer: the seed, numbered suggestions with reasons, how to rate."""
-    seed = outcome.seed
-    if seed is not None:
+    seeds = outcome.seeds
+    if len(seeds) == 1:
+        seed = seeds[0]
         embed = discord.Embed(
             title=f"Because you like {inline(seed.name, TITLE_NAME_WIDTH)}",
             url=seed.url,
             colour=ACCENT,
         )
-        header = f"by {inline(seed.artist_line, LINE_WIDTH)}" if seed.artists else ""
+        by = f"by {inline(seed.artist_line, LINE_WIDTH)} · " if seed.artists else ""
+        header = [f"{by}Spotify {code(seed.id, SPOTIFY_ID_WIDTH)}"]
+    elif seeds:
+        embed = discord.Embed(title=f"Because you like these {len(seeds)} songs", colour=ACCENT)
+        header = [seed_line(seed) for seed in seeds]
     elif outcome.mode == "profile":
         embed = discord.Embed(title="Picked for you", colour=ACCENT)
-        header = ""
+        header = []
     else:
         embed = discord.Embed(title="This server's favourites", colour=ACCENT)
-        header = ""
-    lines = [header] if header else []
+        header = []
+    lines = list(header)
     lines += [f"-# {note}" for note in outcome.notes]
     for suggestion, reason in zip(outcome.suggestions, outcome.reasons, strict=True):
         track = suggestion.track
@@ -199,7 +213,12 @@ def settings_embed(title: str, settings: GuildSettings) -> discord.Embed:
     cap = str(settings.max_per_artist) if settings.max_per_artist else "no limit"
     embed.description = "\n".join(
         [
-            f"**alpha** {settings.alpha:.2f} (1 = sound only, 0 = popularity only)",
+            f"**alpha** {settings.alpha:.2f}: sounding alike (1) against recent & "
+            "popular (0); the two below are added on top",
+            f"**playlist weight** {settings.playlist_weight:.2f}: for tracks often in this "
+            "server's playlists together with the song (0 = off; needs two or more playlists)",
+            f"**liked here weight** {settings.liked_here_weight:.2f}: for tracks the members "
+            "who liked the song also liked (0 = off)",
             f"**popularity half-life** {settings.popularity_half_life_days / 365.25:.1f} years",
             f"**diversity** {settings.diversity:.2f} · **max per artist** {cap}",
             f"**suggestions** {settings.default_count}",

@@ -1,8 +1,15 @@
-"""/recommend: suggestions for a song, with autocomplete from the guild's catalogue."""
+"""/recommend and "Recommend songs like this": suggestions for songs, answered the same way.
+
+/recommend takes up to five songs (each autocompleted from the guild's catalogue, or
+a Spotify track link). The message command ("Apps" > "Recommend songs like this")
+reads the Spotify track links in a message, or a song of the catalogue named in it.
+Both answer with the same embed, chart and rating reactions.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -20,29 +27,80 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHART_FILENAME = "sound.png"
+LIKE_THIS = "Recommend songs like this"
+SONG_HELP = "Another song to mix in (start typing) or a Spotify track link"
 
 
 class RecommendCog(commands.Cog):
-    """Slash command and autocomplete; the work happens in bot.recommending."""
+    """Slash command, message command and autocomplete; the work is in bot.recommending."""
 
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
+        # A message command cannot be declared inside a class with a decorator; it is
+        # built here and added to the tree while the cog is loaded.
+        self.like_this = app_commands.guild_only(
+            app_commands.ContextMenu(name=LIKE_THIS, callback=self.recommend_like_this)
+        )
 
-    @app_commands.command(name="recommend", description="Songs that sound like one you like")
+    async def cog_load(self) -> None:
+        """Register the message command with the tree."""
+        self.bot.tree.add_command(self.like_this)
+
+    async def cog_unload(self) -> None:
+        """Take the message command off the tree."""
+        self.bot.tree.remove_command(self.like_this.name, type=self.like_this.type)
+
+    @app_commands.command(name="recommend", description="Songs that sound like ones you like")
     @app_commands.describe(
         song="A song from this server's playlists (start typing) or a Spotify track link; "
         "empty: picks from your ratings",
+        song2=SONG_HELP,
+        song3=SONG_HELP,
+        song4=SONG_HELP,
+        song5=SONG_HELP,
         count="How many suggestions (1-10)",
-        alpha="1 = sounds alike only, 0 = popular only (default: the server's setting)",
+        alpha="1 = sounding alike only, 0 = recent & popular only (default: the server's)",
     )
     @app_commands.guild_only()
     async def recommend(
         self,
         interaction: discord.Interaction,
         song: str | None = None,
+        song2: str | None = None,
+        song3: str | None = None,
+        song4: str | None = None,
+        song5: str | None = None,
         count: app_commands.Range[int, 1, 10] | None = None,
         alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:
+        guild_id = guards.guild_id(interaction)
+        songs = [song, song2, song3, song4, song5]
+        await self._answer(
+            interaction,
+            lambda: self.bot.recommendations.recommend(
+                guild_id, interaction.user.id, songs, count, alpha
+            ),
+        )
+
+    async def recommend_like_this(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The message command: suggestions for the songs the message links or names."""
+        guild_id = guards.guild_id(interaction)
+        texts = _message_texts(message)
+        await self._answer(
+            interaction,
+            lambda: self.bot.recommendations.recommend_from_message(
+                guild_id, interaction.user.id, texts
+            ),
+        )
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        outcome_of: Callable[[], Awaitable[RecommendOutcome]],
+    ) -> None:
+        """Defer, compute, answer with the embed; then store it, add chart and reactions."""
         guild_id = guards.guild_id(interaction)
         # Acknowledge first, always: nothing after this line is provably quick (a burst
         # of requests queues on the loop and the store, a catalogue may still be loading,
@@ -51,9 +109,7 @@ class RecommendCog(commands.Cog):
         # (bot.client.send_error), as it was before deferring.
         await interaction.response.defer(thinking=True)
         interaction.extras[PRIVATE_ERRORS] = True
-        outcome = await self.bot.recommendations.recommend(
-            guild_id, interaction.user.id, song, count, alpha
-        )
+        outcome = await outcome_of()
         embed = rendering.recommendation_embed(outcome)
         message = await interaction.edit_original_response(embed=embed)
         await self.bot.recommendations.remember(
@@ -86,6 +142,10 @@ class RecommendCog(commands.Cog):
             log.warning("could not attach the chart to the /recommend answer: %s", error)
 
     @recommend.autocomplete("song")
+    @recommend.autocomplete("song2")
+    @recommend.autocomplete("song3")
+    @recommend.autocomplete("song4")
+    @recommend.autocomplete("song5")
     async def song_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -98,6 +158,18 @@ class RecommendCog(commands.Cog):
             log.warning("autocomplete: %s", error)
             return []
         return rendering.song_choices(tracks)
+
+
+def _message_texts(message: discord.Message) -> list[str]:
+    """Where a message can carry a song: its text, and its link previews (embeds).
+
+    Discord gives an app the content of a message its command targets without the
+    message-content intent; a link preview's ``url`` is the link itself.
+    """
+    texts = [message.content or ""]
+    for embed in message.embeds:
+        texts += [embed.url or "", embed.title or "", embed.description or ""]
+    return [text for text in texts if text]
 
 
 async def _add_rating_reactions(message: discord.Message, count: int) -> None:

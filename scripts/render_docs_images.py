@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     suggestions = list(recommender.recommend(Seeds([seed.id]), k=5, alpha=0.7, explain=True))
     outcome = RecommendOutcome(
         mode="song",
-        seed=seed,
+        seeds=(seed,),
         suggestions=suggestions,
         alpha=0.7,
         catalogue_size=len(tracks),

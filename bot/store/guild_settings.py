@@ -16,8 +16,13 @@ from typing import Any
 
 from bot.store.errors import InvalidSettingError
 from recommender.engine import DEFAULT_ALPHA
+from recommender.query import DEFAULT_CO_LIKE_WEIGHT, DEFAULT_PLAYLIST_WEIGHT
 
 log = logging.getLogger(__name__)
+
+# Beyond these a signal drowns sound and popularity (both on [0, 1]) whatever they say.
+MAX_PLAYLIST_WEIGHT = 10.0
+MAX_LIKED_HERE_WEIGHT = 5.0
 
 
 def _check_float(name: str, value: object, low: float, high: float) -> float:
@@ -40,8 +45,12 @@ class GuildSettings:
     """A guild's defaults for ``/recommend``; admins change them with ``/settings``.
 
     Attributes:
-        alpha: weight of sound similarity against popularity (1.0 = pure content,
-            0.0 = pure popularity).
+        alpha: weight of sounding alike against recent & popular (1.0 = sound only,
+            0.0 = recent & popular only); the two signals below are added on top.
+        playlist_weight: weight of "often in this server's playlists together" (0 =
+            off; counts only when the server has two or more playlists).
+        liked_here_weight: weight of "liked together here" (what the members who
+            liked the seeds also liked; 0 = off).
         popularity_half_life_days: age at which a release's popularity counts half.
         diversity: how much relevance the re-ranking trades for variety
             (0 = none, 1 = maximal).
@@ -54,6 +63,8 @@ class GuildSettings:
     diversity: float = 0.3
     max_per_artist: int = 2
     default_count: int = 5
+    playlist_weight: float = DEFAULT_PLAYLIST_WEIGHT
+    liked_here_weight: float = DEFAULT_CO_LIKE_WEIGHT
 
     def __post_init__(self) -> None:
         # Normalise ints given for float settings so equality and JSON are stable.
@@ -67,6 +78,11 @@ class GuildSettings:
         set_(self, "diversity", _check_float("diversity", self.diversity, 0.0, 1.0))
         _check_int("max_per_artist", self.max_per_artist, 0, 10)
         _check_int("default_count", self.default_count, 1, 10)
+        for name, high in (
+            ("playlist_weight", MAX_PLAYLIST_WEIGHT),
+            ("liked_here_weight", MAX_LIKED_HERE_WEIGHT),
+        ):
+            set_(self, name, _check_float(name, getattr(self, name), 0.0, high))
 
     def replace(self, **changes: Any) -> GuildSettings:
         """Return a copy with ``changes`` applied (validated; unknown names raise)."""

@@ -20,6 +20,7 @@ from tests.fakes.discord import FakeAttachment
 
 CHANNEL_MESSAGE = 4
 AUTOCOMPLETE_RESULT = 8
+MESSAGE_COMMAND = 3  # a message context-menu command ("Apps" > ...)
 # What a member would have filled in (the guard runs before options are read).
 OPTIONS: dict[str, dict[str, Any]] = {
     "recommend": {"song": "Golden Hour"},
@@ -55,11 +56,16 @@ async def test_every_guild_only_command_answers_a_dm_in_one_short_line(
         member: Any = world.member
         caplog.clear()
 
+        message_commands = {c["name"] for c in declared if c.get("type") == MESSAGE_COMMAND}
         for name in guild_only:
             options = dict(OPTIONS.get(name, {}))
             if name == "setplaylist":
                 options = {"file": FakeAttachment("export.csv", b"Track URI\n")}
-            handle = await world.discord.invoke(guild, member, name, options=options, dm=True)
+            if name in message_commands:
+                target = world.discord.post_message(guild, member, "Golden Hour")
+                handle = await world.discord.invoke_message_command(member, name, target, dm=True)
+            else:
+                handle = await world.discord.invoke(guild, member, name, options=options, dm=True)
             answer = await handle.wait_response()
             assert handle.callbacks[0].type == CHANNEL_MESSAGE, name
             assert answer.ephemeral, name

@@ -77,7 +77,9 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         assert "Neon Lights" in embed["title"]
         suggestions = embed["description"]
         assert suggestions.count("open.spotify.com/track/") == 3
-        assert seed_id not in suggestions
+        # The seed is named (with its id) but never suggested (no link to it).
+        assert f"`{seed_id}`" in suggestions
+        assert f"open.spotify.com/track/{seed_id}" not in suggestions
         # Each line says what earned it; the release-weighted popularity is never shown
         # as a percentage that would read like Spotify's 0-100 number.
         assert "alike" in suggestions and "popularity" not in suggestions

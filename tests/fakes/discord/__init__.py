@@ -97,6 +97,9 @@ The pieces:
   an attachment option whose URL the fake serves), ``dispatch_autocomplete`` /
   ``autocomplete``, ``react`` / ``unreact``, ``click`` (a button press on a bot
   message, found by label or custom id in its recorded components),
+  ``post_message`` (a member's message; the bot gets no event) and
+  ``invoke_message_command`` (a message context-menu command run on it, the
+  message resolved in the interaction as Discord sends it),
   ``leave_guild`` (the bot is removed: GUILD_DELETE), ``disconnect``;
   ``add_guild(name, shard=k)`` puts a guild on shard ``k`` of ``shard_count``;
   ``invoke(..., require_session=False)`` sends to a shard nobody may run

@@ -721,10 +721,11 @@ class FakeDiscord:
     def _member(self, guild: FakeGuild, user: UserRef) -> FakeMember:
         return guild.member(user)
 
-    def _registered(self, guild: FakeGuild, name: str) -> dict[str, Any] | None:
+    def _registered(self, guild: FakeGuild, name: str, kind: int = 1) -> dict[str, Any] | None:
+        """The synced command ``name`` of type ``kind`` (1 slash, 2 user, 3 message menu)."""
         for scope in (guild.id, None):
             for command in self._commands.get(scope, {}).values():
-                if command["name"] == name and command.get("type", 1) == 1:
+                if command["name"] == name and command.get("type", 1) == kind:
                     return command
         return None
 
@@ -830,6 +831,75 @@ class FakeDiscord:
             3, guild, member, channel, locale, str(button["custom_id"]), data,
             timeout=timeout, message=msg,
         )  # fmt: skip
+
+    def post_message(
+        self,
+        guild: GuildRef,
+        user: UserRef,
+        content: str = "",
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+        channel: FakeChannel | None = None,
+    ) -> FakeMessage:
+        """A member's message in a channel (``#general`` unless ``channel``), to target.
+
+        The bot hears nothing of it (no event): without the guild-messages intent a
+        bot sees a member's message only as the target of a message command
+        (:meth:`invoke_message_command`). ``embeds`` stand in for the previews Discord
+        adds to links (a Spotify link's embed has the link as its ``url``).
+        """
+        g = self.guild(guild)
+        member = g.member(user)
+        message = FakeMessage(
+            id=new_id(),
+            channel_id=(channel or g.default_channel).id,
+            guild_id=g.id,
+            author=member.user,
+            content=content,
+            embeds=list(embeds or []),
+            created_at=self.clock(),
+        )
+        message.history.append({"content": content, "embeds": message.embeds})
+        self.messages[message.id] = message
+        return message
+
+    async def invoke_message_command(
+        self,
+        user: UserRef,
+        name: str,
+        message: FakeMessage | int,
+        *,
+        locale: str = "en-US",
+        timeout: float = 5.0,  # noqa: ASYNC109 - a timeout argument, as in asyncio.wait_for
+        dm: bool = False,
+    ) -> InteractionHandle:
+        """``user`` runs the message context-menu command ``name`` ("Apps" menu) on ``message``.
+
+        As Discord sends it: an APPLICATION_COMMAND interaction (type 2) whose data
+        has ``type`` 3, ``target_id`` and ``resolved.messages`` with the whole target
+        message, content and embeds included (an app receives the content of a
+        message its command targets without the message-content intent). ``dm``: as
+        for :meth:`invoke`, from the member's DM with the bot.
+        """
+        msg = message if isinstance(message, FakeMessage) else self.messages[message]
+        if msg.guild_id is None:
+            raise ValueError("the fake only supports message commands in guilds")
+        guild = self.guild(msg.guild_id)
+        member = guild.member(user)
+        command = self._registered(guild, name, kind=3)
+        data: dict[str, Any] = {
+            "id": command["id"] if command else str(new_id()),
+            "name": name,
+            "type": 3,
+            "target_id": str(msg.id),
+            "resolved": {"messages": {str(msg.id): msg.to_payload(self.bot_user.id)}},
+        }
+        if command and command.get("guild_id") and not dm:
+            data["guild_id"] = command["guild_id"]
+        channel = next(c for c in guild.channels if c.id == msg.channel_id)
+        return await self._send_interaction(
+            2, guild, member, channel, locale, name, data, timeout=timeout, dm=dm
+        )
 
     async def leave_guild(self, guild: GuildRef) -> None:
         """The bot is removed from ``guild`` (kicked, or the guild deleted): GUILD_DELETE.
@@ -1721,11 +1791,27 @@ class FakeDiscord:
         return web.Response(status=204)
 
     async def _reaction_users(
-        self, _req: web.Request, _body: _Body, p: dict[str, str]
+        self, req: web.Request, _body: _Body, p: dict[str, str]
     ) -> web.Response:
+        """Who reacted, as Discord pages it: by user id, ``limit`` (1-100, default 25)
+        users after the ``after`` user id (a form error otherwise)."""
         message = self._existing_message(p)
+        form = limits.FormErrors()
+        limit = after = 0
+        try:
+            limit = int(req.query.get("limit", "25"))
+            if not 1 <= limit <= 100:
+                form.add(("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+        except ValueError:
+            form.add(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.")
+        try:
+            after = int(req.query.get("after", "0"))
+        except ValueError:
+            form.add(("after",), "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+        form.raise_if_any()
         users = message.reactions.get(emoji_key(p["emoji"]), [])
-        return json_response([self.users[u].to_payload() for u in users if u in self.users])
+        page = sorted(u for u in users if u > after and u in self.users)[:limit]
+        return json_response([self.users[u].to_payload() for u in page])
 
 
 def _with_headers(response: web.StreamResponse, verdict: Verdict) -> web.StreamResponse:
