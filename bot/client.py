@@ -28,6 +28,7 @@ from bot.insights import InsightService
 from bot.privacy import PrivacyService
 from bot.rating import RatingService
 from bot.recommending import RecommendationService
+from bot.reconcile import reconcile_after_start
 from bot.settings import Settings
 from bot.sharding import IdentifyPacer, check_session_budget
 from bot.sources import SourceService
@@ -130,6 +131,8 @@ class MusicBot(commands.AutoShardedBot):
             # What other processes of a cluster (one PostgreSQL) change reaches this one.
             self._guild_watch = await self.store.watch_guild_changes(self.refresh_guild)
             self.spawn(self._purge_departed_guilds_periodically())
+            # Reactions made while the bot was down (bot.reconcile), once connected.
+            self.spawn(reconcile_after_start(self))
 
     # -- shards --------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ class BotSettings(BaseSettings):
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
+    # Reactions made while the bot was down, read back from Discord at start-up
+    # (bot.reconcile): recommendation messages younger than this many days, at most
+    # this many, newest first. 0 (either) = off.
+    reconcile_reactions_days: float = Field(default=3.0, ge=0, le=365)
+    reconcile_reactions_messages: int = Field(default=500, ge=0, le=100_000)
     # Sharding (bot.sharding). Unset: as many shards as Discord recommends, all in
     # this process. In a cluster every process has the same count and its own ids.
     shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARD_COUNT)

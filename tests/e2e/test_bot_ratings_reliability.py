@@ -7,17 +7,23 @@ on a condition with a generous timeout; nothing asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
+from bot.__main__ import _sync
 from bot.client import MusicBot
+from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
 from bot.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
 from bot.store.models import RecommendationMessage
+from bot.store.rows import to_db_time
+from tests.e2e import backend as e2e_backend
 from tests.e2e.world import (
     World,
     add_playlist,
@@ -26,6 +32,7 @@ from tests.e2e.world import (
     running_world,
 )
 from tests.fakes.discord import FakeMember, FakeMessage
+from tests.fakes.discord.models import emoji_key
 
 SONG = "Golden Hour"
 WITHIN = 30.0  # seconds: generous, the bot is on a shared machine
@@ -82,7 +89,11 @@ async def wait_ratings(bot: MusicBot, world: World, expected: dict[tuple[int, st
 
 
 def fans(world: World, count: int) -> list[FakeMember]:
-    return [world.discord.add_member(world.guild, f"fan{i}") for i in range(count)]
+    return fans_named(world, "fan", count)
+
+
+def fans_named(world: World, name: str, count: int) -> list[FakeMember]:
+    return [world.discord.add_member(world.guild, f"{name}{i}") for i in range(count)]
 
 
 def bot_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -199,3 +210,127 @@ async def test_ratings_wait_for_a_database_another_process_locked(
         assert bot_errors(caplog) == []
         busy = [r for r in caplog.records if r.name == "bot.store.busy"]
         assert busy and busy[0].levelno == logging.WARNING  # the operator hears about the wait
+
+
+# -- reactions made while the bot was down ----------------------------------------------------
+
+
+def react_offline(message: FakeMessage, member: FakeMember, emoji: str) -> None:
+    """Discord records the reaction; no bot is connected to hear of it."""
+    message.reactions.setdefault(emoji_key(emoji), []).append(member.id)
+
+
+def unreact_offline(message: FakeMessage, member: FakeMember, emoji: str) -> None:
+    message.reactions[emoji_key(emoji)].remove(member.id)
+
+
+async def age_message(world: World, message_id: int, days: float) -> None:
+    """Make a stored recommendation ``days`` old (as if posted then), on either backend."""
+    posted = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    url = e2e_backend.database_url()
+    if url is None:
+        with sqlite3.connect(world.database) as conn:
+            conn.execute(
+                "UPDATE rec_messages SET created_at = ? WHERE message_id = ?",
+                (to_db_time(posted), message_id),
+            )
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "UPDATE rec_messages SET created_at = $1 WHERE message_id = $2", posted, message_id
+        )
+    finally:
+        await conn.close()
+
+
+async def sync_commands(world: World) -> None:
+    """``python -m bot sync`` against the world (it starts no background work)."""
+    settings = world.settings()
+    previous_api, previous_gateway = current_discord_urls()
+    apply_discord_urls(settings.bot.discord_api_url, settings.bot.discord_gateway_url)
+    try:
+        assert await _sync(settings, world.guild.id) == 0  # type: ignore[attr-defined]
+    finally:
+        apply_discord_urls(
+            previous_api, None if previous_gateway == DEFAULT_GATEWAY_URL else previous_gateway
+        )
+
+
+async def recommendation_with_its_reactions(
+    world: World, bot: MusicBot, count: int
+) -> tuple[FakeMessage, RecommendationMessage]:
+    """A recommendation once stored and carrying the bot's own rating reactions."""
+    message = await recommend_answer(await ask(world, count), WITHIN)
+    stored = await stored_message(bot, world, message)
+    await world.discord.wait_until(
+        lambda: len(message.reactions_by(world.discord.bot_user.id)) == 2 * count,
+        timeout=WITHIN,
+    )
+    return message, stored
+
+
+async def test_reactions_made_while_the_bot_was_down_are_reconciled_at_start(
+    tmp_path: Path,
+) -> None:
+    async with running_world(tmp_path) as world:
+        fan = fans(world, 6)
+        crowd = fans_named(world, "crowd", 120)  # more than one page of reactors
+        async with running_music_bot(world) as bot:
+            await add_playlist(world, bot)
+            recent, stored = await recommendation_with_its_reactions(world, bot, 3)
+            old, stored_old = await recommendation_with_its_reactions(world, bot, 3)
+            a1, a2, a3 = (item.track_id for item in stored.items)
+            c1, c2 = stored_old.items[0].track_id, stored_old.items[1].track_id
+            # Live, while the bot runs.
+            await world.discord.react(fan[0], recent, LIKE_EMOJIS[0])
+            await world.discord.react(fan[1], recent, LIKE_EMOJIS[1])
+            await world.discord.react(fan[2], recent, DISLIKE_EMOJIS[2])
+            await world.discord.react(fan[0], old, LIKE_EMOJIS[0])
+            before = {
+                (fan[0].id, a1): 1,
+                (fan[1].id, a2): 1,
+                (fan[2].id, a3): -1,
+                (fan[0].id, c1): 1,
+            }
+            await wait_ratings(bot, world, before)
+
+        # The bot is down. Members react and take reactions back; nobody hears of it.
+        unreact_offline(recent, fan[1], LIKE_EMOJIS[1])  # taken back
+        unreact_offline(recent, fan[2], DISLIKE_EMOJIS[2])  # changed their mind...
+        react_offline(recent, fan[2], LIKE_EMOJIS[2])  # ...into a like
+        react_offline(recent, fan[3], LIKE_EMOJIS[0])
+        react_offline(recent, fan[4], DISLIKE_EMOJIS[1])
+        for member in crowd:
+            react_offline(recent, member, LIKE_EMOJIS[0])
+        # A message older than the bound (3 days) is not touched.
+        await age_message(world, old.id, days=10)
+        unreact_offline(old, fan[0], LIKE_EMOJIS[0])
+        react_offline(old, fan[5], LIKE_EMOJIS[1])
+        reaction_reads = "/channels/*/messages/*/reactions/*"
+
+        # `python -m bot sync` starts no background work: nothing is read or changed.
+        await sync_commands(world)
+        assert world.discord.find_requests("GET", reaction_reads) == []
+
+        async with running_music_bot(world) as bot:
+            expected = {
+                (fan[0].id, a1): 1,
+                (fan[2].id, a3): 1,
+                (fan[3].id, a1): 1,
+                (fan[4].id, a2): -1,
+                (fan[0].id, c1): 1,  # beyond the bound: kept although taken back
+                **{(member.id, a1): 1 for member in crowd},
+            }
+            await wait_ratings(bot, world, expected)
+            reads = world.discord.find_requests("GET", reaction_reads)
+            assert reads and all(f"/messages/{recent.id}/" in r.path for r in reads)
+            assert not world.discord.find_requests("GET", f"/channels/*/messages/{old.id}")
+            # Paged 100 at a time after the last id, as Discord pages reactors.
+            pages = [r for r in reads if r.query.get("after")]
+            assert pages and all(r.query.get("limit") == "100" for r in reads)
+            # No rating came from the bot's own reactions.
+            assert world.discord.bot_user.id not in {
+                user for user, _ in await ratings_of(bot, world)
+            }
+            assert (fan[5].id, c2) not in await ratings_of(bot, world)
