@@ -6,26 +6,12 @@ The store methods behind reconciling reactions after a restart (bot.reconcile).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from bot.store import DISLIKE, LIKE, Store
-from tests.store_contract.conftest import Backend
 from tests.store_contract.test_ratings import ALICE, BOB, GUILD, OTHER, message
 from tests.test_store_support import T0, track
-
-# The PostgreSQL backend mirrors set_rating/remove_rating(message_id=...),
-# list_message_ratings and list_recent_recommendations next; then this override
-# goes and the tests run on every backend like the rest of the contract.
-BACKENDS_WITH_PROVENANCE = ("sqlite",)
-
-
-@pytest.fixture(params=BACKENDS_WITH_PROVENANCE)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    """Each backend that implements these methods, with an empty database of its own."""
-    assert request.param == "sqlite"
-    return Backend("sqlite", str(tmp_path / "bot.sqlite3"))
 
 
 @pytest.fixture
