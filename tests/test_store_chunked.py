@@ -17,6 +17,7 @@ import pytest
 
 from bot.store import PlaylistSource, SqliteStore, UnknownTrackError, sql_staging
 from bot.store.rows import to_db_time
+from tests.store_contract.views import catalogue_tracks, members
 from tests.test_store_support import T0, assert_same_track, source, track
 
 GUILD = 1001
@@ -64,9 +65,7 @@ async def test_a_big_upload_lets_other_writes_through_between_its_steps(
     await rate()
     await task
     assert finished == ["rating", "upload"]
-    assert await store.get_source_track_ids(GUILD, csv_source().key) == [
-        track(i).id for i in range(400)
-    ]
+    assert await members(store, GUILD, csv_source().key) == [track(i).id for i in range(400)]
     assert hidden_sources(store.path) == 0
 
 
@@ -104,7 +103,7 @@ async def test_a_big_refresh_swaps_membership_and_keeps_place_and_first_adder(
     assert (refreshed.added_by, refreshed.added_at, refreshed.track_count) == (1, T0, 120)
     assert refreshed.snapshot_id == "snap-2" and refreshed.display_name == "Renamed"
     assert [s.key for s in await store.list_sources(GUILD)] == ["first", "second"]
-    assert await store.get_source_track_ids(GUILD, "first") == [t.id for t in reversed(tracks)]
+    assert await members(store, GUILD, "first") == [t.id for t in reversed(tracks)]
     catalogue = await store.load_guild_catalogue(GUILD)
     assert catalogue.memberships["first"] == [t.id for t in reversed(tracks)]
     assert [t.id for t in catalogue.tracks] == [t.id for t in reversed(tracks)]
@@ -133,8 +132,8 @@ async def test_a_failure_half_way_leaves_the_previous_upload_and_nothing_hidden(
     bad = dataclasses.replace(track(999), popularity=101)  # the schema refuses it
     with pytest.raises(sqlite3.IntegrityError):
         await store.save_upload(csv_source(), [track(i) for i in range(100, 160)] + [bad])
-    assert await store.get_source_track_ids(GUILD, csv_source().key) == [t.id for t in before]
-    view = await store.get_guild_tracks(GUILD, [t.id for t in before])
+    assert await members(store, GUILD, csv_source().key) == [t.id for t in before]
+    view = await catalogue_tracks(store, GUILD)
     assert_same_track(view[before[3].id], before[3])
     assert count_rows(store.path, "uploaded_tracks") == rows_before
     assert hidden_sources(store.path) == 0
@@ -150,7 +149,7 @@ async def test_a_cancelled_upload_leaves_the_previous_one(store: SqliteStore) ->
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await store.get_source_track_ids(GUILD, csv_source().key) == [t.id for t in before]
+    assert await members(store, GUILD, csv_source().key) == [t.id for t in before]
     assert count_rows(store.path, "uploaded_tracks") == 30
     assert hidden_sources(store.path) == 0
 

@@ -137,7 +137,7 @@ async def test_a_v1_file_upgrades_moving_uploads_to_their_guild(tmp_path: Path) 
         assert catalogue_a.tracks[1].features is None
         (rated_c,) = await store.list_member_ratings(GUILD_C, 7)
         assert rated_c.track is None
-        assert await store.get_guild_tracks(GUILD_C, ["u1", "u2", "r1"]) == {}
+        assert len(await store.load_guild_catalogue(GUILD_C)) == 0
 
         # Uploaded values carry when they were uploaded: the source's last refresh.
         async with store._read() as db:
@@ -148,7 +148,10 @@ async def test_a_v1_file_upgrades_moving_uploads_to_their_guild(tmp_path: Path) 
 
         # The upgraded file works like a new one: removing B's upload removes its rows.
         assert await store.remove_source(GUILD_B, "csv:b")
-        assert await store.get_guild_tracks(GUILD_B, ["u1", "u2"]) == {}
+        left = {t.id for t in (await store.load_guild_catalogue(GUILD_B)).tracks}
+        assert not left & {"u1", "u2"}
+        async with store._read() as db:
+            assert list(await db.execute_fetchall("SELECT id FROM uploaded_tracks")) == []
 
 
 async def test_a_failed_upgrade_leaves_the_v1_file_as_it_was(

@@ -205,7 +205,8 @@ async def test_a_prune_waits_for_a_playlist_being_saved_and_keeps_its_tracks(
         await saving.commit()
         assert await prune == 1  # track 2 only: track 1 is in the playlist now
         assert set(await store.get_tracks([track(1).id, track(2).id])) == {track(1).id}
-        assert await store.get_source_track_ids(5, source(5).key) == [track(1).id]
+        catalogue = await store.load_guild_catalogue(5)
+        assert catalogue.memberships[source(5).key] == [track(1).id]
 
 
 async def test_a_failing_transaction_leaves_data_unchanged(postgres_url: str) -> None:
@@ -235,7 +236,7 @@ async def test_an_uploaded_row_cannot_belong_to_another_guilds_source(
                 2002,
                 source_id,
             )
-        assert set(await store.get_guild_tracks(2002, ["x", track(0).id])) == set()
+        assert len(await store.load_guild_catalogue(2002)) == 0
 
 
 # -- errors an operator reads ----------------------------------------------------------

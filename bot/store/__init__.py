@@ -42,7 +42,6 @@ from bot.store.errors import (
     DuplicateMessageError,
     InvalidSettingError,
     SchemaTooNewError,
-    SourceNotFoundError,
     StoreError,
     UnknownTrackError,
 )
@@ -83,7 +82,6 @@ __all__ = [
     "RecommendationMessage",
     "SchemaTooNewError",
     "SourceKind",
-    "SourceNotFoundError",
     "SqliteStore",
     "Store",
     "StoreError",

@@ -31,15 +31,6 @@ class SchemaTooNewError(StoreError):
         )
 
 
-class SourceNotFoundError(StoreError, LookupError):
-    """A guild has no playlist source with the given key."""
-
-    def __init__(self, guild_id: int, key: str) -> None:
-        self.guild_id = guild_id
-        self.key = key
-        super().__init__(f"guild {guild_id} has no playlist source {key!r}")
-
-
 class UnknownTrackError(StoreError):
     """A playlist's membership names tracks that are not in the track cache.
 

@@ -1,17 +1,34 @@
 """The storage interface the bot programs against.
 
-A backend (SQLite today, PostgreSQL when the bot is sharded across processes) is a
-subclass of :class:`Store` in its own module. Every method that touches a guild's
-data takes the guild id and never returns another guild's rows.
+The contract is one small protocol per area, each sized to its callers:
+
+* :class:`TrackStore`: the shared track cache (the ingest, ``check``, retention);
+* :class:`SourceStore`: a guild's playlist sources, uploads and catalogue
+  (``SourceService``, ``CatalogueService``, ``InsightService``);
+* :class:`GuildStore`: a guild's settings and departure (``SettingsService``,
+  ``CatalogueService``, ``MusicBot``'s guild events and purge);
+* :class:`RecommendationStore`: posted recommendation messages (answers, reactions,
+  reconciliation, retention);
+* :class:`RatingStore`: members' ratings (reactions, taste, /myratings, /forgetme);
+* :class:`ClusterStore`: several processes on one database (change notices, claims
+  of periodic jobs), with the defaults of a database only one process uses.
+
+:class:`Store` is their union. A backend (SQLite: :mod:`bot.store.sqlite`,
+PostgreSQL: :mod:`bot.store.postgres`) subclasses :class:`Store` and is done when
+``tests/store_contract`` passes for it. Every method that touches a guild's data
+takes the guild id and never returns another guild's rows.
+
+Adding an operation: declare it in its area's protocol here, implement it in each
+backend (the SQL in its ``sql_<area>.py``, the transaction in its store class), and
+test it in ``tests/store_contract`` (which runs on every backend).
 
 Trust boundary: the track cache is shared by all guilds and holds upstream values
 only (Spotify, ReccoBeats, configured datasets), so a playlist used by many guilds
 is fetched once; it implements ``recommender.cache.TrackCache``. What a guild
 uploads (CSV sources) is stored as that guild's own values and is never written
 to, or read back from, the shared cache. Every guild-scoped read of track records
-(catalogue, ratings, export, :meth:`Store.get_guild_tracks`) gives the guild's
-newest upload of an id, else the upstream values; the catalogue and rated tracks
-also say which (``upload_source``).
+(catalogue, ratings) gives the guild's newest upload of an id, else the upstream
+values; the catalogue and rated tracks also say which (``upload_source``).
 
 All timestamps are timezone-aware UTC datetimes. Methods that record a time take
 an optional ``at``/``now`` so callers and tests can pin the clock.
@@ -22,7 +39,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
@@ -33,9 +50,9 @@ from bot.store.models import (
     Rating,
     RatingCounts,
     RatingValue,
-    RecommendationItem,
     RecommendationMessage,
 )
+from recommender.cache import TrackCache
 from recommender.closing import AsyncClosing
 from recommender.track import Track
 
@@ -44,41 +61,20 @@ GuildChanged = Callable[[int], Awaitable[None]]
 
 
 class GuildWatch(AsyncClosing):
-    """Stops calling back when closed (see :meth:`Store.watch_guild_changes`)."""
+    """Stops calling back when closed (see :meth:`ClusterStore.watch_guild_changes`)."""
 
     async def close(self) -> None:
         """Stop watching (here: nothing was watched)."""
 
 
-class Store(AsyncClosing, abc.ABC):
-    """Persistent state of the bot. Use as ``async with`` (closes on exit)."""
-
-    @abc.abstractmethod
-    async def close(self) -> None:
-        """Release the connection(s); the store is unusable afterwards."""
-
-    # -- several processes on one database (PostgreSQL) -------------------------------
-    # Defaults for a database only one process uses (SQLite): nothing to hear from
-    # others, and every background job is this process's to run.
-
-    async def watch_guild_changes(self, callback: GuildChanged) -> GuildWatch:
-        """Call ``callback(guild_id)`` whenever another process changes the guild's
-        sources, settings or departure; close the returned watch to stop."""
-        return GuildWatch()
-
-    async def claim_job(
-        self, name: str, every: dt.timedelta, *, now: dt.datetime | None = None
-    ) -> bool:
-        """Whether this process runs the background job ``name`` now: ``True`` for at
-        most one caller per ``every`` among all processes sharing the database."""
-        return True
-
-    # -- track cache (upstream values shared across guilds; TrackCache) ---------------
+class TrackStore(TrackCache, Protocol):
+    """The track cache: upstream values shared across guilds (``TrackCache``)."""
 
     @abc.abstractmethod
     async def get_tracks(self, track_ids: Sequence[str]) -> dict[str, Track]:
         """Return the cached upstream records among ``track_ids`` (missing ids are
-        absent). Never a guild's uploaded values: see :meth:`get_guild_tracks`."""
+        absent). Never a guild's uploaded values (those are read through the guild's
+        catalogue and ratings)."""
 
     @abc.abstractmethod
     async def put_tracks(self, tracks: Sequence[Track], *, at: dt.datetime | None = None) -> None:
@@ -93,35 +89,15 @@ class Store(AsyncClosing, abc.ABC):
         """Number of cached upstream track records."""
 
     @abc.abstractmethod
-    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
-        """The records among ``track_ids`` as the guild sees them: the values of its
-        own newest upload of the id, else the cached upstream values (missing ids
-        are absent). Another guild's uploads are never part of the answer."""
-
-    @abc.abstractmethod
-    async def prune_tracks(self, fetched_before: dt.datetime) -> int:
+    async def prune_tracks(self, fetched_before: dt.datetime, *, limit: int | None = None) -> int:
         """Delete cached tracks fetched before the cutoff that no source, rating or
-        recommendation refers to; return how many were deleted."""
+        stored recommendation refers to, at most ``limit`` (``None``: all); return how
+        many were deleted (the retention job calls again until fewer than ``limit``)."""
 
-    # -- guild settings --------------------------------------------------------------
 
-    @abc.abstractmethod
-    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        """The guild's settings (defaults when it never changed any)."""
-
-    @abc.abstractmethod
-    async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
-        """Persist the guild's settings."""
-
-    @abc.abstractmethod
-    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
-        """Apply ``changes`` to the stored settings atomically; return the result.
-
-        Raises ``InvalidSettingError`` (nothing stored) for an unknown name or an
-        out-of-range value.
-        """
-
-    # -- playlist sources and membership ---------------------------------------------
+class SourceStore(Protocol):
+    """A guild's playlist sources (Spotify playlists, uploaded CSV files) and the
+    catalogue they make."""
 
     @abc.abstractmethod
     async def save_source(self, source: PlaylistSource, track_ids: Sequence[str]) -> PlaylistSource:
@@ -165,15 +141,46 @@ class Store(AsyncClosing, abc.ABC):
         other uploads of the same ids stay); ``False`` if it did not exist."""
 
     @abc.abstractmethod
-    async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
-        """The source's track ids in playlist order (``SourceNotFoundError`` if absent)."""
+    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+        """All tracks of the guild's sources as the guild sees them (its own newest
+        upload of an id, else the shared upstream values; never another guild's
+        upload), deduplicated, with memberships (every source, in playlist order,
+        an empty one too) and provenance."""
+
+
+class GuildStore(Protocol):
+    """A guild's settings and its lifecycle (the bot leaving, rejoining, the purge)."""
 
     @abc.abstractmethod
-    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
-        """All tracks of the guild's sources as the guild sees them (see
-        :meth:`get_guild_tracks`), deduplicated, with memberships and provenance."""
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """The guild's settings (defaults when it never changed any)."""
 
-    # -- recommendation messages -----------------------------------------------------
+    @abc.abstractmethod
+    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
+        """Apply ``changes`` to the stored settings atomically; return the result.
+
+        Raises ``InvalidSettingError`` (nothing stored) for an unknown name or an
+        out-of-range value.
+        """
+
+    @abc.abstractmethod
+    async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
+        """Record that the bot left the guild (kept if already recorded)."""
+
+    @abc.abstractmethod
+    async def unmark_guild_left(self, guild_id: int) -> bool:
+        """Forget a departure (the bot rejoined); ``False`` if none was recorded."""
+
+    @abc.abstractmethod
+    async def purge_departed_guilds(
+        self, older_than: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> list[int]:
+        """Delete the data of guilds the bot left more than ``older_than`` ago;
+        return their ids."""
+
+
+class RecommendationStore(Protocol):
+    """Posted recommendation messages, so a reaction maps to a track after a restart."""
 
     @abc.abstractmethod
     async def save_recommendation(self, message: RecommendationMessage) -> None:
@@ -187,39 +194,24 @@ class Store(AsyncClosing, abc.ABC):
         """The guild's recommendation message with this id, or ``None``."""
 
     @abc.abstractmethod
-    async def get_recommendation_item(
-        self, guild_id: int, message_id: int, emoji: str
-    ) -> RecommendationItem | None:
-        """The item that a reaction ``emoji`` on the message rates, or ``None``."""
-
-    @abc.abstractmethod
-    async def recent_recommended_track_ids(
-        self, guild_id: int, user_id: int, *, limit_messages: int = 10
-    ) -> list[str]:
-        """Track ids suggested to the member in their latest messages, newest first
-        (so asking again can offer new tracks)."""
-
-    @abc.abstractmethod
-    async def prune_recommendations(self, created_before: dt.datetime) -> int:
-        """Delete recommendation messages older than the cutoff (all guilds)."""
-
-    # Every backend implements the two methods below; they are not abstract only so
-    # that a backend still opening without them fails where they are used (the
-    # reconciliation of reactions at start-up), not at start-up itself.
-
     async def list_recent_recommendations(
         self, created_after: dt.datetime, *, limit: int
     ) -> list[RecommendationMessage]:
         """Recommendation messages of every guild created after the cutoff, newest
-        first, at most ``limit``, with their items."""
-        raise NotImplementedError(f"{type(self).__name__}.list_recent_recommendations")
+        first, at most ``limit``, with their items (reactions made while the bot was
+        down are read back from these)."""
 
-    async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
-        """The guild's ratings that a reaction on ``message_id`` gave and that no later
-        rating of the same track replaced (see ``set_rating(message_id=...)``)."""
-        raise NotImplementedError(f"{type(self).__name__}.list_message_ratings")
+    @abc.abstractmethod
+    async def prune_recommendations(
+        self, created_before: dt.datetime, *, limit: int | None = None
+    ) -> int:
+        """Delete recommendation messages (and their items) created before the cutoff,
+        in every guild, at most ``limit`` (``None``: all); return how many. The
+        ratings their reactions gave stay."""
 
-    # -- ratings ---------------------------------------------------------------------
+
+class RatingStore(Protocol):
+    """Members' likes and dislikes, per guild."""
 
     @abc.abstractmethod
     async def set_rating(
@@ -262,7 +254,8 @@ class Store(AsyncClosing, abc.ABC):
         self, guild_id: int, user_id: int, *, limit: int | None = None
     ) -> list[RatedTrack]:
         """The member's ratings in the guild, newest first, with the track records as
-        the guild sees them (see :meth:`get_guild_tracks`)."""
+        the guild sees them (as in :meth:`SourceStore.load_guild_catalogue`, else
+        ``track`` is ``None``): /myratings, /profile, the CSV export."""
 
     @abc.abstractmethod
     async def list_guild_ratings(self, guild_id: int) -> list[Rating]:
@@ -274,32 +267,48 @@ class Store(AsyncClosing, abc.ABC):
     ) -> dict[str, RatingCounts]:
         """Likes and dislikes per rated track in the guild (optionally only these)."""
 
-    # -- privacy and guild lifecycle -------------------------------------------------
-
     @abc.abstractmethod
-    async def export_member_ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
-        """Everything the store holds as the member's ratings in the guild."""
+    async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
+        """The guild's ratings that a reaction on ``message_id`` gave and that no later
+        rating of the same track replaced (see ``set_rating(message_id=...)``)."""
 
     @abc.abstractmethod
     async def forget_member(self, guild_id: int, user_id: int) -> ForgetResult:
         """Delete the member's ratings and the recommendation messages they requested."""
 
-    @abc.abstractmethod
-    async def delete_guild_data(self, guild_id: int) -> None:
-        """Delete all of the guild's data (settings, sources, uploads, messages,
-        ratings)."""
+
+class ClusterStore(Protocol):
+    """Several processes on one database (PostgreSQL).
+
+    The defaults are those of a database only one process uses (SQLite): nothing
+    to hear from others, and every periodic job is this process's to run.
+    """
+
+    async def watch_guild_changes(self, callback: GuildChanged) -> GuildWatch:
+        """Call ``callback(guild_id)`` whenever another process changes the guild's
+        sources, settings or departure; close the returned watch to stop."""
+        return GuildWatch()
+
+    async def claim_job(
+        self, name: str, every: dt.timedelta, *, now: dt.datetime | None = None
+    ) -> bool:
+        """Whether this process runs the background job ``name`` now: ``True`` for at
+        most one caller per ``every`` among all processes sharing the database."""
+        return True
+
+
+class Store(
+    TrackStore,
+    SourceStore,
+    GuildStore,
+    RecommendationStore,
+    RatingStore,
+    ClusterStore,
+    AsyncClosing,
+):
+    """Persistent state of the bot: every area's protocol. Use as ``async with``
+    (closes on exit); a backend subclasses this."""
 
     @abc.abstractmethod
-    async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
-        """Record that the bot left the guild (kept if already recorded)."""
-
-    @abc.abstractmethod
-    async def unmark_guild_left(self, guild_id: int) -> bool:
-        """Forget a departure (the bot rejoined); ``False`` if none was recorded."""
-
-    @abc.abstractmethod
-    async def purge_departed_guilds(
-        self, older_than: dt.timedelta, *, now: dt.datetime | None = None
-    ) -> list[int]:
-        """Delete the data of guilds the bot left more than ``older_than`` ago;
-        return their ids."""
+    async def close(self) -> None:
+        """Release the connection(s); the store is unusable afterwards."""

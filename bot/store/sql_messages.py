@@ -107,37 +107,6 @@ async def recent(
     ]
 
 
-async def get_item(
-    db: aiosqlite.Connection, guild_id: int, message_id: int, emoji: str
-) -> RecommendationItem | None:
-    """The item of the guild's message that ``emoji`` stands for."""
-    rows = list(
-        await db.execute_fetchall(
-            """SELECT i.position, i.track_id, i.emoji
-               FROM rec_items i JOIN rec_messages m ON m.message_id = i.message_id
-               WHERE i.message_id = ? AND m.guild_id = ? AND i.emoji = ?""",
-            (message_id, guild_id, emoji),
-        )
-    )
-    return RecommendationItem(*rows[0]) if rows else None
-
-
-async def recent_track_ids(
-    db: aiosqlite.Connection, guild_id: int, user_id: int, limit_messages: int
-) -> list[str]:
-    """Track ids of the member's latest messages, newest first, without repeats."""
-    rows = await db.execute_fetchall(
-        """SELECT i.track_id FROM (
-               SELECT message_id, created_at FROM rec_messages
-               WHERE guild_id = ? AND user_id = ?
-               ORDER BY created_at DESC, message_id DESC LIMIT ?) m
-           JOIN rec_items i ON i.message_id = m.message_id
-           ORDER BY m.created_at DESC, m.message_id DESC, i.position""",
-        (guild_id, user_id, limit_messages),
-    )
-    return list(dict.fromkeys(row[0] for row in rows))
-
-
 async def delete_for_member(db: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
     """Delete the messages the member requested in the guild (items cascade)."""
     cursor = await db.execute(
@@ -146,7 +115,13 @@ async def delete_for_member(db: aiosqlite.Connection, guild_id: int, user_id: in
     return cursor.rowcount
 
 
-async def prune(db: aiosqlite.Connection, created_before: str) -> int:
-    """Delete messages older than the cutoff in every guild."""
-    cursor = await db.execute("DELETE FROM rec_messages WHERE created_at < ?", (created_before,))
+async def prune(db: aiosqlite.Connection, created_before: str, limit: int | None) -> int:
+    """Delete messages older than the cutoff in every guild (items cascade), the
+    oldest first, at most ``limit`` (``None``: all)."""
+    cursor = await db.execute(
+        """DELETE FROM rec_messages WHERE message_id IN (
+               SELECT message_id FROM rec_messages WHERE created_at < ?
+               ORDER BY created_at LIMIT ?)""",
+        (created_before, -1 if limit is None else limit),  # SQLite: negative = no limit
+    )
     return cursor.rowcount

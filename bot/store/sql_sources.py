@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.errors import SourceNotFoundError, UnknownTrackError
+from bot.store.errors import UnknownTrackError
 from bot.store.models import GuildCatalogue, PlaylistSource
 from bot.store.rows import (
     DECODE_IN_THREAD_ABOVE,
@@ -185,17 +185,6 @@ async def remove_source(db: aiosqlite.Connection, guild_id: int, key: str) -> bo
         (guild_id, key),
     )
     return cursor.rowcount > 0
-
-
-async def source_track_ids(db: aiosqlite.Connection, guild_id: int, key: str) -> list[str]:
-    """The source's track ids in playlist order."""
-    source_id = await _source_id(db, guild_id, key)
-    if source_id is None:
-        raise SourceNotFoundError(guild_id, key)
-    rows = await db.execute_fetchall(
-        "SELECT track_id FROM source_tracks WHERE source_id = ? ORDER BY position", (source_id,)
-    )
-    return [row[0] for row in rows]
 
 
 async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalogue:

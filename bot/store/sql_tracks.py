@@ -99,16 +99,19 @@ async def count_tracks(db: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
-async def prune_tracks(db: aiosqlite.Connection, fetched_before: str) -> int:
-    """Delete old records nothing refers to; return how many."""
+async def prune_tracks(db: aiosqlite.Connection, fetched_before: str, limit: int | None) -> int:
+    """Delete old records nothing refers to, at most ``limit`` (``None``: all); return
+    how many."""
     # NOT IN over uncorrelated subqueries: each is materialised once, instead of a
     # per-row probe of ratings/rec_items, which have no index on track_id alone.
     cursor = await db.execute(
-        """DELETE FROM tracks
-           WHERE fetched_at < ?
-             AND id NOT IN (SELECT track_id FROM source_tracks)
-             AND id NOT IN (SELECT track_id FROM ratings)
-             AND id NOT IN (SELECT track_id FROM rec_items)""",
-        (fetched_before,),
+        """DELETE FROM tracks WHERE id IN (
+               SELECT id FROM tracks
+               WHERE fetched_at < ?
+                 AND id NOT IN (SELECT track_id FROM source_tracks)
+                 AND id NOT IN (SELECT track_id FROM ratings)
+                 AND id NOT IN (SELECT track_id FROM rec_items)
+               LIMIT ?)""",
+        (fetched_before, -1 if limit is None else limit),  # SQLite: negative = no limit
     )
     return cursor.rowcount

@@ -23,7 +23,7 @@ from bot.store.rows import (
     track_to_row,
 )
 from bot.store.sql_staging import visible
-from bot.store.sql_tracks import MAX_VARIABLES, get_tracks
+from bot.store.sql_tracks import MAX_VARIABLES
 from recommender.track import Track
 
 _COLUMNS = ("guild_id", "source_id", *TRACK_COLUMNS, "uploaded_at")
@@ -89,14 +89,3 @@ async def guild_uploads(
             rows.extend(await db.execute_fetchall(_SELECT.format(only=only), (guild_id, *chunk)))
         # Chunks each come in upload order; across chunks an id appears in one only.
     return await decode_off_loop(rows, _decode)
-
-
-async def guild_view(
-    db: aiosqlite.Connection, guild_id: int, track_ids: Sequence[str]
-) -> tuple[dict[str, Track], dict[str, str]]:
-    """The records among ``track_ids`` as the guild sees them, and for the ones that
-    hold uploaded values, the key of the CSV source they came from."""
-    tracks = await get_tracks(db, track_ids)
-    uploads = await guild_uploads(db, guild_id, track_ids)
-    tracks.update((track_id, track) for track_id, (track, _) in uploads.items())
-    return tracks, {track_id: key for track_id, (_, key) in uploads.items()}

@@ -74,7 +74,6 @@ from bot.store.models import (
     Rating,
     RatingCounts,
     RatingValue,
-    RecommendationItem,
     RecommendationMessage,
 )
 from bot.store.rows import to_db_time, utcnow
@@ -417,24 +416,15 @@ class SqliteStore(Store):
         async with self._read() as db:
             return await sql_tracks.count_tracks(db)
 
-    async def prune_tracks(self, fetched_before: dt.datetime) -> int:
+    async def prune_tracks(self, fetched_before: dt.datetime, *, limit: int | None = None) -> int:
         async with self._write() as db:
-            return await sql_tracks.prune_tracks(db, to_db_time(fetched_before))
-
-    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
-        async with self._read() as db:
-            tracks, _ = await sql_uploads.guild_view(db, guild_id, track_ids)
-            return tracks
+            return await sql_tracks.prune_tracks(db, to_db_time(fetched_before), limit)
 
     # -- guild settings --------------------------------------------------------------
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
         async with self._read() as db:
             return await sql_guilds.get_settings(db, guild_id)
-
-    async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
-        async with self._write() as db:
-            await sql_guilds.set_settings(db, guild_id, settings, _stamp(None))
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         async with self._write() as db:
@@ -485,10 +475,6 @@ class SqliteStore(Store):
         await self._delete_hidden(retired)
         return True
 
-    async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
-        async with self._read() as db:
-            return await sql_sources.source_track_ids(db, guild_id, key)
-
     async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
         async with self._read() as db:
             return await sql_sources.load_catalogue(db, guild_id)
@@ -505,21 +491,11 @@ class SqliteStore(Store):
         async with self._read() as db:
             return await sql_messages.get(db, guild_id, message_id)
 
-    async def get_recommendation_item(
-        self, guild_id: int, message_id: int, emoji: str
-    ) -> RecommendationItem | None:
-        async with self._read() as db:
-            return await sql_messages.get_item(db, guild_id, message_id, emoji)
-
-    async def recent_recommended_track_ids(
-        self, guild_id: int, user_id: int, *, limit_messages: int = 10
-    ) -> list[str]:
-        async with self._read() as db:
-            return await sql_messages.recent_track_ids(db, guild_id, user_id, limit_messages)
-
-    async def prune_recommendations(self, created_before: dt.datetime) -> int:
+    async def prune_recommendations(
+        self, created_before: dt.datetime, *, limit: int | None = None
+    ) -> int:
         async with self._write() as db:
-            return await sql_messages.prune(db, to_db_time(created_before))
+            return await sql_messages.prune(db, to_db_time(created_before), limit)
 
     async def list_recent_recommendations(
         self, created_after: dt.datetime, *, limit: int
@@ -582,18 +558,11 @@ class SqliteStore(Store):
 
     # -- privacy and guild lifecycle -------------------------------------------------
 
-    async def export_member_ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
-        return await self.list_member_ratings(guild_id, user_id)
-
     async def forget_member(self, guild_id: int, user_id: int) -> ForgetResult:
         async with self._write() as db:
             ratings = await sql_ratings.delete_for_member(db, guild_id, user_id)
             messages = await sql_messages.delete_for_member(db, guild_id, user_id)
         return ForgetResult(ratings=ratings, messages=messages)
-
-    async def delete_guild_data(self, guild_id: int) -> None:
-        async with self._write() as db:
-            await sql_guilds.delete_guild(db, guild_id)
 
     async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
         async with self._write() as db:

@@ -79,7 +79,9 @@ async def test_forgetme_asks_first_only_the_member_can_confirm_then_deletes(
         assert "deleted 2 ratings and 1 recommendation records" in done.content
         assert done.components == []
         assert await bot.store.list_member_ratings(world.guild.id, world.member.id) == []
-        assert await bot.store.recent_recommended_track_ids(world.guild.id, world.member.id) == []
+        ever = dt.datetime.min.replace(tzinfo=dt.UTC)
+        kept = await bot.store.list_recent_recommendations(ever, limit=100)
+        assert [m.user_id for m in kept] == [world.admin.id]  # the member's are gone
         # The other member's data is untouched.
         assert len(await bot.store.list_member_ratings(world.guild.id, world.admin.id)) == 2
 

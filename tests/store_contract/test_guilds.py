@@ -9,10 +9,10 @@ import pytest
 from bot.store import (
     GuildSettings,
     InvalidSettingError,
-    SourceNotFoundError,
     Store,
 )
 from recommender.engine import DEFAULT_ALPHA
+from tests.store_contract.views import members
 from tests.test_store_support import T0, source, track
 
 GUILD, OTHER = 1001, 2002
@@ -58,8 +58,8 @@ async def test_settings_persist_per_guild(store: Store) -> None:
         await store.update_guild_settings(GUILD, alpha=2)
     assert await store.get_guild_settings(GUILD) == updated
 
-    await store.set_guild_settings(GUILD, GuildSettings(max_per_artist=0))
-    assert (await store.get_guild_settings(GUILD)).max_per_artist == 0
+    await store.update_guild_settings(GUILD, max_per_artist=0)
+    assert await store.get_guild_settings(GUILD) == updated.replace(max_per_artist=0)
 
 
 # -- sources ---------------------------------------------------------------------------
@@ -77,8 +77,8 @@ async def test_save_list_count_and_remove_sources(store: Store) -> None:
     assert not await store.remove_source(GUILD, "pl-a")
     assert await store.get_source(GUILD, "pl-a") is None
     assert await store.count_sources(GUILD) == 1
-    with pytest.raises(SourceNotFoundError):
-        await store.get_source_track_ids(GUILD, "pl-a")
+    with pytest.raises(KeyError):
+        await members(store, GUILD, "pl-a")
 
 
 async def test_a_refresh_replaces_membership_and_keeps_who_added_it(store: Store) -> None:
@@ -89,7 +89,7 @@ async def test_a_refresh_replaces_membership_and_keeps_who_added_it(store: Store
         display_name="Renamed",
     )
     refreshed = await store.save_source(later, ids(2, 5, 2))
-    assert await store.get_source_track_ids(GUILD, "pl") == ids(2, 5, 2)  # order, duplicates
+    assert await members(store, GUILD, "pl") == ids(2, 5, 2)  # order, duplicates
     assert (refreshed.added_by, refreshed.added_at) == (1, T0)
     assert (refreshed.snapshot_id, refreshed.display_name, refreshed.track_count) == (
         "snap-2",
@@ -125,12 +125,12 @@ async def test_one_guild_never_sees_another_guilds_sources(store: Store) -> None
     await store.save_source(source(GUILD, "shared-playlist"), ids(0, 1))
     await store.save_source(source(OTHER, "shared-playlist", snapshot_id="x"), ids(5))
 
-    assert await store.get_source_track_ids(GUILD, "shared-playlist") == ids(0, 1)
-    assert await store.get_source_track_ids(OTHER, "shared-playlist") == ids(5)
+    assert await members(store, GUILD, "shared-playlist") == ids(0, 1)
+    assert await members(store, OTHER, "shared-playlist") == ids(5)
     assert [s.guild_id for s in await store.list_sources(OTHER)] == [OTHER]
 
     # Removing or refreshing in one guild leaves the other alone.
     await store.remove_source(OTHER, "shared-playlist")
-    assert await store.get_source_track_ids(GUILD, "shared-playlist") == ids(0, 1)
+    assert await members(store, GUILD, "shared-playlist") == ids(0, 1)
     assert [t.id for t in (await store.load_guild_catalogue(GUILD)).tracks] == ids(0, 1)
     assert len(await store.load_guild_catalogue(OTHER)) == 0

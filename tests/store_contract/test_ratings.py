@@ -56,10 +56,9 @@ async def test_a_reaction_maps_to_a_track(store: Store) -> None:
     await store.save_recommendation(message(GUILD, 900))
     stored = await store.get_recommendation(GUILD, 900)
     assert stored == message(GUILD, 900)
-    item = await store.get_recommendation_item(GUILD, 900, "2️⃣")
-    assert item == RecommendationItem(2, track(2).id, "2️⃣")
-    assert await store.get_recommendation_item(GUILD, 900, "🎉") is None
-    assert await store.get_recommendation_item(GUILD, 901, "2️⃣") is None
+    assert stored is not None
+    assert [i for i in stored.items if i.emoji == "2️⃣"] == [RecommendationItem(2, track(2).id, "2️⃣")]
+    assert await store.get_recommendation(GUILD, 901) is None
     with pytest.raises(DuplicateMessageError):
         await store.save_recommendation(message(GUILD, 900))
 
@@ -67,27 +66,31 @@ async def test_a_reaction_maps_to_a_track(store: Store) -> None:
 async def test_messages_are_only_visible_in_their_guild(store: Store) -> None:
     await store.save_recommendation(message(GUILD, 900))
     assert await store.get_recommendation(OTHER, 900) is None
-    assert await store.get_recommendation_item(OTHER, 900, "1️⃣") is None
     # Nor can another guild overwrite it.
     with pytest.raises(DuplicateMessageError):
         await store.save_recommendation(message(OTHER, 900))
     assert (await store.get_recommendation(GUILD, 900)) is not None
 
 
-async def test_recent_suggestions_and_pruning(store: Store) -> None:
+async def test_pruning_old_messages_in_every_guild(store: Store, backend: Backend) -> None:
     await store.save_recommendation(message(GUILD, 1, at=T0))
     newer = dataclass_items(message(GUILD, 2, at=T0 + dt.timedelta(hours=1)), [5, 1])
     await store.save_recommendation(newer)
     await store.save_recommendation(message(GUILD, 3, BOB))
-    recent = await store.recent_recommended_track_ids(GUILD, ALICE)
-    assert recent == [track(5).id, track(1).id, track(2).id, track(3).id]
-    assert await store.recent_recommended_track_ids(GUILD, ALICE, limit_messages=1) == [
-        track(5).id,
-        track(1).id,
+    await store.save_recommendation(message(OTHER, 4, at=T0 - dt.timedelta(days=1)))
+    cutoff = T0 + dt.timedelta(minutes=1)
+    # Oldest first, at most the limit: the other guild's day-old message goes first.
+    assert await store.prune_recommendations(created_before=cutoff, limit=1) == 1
+    assert await store.get_recommendation(OTHER, 4) is None
+    assert await store.get_recommendation(GUILD, 1) is not None
+    assert await store.prune_recommendations(created_before=cutoff) == 2
+    assert await store.prune_recommendations(created_before=cutoff) == 0
+    assert [await store.get_recommendation(GUILD, i) is None for i in (1, 2, 3)] == [
+        True,
+        False,
+        True,
     ]
-    assert await store.recent_recommended_track_ids(OTHER, ALICE) == []
-    assert await store.prune_recommendations(created_before=T0 + dt.timedelta(minutes=1)) == 2
-    assert await store.get_recommendation(GUILD, 2) is not None
+    assert await backend.count_rows("rec_items") == 2  # the items went with them
 
 
 def dataclass_items(msg: RecommendationMessage, numbers: list[int]) -> RecommendationMessage:
@@ -130,7 +133,6 @@ async def test_member_ratings_newest_first_with_track_names(store: Store) -> Non
     assert rated[0].track is None and rated[1].track == track(2)
     assert rated[1].track.features == track(2).features
     assert len(await store.list_member_ratings(GUILD, ALICE, limit=2)) == 2
-    assert await store.export_member_ratings(GUILD, ALICE) == rated
 
 
 async def test_counts_per_track(store: Store) -> None:
@@ -172,16 +174,15 @@ async def test_forget_member_deletes_their_ratings_and_messages_here_only(
     await store.save_recommendation(message(OTHER, 3, ALICE))
 
     assert await store.forget_member(GUILD, ALICE) == ForgetResult(ratings=2, messages=1)
-    assert await store.export_member_ratings(GUILD, ALICE) == []
+    assert await store.list_member_ratings(GUILD, ALICE) == []
     assert await store.get_recommendation(GUILD, 1) is None
-    assert await store.get_recommendation_item(GUILD, 1, "1️⃣") is None
     assert len(await store.list_guild_ratings(GUILD)) == 1  # Bob's
     assert await store.get_recommendation(GUILD, 2) is not None
-    assert len(await store.export_member_ratings(OTHER, ALICE)) == 1
+    assert len(await store.list_member_ratings(OTHER, ALICE)) == 1
     assert await store.get_recommendation(OTHER, 3) is not None
 
 
-async def test_delete_guild_data_removes_everything_of_that_guild(
+async def test_purging_a_departed_guild_removes_everything_of_that_guild(
     store: Store, backend: Backend
 ) -> None:
     for guild in (GUILD, OTHER):
@@ -190,7 +191,8 @@ async def test_delete_guild_data_removes_everything_of_that_guild(
         await store.save_recommendation(message(guild, guild * 10))
         await store.set_rating(guild, ALICE, track(1).id, LIKE)
 
-    await store.delete_guild_data(GUILD)
+    await store.mark_guild_left(GUILD, at=T0)
+    assert await store.purge_departed_guilds(dt.timedelta(0), now=T0) == [GUILD]
 
     assert await store.list_sources(GUILD) == []
     assert len(await store.load_guild_catalogue(GUILD)) == 0

@@ -13,6 +13,7 @@ from bot.store.sql_tracks import MAX_VARIABLES
 from recommender.features import FEATURE_NAMES
 from recommender.track import Track
 from tests.store_contract.conftest import Backend
+from tests.store_contract.views import members
 from tests.test_store_support import T0, assert_same_track, source, track
 
 
@@ -45,7 +46,7 @@ async def test_updating_a_track_in_a_playlist_keeps_the_membership(store: Store)
     await store.put_tracks([track(1)])
     await store.save_source(source(1), [track(1).id])
     await store.put_tracks([Track(id=track(1).id, name="New name")])
-    assert await store.get_source_track_ids(1, source(1).key) == [track(1).id]
+    assert await members(store, 1, source(1).key) == [track(1).id]
 
 
 async def test_100k_tracks_round_trip(store: Store) -> None:

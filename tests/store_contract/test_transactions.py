@@ -22,6 +22,7 @@ from bot.store.postgres import PostgresStore
 from recommender.cache import TrackCache
 from recommender.track import Track
 from tests.store_contract.conftest import Backend
+from tests.store_contract.views import members
 from tests.test_store_support import T0, source, track
 
 
@@ -70,7 +71,7 @@ async def test_a_failed_refresh_keeps_the_previous_membership(
         await store.save_source(source(1, snapshot_id="snap-2"), ids[3:])
     monkeypatch.undo()
 
-    assert await store.get_source_track_ids(1, source(1).key) == ids[:3]
+    assert await members(store, 1, source(1).key) == ids[:3]
     stored = await store.get_source(1, source(1).key)
     assert stored is not None
     assert (stored.snapshot_id, stored.track_count) == ("snap-1", 3)
@@ -105,8 +106,8 @@ async def test_everything_survives_a_restart(backend: Backend) -> None:
         assert [t.id for t in catalogue.tracks] == [t.id for t in tracks]
         assert catalogue.tracks[3].features == tracks[3].features
         assert (await store.get_guild_settings(1)).alpha == 0.8
-        item = await store.get_recommendation_item(1, 30, "1️⃣")
-        assert item is not None and item.track_id == tracks[1].id
+        stored = await store.get_recommendation(1, 30)
+        assert stored is not None and stored.items[0].track_id == tracks[1].id
         assert [r.rating.value for r in await store.list_member_ratings(1, 7)] == [1]
         assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [2]
 
@@ -149,7 +150,7 @@ async def test_refreshing_one_playlist_from_two_processes_never_mixes_membership
         stored = await first.get_source(1, source(1).key)
         assert stored is not None and stored.snapshot_id is not None
         winner = versions[int(stored.snapshot_id[1:])]
-        assert await second.get_source_track_ids(1, source(1).key) == winner
+        assert await members(second, 1, source(1).key) == winner
         assert stored.track_count == len(winner)
 
 

@@ -22,6 +22,7 @@ from recommender.spotify import SpotifySettings, TrackNotFound
 from recommender.track import Track
 from tests.fakes import FakeReccoBeats, FakeSpotify
 from tests.store_contract.conftest import Backend
+from tests.store_contract.views import catalogue_tracks, members
 from tests.test_store_support import T0, assert_same_track, features, source, track
 
 GUILD_A, GUILD_B, GUILD_C = 1001, 2002, 3003
@@ -79,6 +80,8 @@ async def _two_guilds_conflicting(store: Store) -> None:
     # C learned the ids (they are public) and rates them somehow.
     await store.set_rating(GUILD_C, MEMBER, UPLOADED_ONLY.id, LIKE, at=T0)
     await store.set_rating(GUILD_C, MEMBER + 1, track(2).id, LIKE, at=T0)
+    # B rates an id it did not upload.
+    await store.set_rating(GUILD_B, MEMBER + 1, track(4).id, LIKE, at=T0)
 
 
 async def _assert_each_guild_sees_its_own(store: Store) -> None:
@@ -90,15 +93,10 @@ async def _assert_each_guild_sees_its_own(store: Store) -> None:
     for got in catalogue_a.tracks:
         assert_same_track(got, upstream(int(got.id[-4:])))
         assert catalogue_a.upload_source(got.id) is None
-    view_a = await store.get_guild_tracks(GUILD_A, everything)
-    assert set(view_a) == set(ids(0, 1, 2, 3, 4))
-    assert all(view_a[i] == catalogue_a.tracks[n] for n, i in enumerate(ids(0, 1, 2, 3, 4)))
     (rated_a,) = await store.list_member_ratings(GUILD_A, MEMBER)
     assert rated_a.track is not None and rated_a.upload_source is None
     assert_same_track(rated_a.track, upstream(1))
-    assert [r.name for r in await store.export_member_ratings(GUILD_A, MEMBER)] == [
-        upstream(1).name
-    ]
+    assert rated_a.name == upstream(1).name
 
     # B: its own upload, in its file's order, with its provenance.
     catalogue_b = await store.load_guild_catalogue(GUILD_B)
@@ -107,17 +105,17 @@ async def _assert_each_guild_sees_its_own(store: Store) -> None:
         assert_same_track(got, forged(int(got.id[-4:])))
     assert_same_track(catalogue_b.tracks[4], UPLOADED_ONLY)
     assert {catalogue_b.upload_source(t.id) for t in catalogue_b.tracks} == {UPLOAD_KEY}
-    view_b = await store.get_guild_tracks(GUILD_B, everything)
-    assert_same_track(view_b[track(4).id], upstream(4))  # not uploaded: upstream
-    assert_same_track(view_b[track(0).id], forged(0))
+    (not_uploaded,) = await store.list_member_ratings(GUILD_B, MEMBER + 1)
+    assert not_uploaded.track is not None and not_uploaded.upload_source is None
+    assert_same_track(not_uploaded.track, upstream(4))  # not uploaded: upstream
     (rated_b,) = await store.list_member_ratings(GUILD_B, MEMBER)
     assert rated_b.upload_source == UPLOAD_KEY
     assert rated_b.track is not None
     assert_same_track(rated_b.track, forged(1))
-    assert [r.name for r in await store.export_member_ratings(GUILD_B, MEMBER)] == [forged(1).name]
+    assert rated_b.name == forged(1).name
 
     # C: an id is not enough to read what B uploaded.
-    assert set(await store.get_guild_tracks(GUILD_C, everything)) == set(ids(0, 1, 2, 3, 4))
+    assert len(await store.load_guild_catalogue(GUILD_C)) == 0
     (secret,) = await store.list_member_ratings(GUILD_C, MEMBER)
     assert secret.track is None and secret.name == UPLOADED_ONLY.id
     (other,) = await store.list_member_ratings(GUILD_C, MEMBER + 1)
@@ -149,8 +147,8 @@ async def test_the_upload_order_does_not_matter(backend: Backend) -> None:
         await store.save_upload(csv_source(GUILD_B), [forged(i) for i in (3, 2, 1, 0)])
         await store.put_tracks([upstream(i) for i in range(5)])
         await store.save_source(source(GUILD_A, "pl-a"), ids(0, 1, 2, 3, 4))
-        assert_same_track((await store.get_guild_tracks(GUILD_A, ids(0)))[track(0).id], upstream(0))
-        assert_same_track((await store.get_guild_tracks(GUILD_B, ids(0)))[track(0).id], forged(0))
+        assert_same_track((await catalogue_tracks(store, GUILD_A))[track(0).id], upstream(0))
+        assert_same_track((await catalogue_tracks(store, GUILD_B))[track(0).id], forged(0))
 
 
 async def test_a_guild_sees_its_newest_upload_and_removal_reveals_the_next(
@@ -169,18 +167,18 @@ async def test_a_guild_sees_its_newest_upload_and_removal_reveals_the_next(
 
         # Re-uploading the older file makes it the newest.
         await store.save_upload(csv_source(GUILD_B, OLDER_UPLOAD_KEY), [forged(0, "old")])
-        view = await store.get_guild_tracks(GUILD_B, ids(0))
+        view = await catalogue_tracks(store, GUILD_B)
         assert_same_track(view[track(0).id], forged(0, "old"))
 
         # Removing an upload removes its values only; the other upload still holds id 0.
         assert await store.remove_source(GUILD_B, OLDER_UPLOAD_KEY)
-        view = await store.get_guild_tracks(GUILD_B, ids(0, 1))
+        view = await catalogue_tracks(store, GUILD_B)
         assert_same_track(view[track(0).id], forged(0, "new"))
         assert_same_track(view[track(1).id], forged(1, "new"))
 
         # The last upload gone: the Spotify source's upstream values, and id 1 is gone.
         assert await store.remove_source(GUILD_B, UPLOAD_KEY)
-        view = await store.get_guild_tracks(GUILD_B, ids(0, 1))
+        view = await catalogue_tracks(store, GUILD_B)
         assert set(view) == set(ids(0))
         assert_same_track(view[track(0).id], upstream(0))
         catalogue = await store.load_guild_catalogue(GUILD_B)
@@ -194,8 +192,8 @@ async def test_a_refreshed_upload_replaces_what_it_uploaded(backend: Backend) ->
         changed = dataclasses.replace(forged(1), name="Renamed", features=None)
         saved = await store.save_upload(csv_source(GUILD_B), [changed, changed])
         assert saved.track_count == 2  # the file's rows; the values once per id
-        assert await store.get_source_track_ids(GUILD_B, UPLOAD_KEY) == ids(1, 1)
-        view = await store.get_guild_tracks(GUILD_B, ids(0, 1))
+        assert await members(store, GUILD_B, UPLOAD_KEY) == ids(1, 1)
+        view = await catalogue_tracks(store, GUILD_B)
         assert set(view) == set(ids(1))
         assert_same_track(view[track(1).id], changed)
         assert await backend.count_rows("uploaded_tracks") == 1
@@ -211,13 +209,13 @@ async def test_removing_a_source_or_the_guild_deletes_only_that_guilds_uploads(
         assert await backend.count_rows("uploaded_tracks") == 3
 
         assert await store.remove_source(GUILD_A, UPLOAD_KEY)
-        await store.delete_guild_data(GUILD_B)
-        await store.mark_guild_left(GUILD_C, at=T0)
+        await store.mark_guild_left(GUILD_B, at=T0)
+        assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [GUILD_B]
+        later = T0 + dt.timedelta(days=1)
+        await store.mark_guild_left(GUILD_C, at=later)  # left, not yet purged
         assert await backend.count_rows("uploaded_tracks") == 1
-        assert_same_track(
-            (await store.get_guild_tracks(GUILD_C, ids(0)))[track(0).id], forged(0, "C")
-        )
-        assert await store.purge_departed_guilds(older_than=dt.timedelta(0), now=T0) == [GUILD_C]
+        assert_same_track((await catalogue_tracks(store, GUILD_C))[track(0).id], forged(0, "C"))
+        assert await store.purge_departed_guilds(dt.timedelta(0), now=later) == [GUILD_C]
         assert await backend.count_rows("uploaded_tracks") == 0
         assert await store.get_tracks(ids(0)) == {}
 
@@ -242,8 +240,8 @@ async def test_a_failed_upload_changes_nothing(backend: Backend) -> None:
         bad = dataclasses.replace(forged(1), popularity=101)  # the schema refuses it
         with pytest.raises(backend.integrity_errors):
             await store.save_upload(csv_source(GUILD_B), [forged(2), bad])
-        assert await store.get_source_track_ids(GUILD_B, UPLOAD_KEY) == ids(0)
-        assert set(await store.get_guild_tracks(GUILD_B, ids(0, 1, 2))) == set(ids(0))
+        assert await members(store, GUILD_B, UPLOAD_KEY) == ids(0)
+        assert set(await catalogue_tracks(store, GUILD_B)) == set(ids(0))
 
 
 async def test_an_ingest_of_the_same_ids_reads_upstream_values_never_an_upload(

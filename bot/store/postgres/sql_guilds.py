@@ -85,11 +85,6 @@ async def update_settings(
     return settings
 
 
-async def delete_guild(conn: asyncpg.Connection, guild_id: int) -> None:
-    """Delete the guild row; foreign keys cascade to everything it owns."""
-    await conn.execute("DELETE FROM guilds WHERE guild_id = $1", guild_id)
-
-
 async def mark_left(conn: asyncpg.Connection, guild_id: int, at: dt.datetime) -> None:
     """Record a departure; an earlier recorded departure is kept."""
     await ensure_guild(conn, guild_id, at)

@@ -105,39 +105,6 @@ async def recent(
     ]
 
 
-async def get_item(
-    conn: asyncpg.Connection, guild_id: int, message_id: int, emoji: str
-) -> RecommendationItem | None:
-    """The item of the guild's message that ``emoji`` stands for."""
-    row = await conn.fetchrow(
-        """SELECT i.position, i.track_id, i.emoji
-           FROM rec_items i JOIN rec_messages m ON m.message_id = i.message_id
-           WHERE i.message_id = $1 AND m.guild_id = $2 AND i.emoji = $3""",
-        message_id,
-        guild_id,
-        emoji,
-    )
-    return None if row is None else RecommendationItem(row[0], row[1], row[2])
-
-
-async def recent_track_ids(
-    conn: asyncpg.Connection, guild_id: int, user_id: int, limit_messages: int
-) -> list[str]:
-    """Track ids of the member's latest messages, newest first, without repeats."""
-    rows = await conn.fetch(
-        """SELECT i.track_id FROM (
-               SELECT message_id, created_at FROM rec_messages
-               WHERE guild_id = $1 AND user_id = $2
-               ORDER BY created_at DESC, message_id DESC LIMIT $3) m
-           JOIN rec_items i ON i.message_id = m.message_id
-           ORDER BY m.created_at DESC, m.message_id DESC, i.position""",
-        guild_id,
-        user_id,
-        None if limit_messages < 0 else limit_messages,  # as SQLite: negative = no limit
-    )
-    return list(dict.fromkeys(row[0] for row in rows))
-
-
 async def delete_for_member(conn: asyncpg.Connection, guild_id: int, user_id: int) -> int:
     """Delete the messages the member requested in the guild (items cascade)."""
     status = await conn.execute(
@@ -146,7 +113,14 @@ async def delete_for_member(conn: asyncpg.Connection, guild_id: int, user_id: in
     return affected(status)
 
 
-async def prune(conn: asyncpg.Connection, created_before: dt.datetime) -> int:
-    """Delete messages older than the cutoff in every guild."""
-    status = await conn.execute("DELETE FROM rec_messages WHERE created_at < $1", created_before)
+async def prune(conn: asyncpg.Connection, created_before: dt.datetime, limit: int | None) -> int:
+    """Delete messages older than the cutoff in every guild (items cascade), the
+    oldest first, at most ``limit`` (``None``: all)."""
+    status = await conn.execute(
+        """DELETE FROM rec_messages WHERE message_id IN (
+               SELECT message_id FROM rec_messages WHERE created_at < $1
+               ORDER BY created_at LIMIT $2)""",
+        created_before,
+        limit,  # NULL: no limit
+    )
     return affected(status)

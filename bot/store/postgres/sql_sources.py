@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.errors import SourceNotFoundError, UnknownTrackError
+from bot.store.errors import UnknownTrackError
 from bot.store.models import GuildCatalogue, PlaylistSource
 from bot.store.postgres.rows import affected, clean_text, records_to_tracks, track_select
 from bot.store.postgres.sql_guilds import ensure_guild
@@ -160,17 +160,6 @@ async def remove_source(conn: asyncpg.Connection, guild_id: int, key: str) -> bo
         "DELETE FROM sources WHERE guild_id = $1 AND source_key = $2", guild_id, key
     )
     return affected(status) > 0
-
-
-async def source_track_ids(conn: asyncpg.Connection, guild_id: int, key: str) -> list[str]:
-    """The source's track ids in playlist order."""
-    source_id = await _source_id(conn, guild_id, key)
-    if source_id is None:
-        raise SourceNotFoundError(guild_id, key)
-    rows = await conn.fetch(
-        "SELECT track_id FROM source_tracks WHERE source_id = $1 ORDER BY position", source_id
-    )
-    return [row[0] for row in rows]
 
 
 async def load_catalogue(conn: asyncpg.Connection, guild_id: int) -> GuildCatalogue:

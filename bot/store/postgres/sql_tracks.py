@@ -79,17 +79,23 @@ async def hold_tracks(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PRUNE_LOCK_KEY)
 
 
-async def prune_tracks(conn: asyncpg.Connection, fetched_before: dt.datetime) -> int:
-    """Delete old records nothing refers to; return how many."""
+async def prune_tracks(
+    conn: asyncpg.Connection, fetched_before: dt.datetime, limit: int | None
+) -> int:
+    """Delete old records nothing refers to, at most ``limit`` (``None``: all); return
+    how many."""
     # Waits for every transaction that references tracks to commit; the DELETE
     # below then runs on a snapshot that sees what they wrote.
     await conn.execute("SELECT pg_advisory_xact_lock($1)", PRUNE_LOCK_KEY)
     status = await conn.execute(
-        """DELETE FROM tracks t
-           WHERE t.fetched_at < $1
-             AND NOT EXISTS (SELECT 1 FROM source_tracks st WHERE st.track_id = t.id)
-             AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.track_id = t.id)
-             AND NOT EXISTS (SELECT 1 FROM rec_items i WHERE i.track_id = t.id)""",
+        """DELETE FROM tracks WHERE id IN (
+               SELECT t.id FROM tracks t
+               WHERE t.fetched_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM source_tracks st WHERE st.track_id = t.id)
+                 AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.track_id = t.id)
+                 AND NOT EXISTS (SELECT 1 FROM rec_items i WHERE i.track_id = t.id)
+               LIMIT $2)""",
         fetched_before,
+        limit,  # NULL: no limit
     )
     return affected(status)

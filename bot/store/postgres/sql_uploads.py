@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 
 from bot.store.postgres.rows import record_to_track, track_arrays, track_select, unnest_tracks
-from bot.store.postgres.sql_tracks import get_tracks
 from bot.store.rows import TRACK_COLUMNS, chunks, decode_off_loop
 from recommender.track import Track
 
@@ -64,14 +63,3 @@ async def guild_uploads(
     only = None if track_ids is None else list(dict.fromkeys(track_ids))
     rows = await conn.fetch(_SELECT, guild_id, only)
     return await decode_off_loop(rows, _decode)
-
-
-async def guild_view(
-    conn: asyncpg.Connection, guild_id: int, track_ids: Sequence[str]
-) -> tuple[dict[str, Track], dict[str, str]]:
-    """The records among ``track_ids`` as the guild sees them, and for the ones that
-    hold uploaded values, the key of the CSV source they came from."""
-    tracks = await get_tracks(conn, track_ids)
-    uploads = await guild_uploads(conn, guild_id, track_ids)
-    tracks.update((track_id, track) for track_id, (track, _) in uploads.items())
-    return tracks, {track_id: key for track_id, (_, key) in uploads.items()}

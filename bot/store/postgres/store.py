@@ -45,7 +45,6 @@ from bot.store.models import (
     Rating,
     RatingCounts,
     RatingValue,
-    RecommendationItem,
     RecommendationMessage,
 )
 from bot.store.postgres import (
@@ -54,7 +53,6 @@ from bot.store.postgres import (
     sql_ratings,
     sql_sources,
     sql_tracks,
-    sql_uploads,
 )
 from bot.store.postgres.cluster import PostgresGuildWatch, claim_job, notify_guild_changed
 from bot.store.postgres.errors import (
@@ -318,26 +316,14 @@ class PostgresStore(Store):
     async def count_tracks(self) -> int:
         return await self._read(sql_tracks.count_tracks)
 
-    async def get_guild_tracks(self, guild_id: int, track_ids: Sequence[str]) -> dict[str, Track]:
-        async def work(conn: asyncpg.Connection) -> dict[str, Track]:
-            tracks, _ = await sql_uploads.guild_view(conn, guild_id, track_ids)
-            return tracks
-
-        return await self._snapshot(work)
-
-    async def prune_tracks(self, fetched_before: dt.datetime) -> int:
+    async def prune_tracks(self, fetched_before: dt.datetime, *, limit: int | None = None) -> int:
         cutoff = aware(fetched_before)
-        return await self._write(lambda c: sql_tracks.prune_tracks(c, cutoff))
+        return await self._write(lambda c: sql_tracks.prune_tracks(c, cutoff, limit))
 
     # -- guild settings --------------------------------------------------------------
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
         return await self._read(lambda c: sql_guilds.get_settings(c, guild_id))
-
-    async def set_guild_settings(self, guild_id: int, settings: GuildSettings) -> None:
-        await self._write_guild(
-            guild_id, lambda c: sql_guilds.set_settings(c, guild_id, settings, utcnow())
-        )
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         GuildSettings().replace(**changes)  # unknown names fail before any I/O
@@ -379,9 +365,6 @@ class PostgresStore(Store):
             guild_id, lambda c: sql_sources.remove_source(c, guild_id, key)
         )
 
-    async def get_source_track_ids(self, guild_id: int, key: str) -> list[str]:
-        return await self._snapshot(lambda c: sql_sources.source_track_ids(c, guild_id, key))
-
     async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
         return await self._snapshot(lambda c: sql_sources.load_catalogue(c, guild_id))
 
@@ -396,21 +379,11 @@ class PostgresStore(Store):
     ) -> RecommendationMessage | None:
         return await self._snapshot(lambda c: sql_messages.get(c, guild_id, message_id))
 
-    async def get_recommendation_item(
-        self, guild_id: int, message_id: int, emoji: str
-    ) -> RecommendationItem | None:
-        return await self._read(lambda c: sql_messages.get_item(c, guild_id, message_id, emoji))
-
-    async def recent_recommended_track_ids(
-        self, guild_id: int, user_id: int, *, limit_messages: int = 10
-    ) -> list[str]:
-        return await self._read(
-            lambda c: sql_messages.recent_track_ids(c, guild_id, user_id, limit_messages)
-        )
-
-    async def prune_recommendations(self, created_before: dt.datetime) -> int:
+    async def prune_recommendations(
+        self, created_before: dt.datetime, *, limit: int | None = None
+    ) -> int:
         cutoff = aware(created_before)
-        return await self._write(lambda c: sql_messages.prune(c, cutoff))
+        return await self._write(lambda c: sql_messages.prune(c, cutoff, limit))
 
     async def list_recent_recommendations(
         self, created_after: dt.datetime, *, limit: int
@@ -469,9 +442,6 @@ class PostgresStore(Store):
 
     # -- privacy and guild lifecycle -------------------------------------------------
 
-    async def export_member_ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
-        return await self.list_member_ratings(guild_id, user_id)
-
     async def forget_member(self, guild_id: int, user_id: int) -> ForgetResult:
         async def work(conn: asyncpg.Connection) -> ForgetResult:
             ratings = await sql_ratings.delete_for_member(conn, guild_id, user_id)
@@ -479,9 +449,6 @@ class PostgresStore(Store):
             return ForgetResult(ratings=ratings, messages=messages)
 
         return await self._write(work)
-
-    async def delete_guild_data(self, guild_id: int) -> None:
-        await self._write_guild(guild_id, lambda c: sql_guilds.delete_guild(c, guild_id))
 
     async def mark_guild_left(self, guild_id: int, *, at: dt.datetime | None = None) -> None:
         when = _at(at)
