@@ -29,6 +29,7 @@ from bot.privacy import PrivacyService
 from bot.rating import RatingService
 from bot.recommending import RecommendationService
 from bot.reconcile import reconcile_after_start
+from bot.retention import RetentionPolicy, run_retention_periodically
 from bot.settings import Settings
 from bot.sharding import IdentifyPacer, check_session_budget
 from bot.sources import SourceService
@@ -131,6 +132,9 @@ class MusicBot(commands.AutoShardedBot):
             # What other processes of a cluster (one PostgreSQL) change reaches this one.
             self._guild_watch = await self.store.watch_guild_changes(self.refresh_guild)
             self.spawn(self._purge_departed_guilds_periodically())
+            # Old recommendation messages and unused cached tracks (bot.retention).
+            policy = RetentionPolicy.from_settings(config)
+            self.spawn(run_retention_periodically(self.store, policy))
             # Reactions made while the bot was down (bot.reconcile), once connected.
             self.spawn(reconcile_after_start(self))
 

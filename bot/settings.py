@@ -41,6 +41,9 @@ class BotSettings(BaseSettings):
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
+    # Retention (bot.retention; 0 = keep forever). Ratings are always kept.
+    recommendation_retention_days: int = Field(default=180, ge=0, le=3650)
+    track_cache_retention_days: int = Field(default=90, ge=0, le=3650)
     # Reactions made while the bot was down, read back from Discord at start-up
     # (bot.reconcile): recommendation messages younger than this many days, at most
     # this many, newest first. 0 (either) = off.

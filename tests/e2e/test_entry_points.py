@@ -1,5 +1,6 @@
 """Entry points without surprises: ``sync`` registers commands and starts no
-background work; only ``run`` purges the data of guilds that left long ago."""
+background work; only ``run`` purges the data of guilds that left long ago and
+prunes old recommendation messages (bot.retention)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,32 @@ import pytest
 from bot.__main__ import _sync
 from bot.client import MusicBot
 from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
+from bot.store.models import RecommendationMessage
 from bot.store.sqlite import SqliteStore
 from tests.e2e.world import running_music_bot, running_world
 
 GUILD_LEFT_LONG_AGO = 424242424242424242
+STAYING_GUILD = 515151515151515151
+OLD_MESSAGE = 777777777777777777
 
 
 async def _departed_guild_with_settings(database: Path) -> None:
-    """A guild that left 60 days ago (past the 30-day grace) and set alpha 0.3."""
+    """A guild that left 60 days ago (past the 30-day grace) and set alpha 0.3; and
+    in a guild that stays, a recommendation posted a year ago (past the 180 days)."""
     async with await SqliteStore.connect(database) as store:
         await store.update_guild_settings(GUILD_LEFT_LONG_AGO, alpha=0.3)
-        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
-        await store.mark_guild_left(GUILD_LEFT_LONG_AGO, at=long_ago)
+        now = dt.datetime.now(dt.UTC)
+        await store.mark_guild_left(GUILD_LEFT_LONG_AGO, at=now - dt.timedelta(days=60))
+        await store.save_recommendation(
+            RecommendationMessage(
+                STAYING_GUILD, 1, OLD_MESSAGE, 2, (), now - dt.timedelta(days=365), ()
+            )
+        )
+
+
+async def _old_message_kept(database: Path) -> bool:
+    async with await SqliteStore.connect(database) as store:
+        return await store.get_recommendation(STAYING_GUILD, OLD_MESSAGE) is not None
 
 
 async def _alpha(database: Path) -> float:
@@ -57,6 +72,7 @@ async def test_sync_never_purges_departed_guilds(
         assert world.discord.command_syncs, "sync registered nothing"
         assert purges == [], "sync started the purge job"
         assert await _alpha(world.database) == 0.3
+        assert await _old_message_kept(world.database), "sync pruned old messages"
 
 
 async def test_run_purges_departed_guilds(tmp_path: Path) -> None:
@@ -72,3 +88,8 @@ async def test_run_purges_departed_guilds(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.02)
             assert alpha != 0.3
+            for _ in range(500):  # retention too runs at start-up
+                if await bot.store.get_recommendation(STAYING_GUILD, OLD_MESSAGE) is None:
+                    break
+                await asyncio.sleep(0.02)
+            assert await bot.store.get_recommendation(STAYING_GUILD, OLD_MESSAGE) is None
