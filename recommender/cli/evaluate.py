@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from recommender.catalogue import Catalogue
 from recommender.cli import EXIT_OK, CliError
 from recommender.evaluation.protocols import playlist_order_from_file
 from recommender.evaluation.report import GENERATED_END, render_document, render_tables
@@ -24,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score the engine and baselines on a catalogue's playlists",
         description=(
             "Offline evaluation on a catalogue with playlist membership: (A) seed-song, "
-            "(B) playlist continuation, (C) personalisation; see docs/quality.md."
+            "(B) playlist continuation, (C) personalisation; see docs/quality.md. With "
+            "--steering: what each steering control does (exploration on the protocols, "
+            "mood targets, tempo and decade filters); see docs/steering.md."
         ),
     )
     parser.add_argument("--catalog", "--catalogue", required=True, metavar="FILE")
@@ -48,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"popularity ages measured from (default {DATASET_DATE.isoformat()})",
     )
     parser.add_argument("--half-life", type=float, default=10.0, metavar="YEARS")
+    parser.add_argument(
+        "--steering",
+        action="store_true",
+        help="measure the steering controls instead (random seed 0, the default alpha and "
+        "playlists weight unless --alpha/--membership-weight say otherwise)",
+    )
     parser.add_argument("--out", metavar="FILE.md", help="write the report as Markdown")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
@@ -66,7 +75,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this report."""
     parts = ["python -m recommender evaluate", f"--catalog {args.catalog}"]
-    parts += [f"--protocols {args.protocols}", f"--seeds {args.seeds}"]
+    if args.steering:
+        parts.append("--steering")
+    else:
+        parts += [f"--protocols {args.protocols}", f"--seeds {args.seeds}"]
     if args.membership_weight is not None:
         parts.append(f"--membership-weight {args.membership_weight:g}")
     if args.alpha is not None:
@@ -113,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(scores, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
+    if args.steering:
+        return _run_steering(catalogue, args)
     config = EvaluationConfig(
         protocols=protocols,
         seeds=args.seeds,
@@ -133,15 +147,49 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     if args.out:
         out = Path(args.out)
-        kept = ""
-        if out.is_file():
-            existing = out.read_text(encoding="utf-8")
-            if GENERATED_END in existing:
-                kept = existing.split(GENERATED_END, 1)[1].lstrip("\n")
-        out.write_text(render_document(report, _command(args), kept), encoding="utf-8")
+        out.write_text(render_document(report, _command(args), _kept(out)), encoding="utf-8")
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not args.out:
         sys.stdout.write(render_tables(report) + "\n")
+    return EXIT_OK
+
+
+def _kept(out: Path) -> str:
+    """The hand-written text after the generated part of an existing report."""
+    if not out.is_file():
+        return ""
+    existing = out.read_text(encoding="utf-8")
+    if GENERATED_END not in existing:
+        return ""
+    return existing.split(GENERATED_END, 1)[1].lstrip("\n")
+
+
+def _run_steering(catalogue: Catalogue, args: argparse.Namespace) -> int:
+    """``evaluate --steering``: measure each steering control."""
+    from recommender.evaluation.steering import (
+        SteeringConfig,
+        evaluate_steering,
+        render_steering,
+    )
+
+    config = SteeringConfig(
+        as_of=args.as_of,
+        half_life_years=args.half_life,
+        playlist_order=playlist_order_from_file(args.catalog, catalogue),
+    )
+    if args.alpha is not None:
+        config.alpha = args.alpha
+    if args.membership_weight is not None:
+        config.playlist_weight = args.membership_weight
+    report = evaluate_steering(catalogue, config)
+    if args.out:
+        out = Path(args.out)
+        out.write_text(render_steering(report, _command(args), _kept(out)), encoding="utf-8")
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not args.out:
+        sys.stdout.write(render_steering(report, _command(args)))
     return EXIT_OK
