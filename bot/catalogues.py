@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.store import Store
 from bot.store.errors import StorageError
 from bot.store.guild_settings import GuildSettings
-from bot.store.models import GuildCatalogue as StoredCatalogue
+from bot.store.models import StoredCatalogue
 from recommender.catalogue import Catalogue
 from recommender.engine import DEFAULT_PLAYLIST_WEIGHT, Recommender
 from recommender.popularity import PopularityWeighting

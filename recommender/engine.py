@@ -76,7 +76,7 @@ __all__ = [
     "Seeds",
     "Steering",
     "Taste",
-    "UnknownTrackError",
+    "TrackNotInCatalogueError",
 ]
 
 DEFAULT_ALPHA = 0.8
@@ -94,7 +94,7 @@ _NONE = np.empty(0, dtype=np.int64)
 _NONE.flags.writeable = False
 
 
-class UnknownTrackError(LookupError):
+class TrackNotInCatalogueError(LookupError):
     """A seed id is not in the catalogue."""
 
 
@@ -253,10 +253,10 @@ class Recommender:
         if isinstance(seed, str):
             row = self.catalogue.row_of(seed)
             if row is None:
-                raise UnknownTrackError(f"track {seed} is not in the catalogue")
+                raise TrackNotInCatalogueError(f"track {seed} is not in the catalogue")
             return row
         if not 0 <= seed < len(self.catalogue):
-            raise UnknownTrackError(f"row {seed} is outside the catalogue")
+            raise TrackNotInCatalogueError(f"row {seed} is outside the catalogue")
         return int(seed)
 
     def raw_features(self, row: int) -> np.ndarray:
@@ -340,7 +340,7 @@ class Recommender:
             their effect is each suggestion's ``steer`` part, and a filter that
             matched nothing is dropped and named in ``Answer.relaxed``.
 
-        Raises :class:`UnknownTrackError` for a seed or exclusion not in the
+        Raises :class:`TrackNotInCatalogueError` for a seed or exclusion not in the
         catalogue, :class:`NoFeaturesError` when similarity is asked for and no
         seed (or rating) has features, ``ValueError`` for bad numbers.
         """

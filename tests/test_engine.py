@@ -19,7 +19,7 @@ from recommender.engine import (
     Recommender,
     Seeds,
     Taste,
-    UnknownTrackError,
+    TrackNotInCatalogueError,
 )
 from recommender.loaders import load_catalogue
 from recommender.popularity import PopularityWeighting
@@ -184,20 +184,20 @@ def test_missing_popularity_or_date_never_rank_first(recommender: Recommender) -
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda r: r.recommend(Seeds(["0" * 22])), UnknownTrackError),
-        (lambda r: r.recommend(Seeds([10**6])), UnknownTrackError),
-        (lambda r: r.recommend(Seeds([-1])), UnknownTrackError),
+        (lambda r: r.recommend(Seeds(["0" * 22])), TrackNotInCatalogueError),
+        (lambda r: r.recommend(Seeds([10**6])), TrackNotInCatalogueError),
+        (lambda r: r.recommend(Seeds([-1])), TrackNotInCatalogueError),
         (lambda r: r.recommend(Seeds([])), ValueError),
         (lambda r: r.recommend(Seeds([0, 1, 2, 3, 4, 5])), ValueError),
         (lambda r: r.recommend(Seeds([0]), k=0), ValueError),
         (lambda r: r.recommend(Seeds([0]), alpha=1.5), ValueError),
         (lambda r: r.recommend(Seeds([0]), alpha=float("nan")), ValueError),
-        (lambda r: r.recommend(Seeds([0]), exclude=["nope"]), UnknownTrackError),
+        (lambda r: r.recommend(Seeds([0]), exclude=["nope"]), TrackNotInCatalogueError),
         (lambda r: r.recommend(Seeds([0]), allowed=np.ones(3, dtype=bool)), ValueError),
         (lambda r: r.recommend([Seeds([0])], alpha=-0.5), ValueError),
         (lambda r: r.recommend([0]), TypeError),
         (lambda r: r.recommend("0"), TypeError),
-        (lambda r: r.recommend(Taste(liked=["nope"])), UnknownTrackError),
+        (lambda r: r.recommend(Taste(liked=["nope"])), TrackNotInCatalogueError),
         (lambda r: r.recommend(Taste()), NoFeaturesError),
         (lambda r: r.recommend(Seeds([0]), diversity=Diversity(amount=2.0)), ValueError),
     ],

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import PlaylistSource, SqliteStore, UnknownTrackError, sql_staging
+from bot.store import PlaylistSource, SqliteStore, UncachedTracksError, sql_staging
 from bot.store.rows import to_db_time
 from tests.store_contract.views import catalogue_tracks, members
 from tests.test_store_support import T0, assert_same_track, source, track
@@ -116,7 +116,7 @@ async def test_a_big_refresh_swaps_membership_and_keeps_place_and_first_adder(
 async def test_a_big_spotify_save_refuses_unknown_ids_before_writing(store: SqliteStore) -> None:
     await store.put_tracks([track(i) for i in range(30)])
     ids = [track(i).id for i in range(30)]
-    with pytest.raises(UnknownTrackError) as caught:
+    with pytest.raises(UncachedTracksError) as caught:
         await store.save_source(source(GUILD), [*ids, "nope"])
     assert caught.value.missing == ["nope"]
     assert await store.count_sources(GUILD) == 0

@@ -35,7 +35,7 @@ Schema (version :data:`LATEST_VERSION`, see :mod:`bot.store.migrations`)::
 Times are ISO-8601 UTC text of fixed width (text order is time order). Every
 method touching guild data takes the guild id and filters by it; provenance of a
 value is its ``feature_source``/``popularity_source`` plus the table it lives in
-(``GuildCatalogue.upload_source`` and ``RatedTrack.upload_source`` name the upload).
+(``StoredCatalogue.upload_source`` and ``RatedTrack.upload_source`` name the upload).
 """
 
 from bot.store.errors import (
@@ -43,7 +43,7 @@ from bot.store.errors import (
     InvalidSettingError,
     SchemaTooNewError,
     StoreError,
-    UnknownTrackError,
+    UncachedTracksError,
 )
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
@@ -52,7 +52,6 @@ from bot.store.models import (
     DISLIKE,
     LIKE,
     ForgetResult,
-    GuildCatalogue,
     PlaylistSource,
     RatedTrack,
     Rating,
@@ -61,6 +60,7 @@ from bot.store.models import (
     RecommendationItem,
     RecommendationMessage,
     SourceKind,
+    StoredCatalogue,
 )
 from bot.store.sqlite import SqliteStore
 
@@ -70,7 +70,6 @@ __all__ = [
     "LIKE",
     "DuplicateMessageError",
     "ForgetResult",
-    "GuildCatalogue",
     "GuildSettings",
     "InvalidSettingError",
     "PlaylistSource",
@@ -85,5 +84,6 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreError",
-    "UnknownTrackError",
+    "StoredCatalogue",
+    "UncachedTracksError",
 ]

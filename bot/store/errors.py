@@ -31,7 +31,7 @@ class SchemaTooNewError(StoreError):
         )
 
 
-class UnknownTrackError(StoreError):
+class UncachedTracksError(StoreError):
     """A playlist's membership names tracks that are not in the track cache.
 
     Callers store the records with ``put_tracks`` first; membership only ever

@@ -44,13 +44,13 @@ from typing import Any, Protocol
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
     ForgetResult,
-    GuildCatalogue,
     PlaylistSource,
     RatedTrack,
     Rating,
     RatingCounts,
     RatingValue,
     RecommendationMessage,
+    StoredCatalogue,
 )
 from recommender.cache import TrackCache
 from recommender.closing import AsyncClosing
@@ -105,7 +105,7 @@ class SourceStore(Protocol):
         membership, in one transaction.
 
         ``track_ids`` is the playlist in order and must already be in the shared
-        track cache (``UnknownTrackError`` otherwise); a CSV source is refused with
+        track cache (``UncachedTracksError`` otherwise); a CSV source is refused with
         ``ValueError`` (use :meth:`save_upload`). On a refresh the original
         ``added_by``/``added_at`` are kept; ``track_count`` becomes
         ``len(track_ids)`` and ``refreshed_at`` defaults to now. On any error the
@@ -141,7 +141,7 @@ class SourceStore(Protocol):
         other uploads of the same ids stay); ``False`` if it did not exist."""
 
     @abc.abstractmethod
-    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+    async def load_guild_catalogue(self, guild_id: int) -> StoredCatalogue:
         """All tracks of the guild's sources as the guild sees them (its own newest
         upload of an id, else the shared upstream values; never another guild's
         upload), deduplicated, with memberships (every source, in playlist order,

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.errors import UnknownTrackError
-from bot.store.models import GuildCatalogue, PlaylistSource
+from bot.store.errors import UncachedTracksError
+from bot.store.models import PlaylistSource, StoredCatalogue
 from bot.store.rows import (
     DECODE_IN_THREAD_ABOVE,
     decode_off_loop,
@@ -106,7 +106,7 @@ async def save_source(
     # the cache: a CSV source's tracks live in its guild's uploads).
     missing = await missing_track_ids(db, track_ids)
     if missing:
-        raise UnknownTrackError(missing)
+        raise UncachedTracksError(missing)
     source_id = await _write_source(db, source, track_ids, now)
     # A key that once named an upload keeps none of its uploaded values.
     await replace_uploads(db, source.guild_id, source_id, [], now)
@@ -187,7 +187,7 @@ async def remove_source(db: aiosqlite.Connection, guild_id: int, key: str) -> bo
     return cursor.rowcount > 0
 
 
-async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalogue:
+async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> StoredCatalogue:
     """The guild's tracks as it sees them, and its memberships, in set-based queries (no
     per-track I/O); putting 100k rows together runs off the event loop."""
     # Sources first, then each one's members in key order: no sort of every row.
@@ -224,7 +224,7 @@ async def load_catalogue(db: aiosqlite.Connection, guild_id: int) -> GuildCatalo
 
 def _assemble(
     members: list[tuple[str, list[Any]]], by_id: dict[str, Track], uploads: Uploads
-) -> GuildCatalogue:
+) -> StoredCatalogue:
     """The catalogue from each source's member rows (in source order) and the records."""
     memberships: dict[str, list[str]] = {}
     sources_of: dict[str, list[str]] = {}  # insertion order = first appearance
@@ -237,7 +237,7 @@ def _assemble(
             elif keys[-1] != key:  # one source's rows come together
                 keys.append(key)
     by_id.update((track_id, track) for track_id, (track, _) in uploads.items())
-    return GuildCatalogue(
+    return StoredCatalogue(
         # An id with no record at all cannot be rebuilt offline; it is left out
         # rather than failing the whole guild.
         tracks=[by_id[track_id] for track_id in sources_of if track_id in by_id],

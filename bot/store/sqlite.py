@@ -62,19 +62,19 @@ from bot.store import (
     sql_tracks,
     sql_uploads,
 )
-from bot.store.errors import SchemaTooNewError, StoreError, UnknownTrackError, storage_errors
+from bot.store.errors import SchemaTooNewError, StoreError, UncachedTracksError, storage_errors
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import Store
 from bot.store.migrations import LATEST_VERSION, migrate, schema_version
 from bot.store.models import (
     ForgetResult,
-    GuildCatalogue,
     PlaylistSource,
     RatedTrack,
     Rating,
     RatingCounts,
     RatingValue,
     RecommendationMessage,
+    StoredCatalogue,
 )
 from bot.store.rows import to_db_time, utcnow
 from recommender.track import Track
@@ -443,7 +443,7 @@ class SqliteStore(Store):
         async with self._read() as db:
             missing = await sql_tracks.missing_track_ids(db, ids)
         if missing:
-            raise UnknownTrackError(missing)
+            raise UncachedTracksError(missing)
         return await self._save_staged(source, ids, None)
 
     async def save_upload(self, source: PlaylistSource, tracks: Sequence[Track]) -> PlaylistSource:
@@ -475,7 +475,7 @@ class SqliteStore(Store):
         await self._delete_hidden(retired)
         return True
 
-    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+    async def load_guild_catalogue(self, guild_id: int) -> StoredCatalogue:
         async with self._read() as db:
             return await sql_sources.load_catalogue(db, guild_id)
 

@@ -16,7 +16,7 @@ from bot.store import (
     RecommendationMessage,
     SqliteStore,
     Store,
-    UnknownTrackError,
+    UncachedTracksError,
 )
 from bot.store.postgres import PostgresStore
 from recommender.cache import TrackCache
@@ -58,7 +58,7 @@ async def test_a_failed_refresh_keeps_the_previous_membership(
     await store.save_source(source(1), ids[:3])
 
     # Unknown ids are refused before anything is written.
-    with pytest.raises(UnknownTrackError) as caught:
+    with pytest.raises(UncachedTracksError) as caught:
         await store.save_source(source(1, snapshot_id="snap-2"), [*ids[3:], "nope"])
     assert caught.value.missing == ["nope"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.errors import UnknownTrackError
-from bot.store.models import GuildCatalogue, PlaylistSource
+from bot.store.errors import UncachedTracksError
+from bot.store.models import PlaylistSource, StoredCatalogue
 from bot.store.postgres.rows import affected, clean_text, records_to_tracks, track_select
 from bot.store.postgres.sql_guilds import ensure_guild
 from bot.store.postgres.sql_tracks import hold_tracks, missing_track_ids
@@ -87,7 +87,7 @@ async def save_source(
     await hold_tracks(conn)  # the ids checked next cannot be pruned before commit
     missing = await missing_track_ids(conn, track_ids)
     if missing:
-        raise UnknownTrackError(missing)
+        raise UncachedTracksError(missing)
     source_id = await _write_source(conn, source, track_ids, now)
     # A key that once named an upload keeps none of its uploaded values.
     await replace_uploads(conn, source.guild_id, source_id, [], now)
@@ -162,7 +162,7 @@ async def remove_source(conn: asyncpg.Connection, guild_id: int, key: str) -> bo
     return affected(status) > 0
 
 
-async def load_catalogue(conn: asyncpg.Connection, guild_id: int) -> GuildCatalogue:
+async def load_catalogue(conn: asyncpg.Connection, guild_id: int) -> StoredCatalogue:
     """The guild's tracks and memberships in two set-based queries (no per-track I/O).
 
     The caller runs this in one snapshot, so both queries see the same sources.
@@ -198,7 +198,7 @@ async def load_catalogue(conn: asyncpg.Connection, guild_id: int) -> GuildCatalo
     by_id = await decode_off_loop(track_rows, records_to_tracks)
     uploads = await guild_uploads(conn, guild_id)
     by_id.update((track_id, track) for track_id, (track, _) in uploads.items())
-    return GuildCatalogue(
+    return StoredCatalogue(
         # An id with no record at all cannot be rebuilt offline; it is left out
         # rather than failing the whole guild.
         tracks=[by_id[track_id] for track_id in sources_of if track_id in by_id],

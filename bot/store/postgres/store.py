@@ -39,13 +39,13 @@ from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildChanged, GuildWatch, Store
 from bot.store.models import (
     ForgetResult,
-    GuildCatalogue,
     PlaylistSource,
     RatedTrack,
     Rating,
     RatingCounts,
     RatingValue,
     RecommendationMessage,
+    StoredCatalogue,
 )
 from bot.store.postgres import (
     sql_guilds,
@@ -365,7 +365,7 @@ class PostgresStore(Store):
             guild_id, lambda c: sql_sources.remove_source(c, guild_id, key)
         )
 
-    async def load_guild_catalogue(self, guild_id: int) -> GuildCatalogue:
+    async def load_guild_catalogue(self, guild_id: int) -> StoredCatalogue:
         return await self._snapshot(lambda c: sql_sources.load_catalogue(c, guild_id))
 
     # -- recommendation messages -----------------------------------------------------
