@@ -12,13 +12,14 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.catalogues import CatalogueService, GuildCatalogue
 from bot.errors import UserFacingError, upstream_message
 from bot.message_seeds import find_seeds
 from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
+from bot.steering_choices import Picks
 from bot.store import Store
 from bot.store.busy import retry_when_busy
 from bot.store.guild_settings import GuildSettings
@@ -38,7 +39,7 @@ from recommender.engine import (
 )
 from recommender.ids import parse_spotify_id
 from recommender.ingest.service import Ingestion
-from recommender.query import MAX_SEEDS
+from recommender.query import MAX_SEEDS, Steering
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["song", "profile", "favourites"]
 
+UNKNOWN_CHOICE = "That choice isn't one I know: pick mood, energy, tempo and decade from the lists."
 NOTHING_IN_MESSAGE = (
     "I found no Spotify track link and no song from this server's playlists in that message."
 )
@@ -67,6 +69,9 @@ class RecommendOutcome:
     profile_ratings: int = 0
     notes: list[str] = field(default_factory=list)
     fallback: Fallback | None = None
+    #: The steering the answer was asked with, and what the member picked, in words.
+    steering: Steering | None = None
+    asked: str = ""
 
     @property
     def seed(self) -> Track | None:
@@ -127,12 +132,14 @@ class RecommendationService:
         songs: str | Sequence[str | None] | None,
         count: int | None = None,
         alpha: float | None = None,
+        picks: Picks | None = None,
     ) -> RecommendOutcome:
         """Rank suggestions for one to five ``songs`` (or the member's taste without any).
 
         Each song is what a member typed or picked: a catalogue track id, a name, or a
-        Spotify track link. Raises :class:`UserFacingError` with what to do next when
-        it cannot.
+        Spotify track link. ``picks`` steer the answer (mood, energy, tempo, decade,
+        exploration). Raises :class:`UserFacingError` with what to do next when it
+        cannot.
         """
         guild = await self._catalogues.ensure(guild_id)
         recommender = _recommender_of(guild)
@@ -140,11 +147,12 @@ class RecommendationService:
         count = min(count or settings.default_count, MAX_SUGGESTIONS)
         alpha = settings.alpha if alpha is None else alpha
         ratings = await self._ratings(guild_id, user_id, recommender.catalogue)
+        ask = _Ask(count, alpha, picks or Picks(), _steering(picks))
         typed = _typed_songs(songs)
         if not typed:
-            return await self._without_song(recommender, ratings, settings, count, alpha)
+            return await self._without_song(recommender, ratings, settings, ask)
         seeds = _unique([await self._seed(guild, song) for song in typed])
-        return await self._for_seeds(recommender, seeds, ratings, settings, count, alpha)
+        return await self._for_seeds(recommender, seeds, ratings, settings, ask)
 
     async def recommend_from_message(
         self, guild_id: int, user_id: int, texts: Sequence[str]
@@ -178,8 +186,7 @@ class RecommendationService:
         seeds: list[Track],
         ratings: _Ratings,
         settings: GuildSettings,
-        count: int,
-        alpha: float,
+        ask: _Ask,
     ) -> RecommendOutcome:
         """The answer for resolved seed songs (in the catalogue or fetched from Spotify)."""
         catalogue = recommender.catalogue
@@ -207,12 +214,13 @@ class RecommendationService:
             answer = await asyncio.to_thread(
                 recommender.recommend,
                 query,
-                count,
-                alpha=alpha,
+                ask.count,
+                alpha=ask.alpha,
                 taste=ratings.taste,
                 boosts=_boosts(recommender, settings, ratings),
                 diversity=_diversity(settings),
                 explain=True,
+                steer=ask.steering,
             )
         except NoFeaturesError:
             subject = (
@@ -234,7 +242,7 @@ class RecommendationService:
             notes.append(f"Tuned to your {answer.taste_ratings} ratings.")
         if answer.co_likers:
             notes.append(f"Includes what {answer.co_likers} people here liked along with it.")
-        return _outcome("song", tuple(used), answer, alpha, recommender, notes)
+        return _outcome("song", tuple(used), answer, ask, recommender, notes)
 
     # -- pieces ------------------------------------------------------------------------
 
@@ -249,8 +257,7 @@ class RecommendationService:
         recommender: Recommender,
         ratings: _Ratings,
         settings: GuildSettings,
-        count: int,
-        alpha: float,
+        ask: _Ask,
     ) -> RecommendOutcome:
         boosts = _boosts(recommender, settings, ratings)
         taste = ratings.taste
@@ -259,11 +266,12 @@ class RecommendationService:
                 answer = await asyncio.to_thread(
                     recommender.recommend,
                     taste,
-                    count,
-                    alpha=alpha,
+                    ask.count,
+                    alpha=ask.alpha,
                     boosts=boosts,
                     diversity=_diversity(settings),
                     explain=True,
+                    steer=ask.steering,
                 )
             except NoFeaturesError:
                 pass  # nothing rated has features: the server's favourites, below
@@ -273,21 +281,22 @@ class RecommendationService:
                     notes.insert(
                         0, "Nothing here is close to your taste yet: the closest by sound."
                     )
-                return _outcome("profile", (), answer, alpha, recommender, notes)
+                return _outcome("profile", (), answer, ask, recommender, notes)
         # The server's favourites: what members here liked most, then recent & popular.
         answer = await asyncio.to_thread(
             recommender.recommend,
             Popular(),
-            count,
+            ask.count,
             exclude=ratings.rated,
             boosts=boosts,
             explain=True,
+            steer=ask.steering,
         )
         notes = [
             "You haven't rated anything here yet, so these are the server's "
             "favourites. Rate them to get picks for you."
         ]
-        return _outcome("favourites", (), answer, 0.0, recommender, notes)
+        return _outcome("favourites", (), answer, replace(ask, alpha=0.0), recommender, notes)
 
     async def _seed(self, guild: GuildCatalogue, song: str) -> Track:
         assert guild.resolver is not None and guild.catalogue is not None
@@ -429,7 +438,7 @@ def _outcome(
     mode: Mode,
     seeds: tuple[Track, ...],
     answer: Answer,
-    alpha: float,
+    ask: _Ask,
     recommender: Recommender,
     notes: list[str],
 ) -> RecommendOutcome:
@@ -437,12 +446,47 @@ def _outcome(
         mode,
         seeds,
         list(answer),
-        alpha,
+        ask.alpha,
         len(recommender),
         answer.taste_ratings,
-        notes,
+        [*notes, *_relaxed_notes(answer.relaxed, ask.picks)],
         answer.fallback,
+        answer.steering,
+        ask.picks.describe(),
     )
+
+
+def _relaxed_notes(relaxed: Sequence[str], picks: Picks) -> list[str]:
+    """Say which steering filters matched nothing here and were left out."""
+    notes = []
+    if "decade" in relaxed:
+        notes.append(f"Nothing here is from the {picks.decade}s, so the decade was left out.")
+    if "tempo" in relaxed:
+        notes.append("Nothing here has that tempo, so the tempo was left out.")
+    if "targets" in relaxed:
+        notes.append("Nothing here is close to that mood, so the mood was left out.")
+    return notes
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What one request asks besides its songs: how many, which alpha, which steering."""
+
+    count: int
+    alpha: float
+    picks: Picks
+    steering: Steering | None
+
+
+def _steering(picks: Picks | None) -> Steering | None:
+    if picks is None:
+        return None
+    try:
+        return picks.steering()
+    except ValueError:
+        # Discord only sends the declared choices; anything else is a rogue client.
+        log.info("unknown steering choice refused: %r", picks)
+        raise UserFacingError(UNKNOWN_CHOICE) from None
 
 
 def _short(text: str, width: int = 80) -> str:

@@ -11,6 +11,7 @@ from bot.discord_limits import (
     CHOICE_NAME,
     CHOICE_VALUE,
     EMBED_DESCRIPTION,
+    EMBED_FIELD_VALUE,
     EMBED_TITLE,
     MESSAGE_CONTENT,
     clamp,
@@ -20,6 +21,7 @@ from bot.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
 from bot.untrusted_text import code, inline, plain, spotify_link
+from recommender.query import Steering
 from recommender.track import Track
 
 ACCENT = discord.Colour(0x1DB954)  # Spotify green reads well on dark and light themes
@@ -34,6 +36,16 @@ SOURCE_NAME_WIDTH = 100
 TITLE_NAME_WIDTH = 200
 LINE_WIDTH = 300
 SPOTIFY_ID_WIDTH = 40  # a Spotify id is 22 characters; an uploaded CSV's may be longer
+SEED_NAME_WIDTH = 50
+SEED_ARTISTS_WIDTH = 40
+ASKED_WIDTH = 200
+# Above the suggestions: the seed's artists, notes and the steering line (at most
+# INTRO_BUDGET). A suggestion line at the widths above takes up to ~410 characters
+# (emoji, link, artists, year, reason, similarity, steered values); when ten of them
+# do not fit beside the intro they are redrawn at NARROW_WIDTHS (name, artists,
+# reason), ~300 at most, so all ten always fit Discord's 4,096.
+INTRO_BUDGET = 900
+NARROW_WIDTHS = (36, 24, 60)
 
 
 def track_label(track: Track, width: int = CHOICE_NAME_LIMIT) -> str:
@@ -85,50 +97,32 @@ def fit_lines(lines: list[str], limit: int) -> str:
 def seed_line(track: Track) -> str:
     """One seed song as the answer names it: linked title, artists, year, Spotify id."""
     year = f" ({track.year})" if track.year else ""
-    artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
-    link = spotify_link(track.name, track.url, NAME_WIDTH)
+    artists = f" — {inline(track.artist_line, SEED_ARTISTS_WIDTH)}" if track.artists else ""
+    link = spotify_link(track.name, track.url, SEED_NAME_WIDTH)
     return f"• {link}{artists}{year} · {code(track.id, SPOTIFY_ID_WIDTH)}"
 
 
 def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
-    """The /recommend answer: the seed, numbered suggestions with reasons, how to rate."""
-    seeds = outcome.seeds
-    if len(seeds) == 1:
-        seed = seeds[0]
-        embed = discord.Embed(
-            title=f"Because you like {inline(seed.name, TITLE_NAME_WIDTH)}",
-            url=seed.url,
-            colour=ACCENT,
+    """The /recommend answer: the seeds, numbered suggestions with what earned them, how to rate.
+
+    Every suggestion stays in the embed whatever the names (its rating reactions are
+    under the message): when the lines would not fit, they are rendered narrower.
+    """
+    embed, header = _answer_heading(outcome)
+    steered = [f"-# Steered: {inline(outcome.asked, ASKED_WIDTH)}"] if outcome.asked else []
+    top = [*header, *steered, *(f"-# {note}" for note in outcome.notes)]
+    intro = fit_lines(top, INTRO_BUDGET) if top else ""
+    room = EMBED_DESCRIPTION - len(intro) - 1
+    lines = _suggestion_lines(outcome, NAME_WIDTH, ARTISTS_WIDTH, REASON_WIDTH)
+    if len("\n".join(lines)) > room:
+        lines = _suggestion_lines(outcome, *NARROW_WIDTHS)
+    embed.description = "\n".join([intro, fit_lines(lines, room)] if intro else lines)
+    if len(outcome.seeds) > 1:
+        embed.add_field(
+            name="Your songs",
+            value=fit_lines([seed_line(seed) for seed in outcome.seeds], EMBED_FIELD_VALUE),
+            inline=False,
         )
-        by = f"by {inline(seed.artist_line, LINE_WIDTH)} · " if seed.artists else ""
-        header = [f"{by}Spotify {code(seed.id, SPOTIFY_ID_WIDTH)}"]
-    elif seeds:
-        embed = discord.Embed(title=f"Because you like these {len(seeds)} songs", colour=ACCENT)
-        header = [seed_line(seed) for seed in seeds]
-    elif outcome.mode == "profile":
-        embed = discord.Embed(title="Picked for you", colour=ACCENT)
-        header = []
-    else:
-        embed = discord.Embed(title="This server's favourites", colour=ACCENT)
-        header = []
-    lines = list(header)
-    lines += [f"-# {note}" for note in outcome.notes]
-    for suggestion, reason in zip(outcome.suggestions, outcome.reasons, strict=True):
-        track = suggestion.track
-        position = suggestion.rank - 1
-        like, dislike = rating_scheme.LIKE_EMOJIS[position], rating_scheme.DISLIKE_EMOJIS[position]
-        year = f" ({track.year})" if track.year else ""
-        artists = f" — {inline(track.artist_line, ARTISTS_WIDTH)}" if track.artists else ""
-        # What earned the place, from the engine's score parts: its reasons say which
-        # (sound, taste, playlists together, likes here, recent & popular); the one
-        # number shown is how alike it sounds, never the 0-1 popularity weight.
-        alike = f" · sounds {suggestion.similarity:.0%} alike" if suggestion.similarity > 0 else ""
-        # No bold around the link: a "**" in a name must not pair with the bot's own.
-        lines.append(
-            f"{like} {dislike} {spotify_link(track.name, track.url, NAME_WIDTH)}{artists}{year}\n"
-            f"-# {inline(reason, REASON_WIDTH)}{alike}"
-        )
-    embed.description = fit_lines(lines, EMBED_DESCRIPTION)
     footer = rating_scheme.legend(len(outcome.suggestions))
     if outcome.mode != "favourites":
         footer += (
@@ -138,6 +132,65 @@ def recommendation_embed(outcome: RecommendOutcome) -> discord.Embed:
         )
     embed.set_footer(text=footer)
     return fit_embed(embed)
+
+
+def _answer_heading(outcome: RecommendOutcome) -> tuple[discord.Embed, list[str]]:
+    """The embed with its title, and the lines under it that name a single seed."""
+    seeds = outcome.seeds
+    if len(seeds) == 1:
+        seed = seeds[0]
+        embed = discord.Embed(
+            title=f"Because you like {inline(seed.name, TITLE_NAME_WIDTH)}",
+            url=seed.url,
+            colour=ACCENT,
+        )
+        by = f"by {inline(seed.artist_line, LINE_WIDTH)} · " if seed.artists else ""
+        return embed, [f"{by}Spotify {code(seed.id, SPOTIFY_ID_WIDTH)}"]
+    if seeds:  # named one by one in a field
+        return discord.Embed(title=f"Because you like these {len(seeds)} songs", colour=ACCENT), []
+    if outcome.mode == "profile":
+        return discord.Embed(title="Picked for you", colour=ACCENT), []
+    return discord.Embed(title="This server's favourites", colour=ACCENT), []
+
+
+def _suggestion_lines(
+    outcome: RecommendOutcome, name_width: int, artists_width: int, reason_width: int
+) -> list[str]:
+    lines = []
+    for suggestion, reason in zip(outcome.suggestions, outcome.reasons, strict=True):
+        track = suggestion.track
+        position = suggestion.rank - 1
+        like, dislike = rating_scheme.LIKE_EMOJIS[position], rating_scheme.DISLIKE_EMOJIS[position]
+        year = f" ({track.year})" if track.year else ""
+        artists = f" — {inline(track.artist_line, artists_width)}" if track.artists else ""
+        # What earned the place, from the engine's score parts: its reasons say which
+        # (sound, taste, playlists together, likes here, steering, recent & popular);
+        # the one number shown is how alike it sounds, never the 0-1 popularity weight.
+        alike = f" · sounds {suggestion.similarity:.0%} alike" if suggestion.similarity > 0 else ""
+        steered = steered_values(suggestion.track, outcome.steering)
+        # No bold around the link: a "**" in a name must not pair with the bot's own.
+        lines.append(
+            f"{like} {dislike} {spotify_link(track.name, track.url, name_width)}{artists}{year}\n"
+            f"-# {inline(reason, reason_width)}{alike}{steered}"
+        )
+    return lines
+
+
+def steered_values(track: Track, steering: Steering | None) -> str:
+    """What a suggestion has of what was steered for, e.g. " · energy 0.82 · 124 BPM".
+
+    The track's own values (Spotify's 0-1 features, its tempo, Spotify's 0-100
+    popularity when exploring), so a member can see the steering at work.
+    """
+    if steering is None:
+        return ""
+    features = track.features or {}
+    parts = [f"{name} {features[name]:.2f}" for name in steering.targets if name in features]
+    if steering.tempo is not None and "tempo" in features:
+        parts.append(f"{features['tempo']:.0f} BPM")
+    if steering.exploration != "balanced" and track.popularity is not None:
+        parts.append(f"Spotify popularity {track.popularity}")
+    return "".join(f" · {part}" for part in parts)
 
 
 def sources_embed(sources: list[PlaylistSource], max_sources: int) -> discord.Embed:

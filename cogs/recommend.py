@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards, insight_embeds, rating_scheme, rendering
+from bot import guards, insight_embeds, rating_scheme, rendering, steering_choices
 from bot.client import PRIVATE_ERRORS
 from bot.store.errors import StorageError
 
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 CHART_FILENAME = "sound.png"
 LIKE_THIS = "Recommend songs like this"
 SONG_HELP = "Another song to mix in (start typing) or a Spotify track link"
+T = TypeVar("T", str, int)
+
+
+def _choices(choices: tuple[steering_choices.Choice, ...]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=c.label, value=c.value) for c in choices]
 
 
 class RecommendCog(commands.Cog):
@@ -60,6 +65,20 @@ class RecommendCog(commands.Cog):
         song5=SONG_HELP,
         count="How many suggestions (1-10)",
         alpha="1 = sounding alike only, 0 = recent & popular only (default: the server's)",
+        mood="Steer towards a mood",
+        energy="Steer towards an energy",
+        tempo="Only songs in this tempo range",
+        decade="Only songs released in this decade",
+        explore="Familiar: well known, artists you rated; adventurous: less known, new artists",
+    )
+    @app_commands.choices(
+        mood=_choices(steering_choices.MOOD_CHOICES),
+        energy=_choices(steering_choices.ENERGY_CHOICES),
+        tempo=_choices(steering_choices.TEMPO_CHOICES),
+        explore=_choices(steering_choices.EXPLORE_CHOICES),
+    )
+    @app_commands.choices(
+        decade=[app_commands.Choice(name=f"{d}s", value=d) for d in steering_choices.DECADES]
     )
     @app_commands.guild_only()
     async def recommend(
@@ -72,13 +91,25 @@ class RecommendCog(commands.Cog):
         song5: str | None = None,
         count: app_commands.Range[int, 1, 10] | None = None,
         alpha: app_commands.Range[float, 0.0, 1.0] | None = None,
+        mood: app_commands.Choice[str] | None = None,
+        energy: app_commands.Choice[str] | None = None,
+        tempo: app_commands.Choice[str] | None = None,
+        decade: app_commands.Choice[int] | None = None,
+        explore: app_commands.Choice[str] | None = None,
     ) -> None:
         guild_id = guards.guild_id(interaction)
         songs = [song, song2, song3, song4, song5]
+        picks = steering_choices.Picks(
+            mood=_value(mood),
+            energy=_value(energy),
+            tempo=_value(tempo),
+            decade=_value(decade),
+            explore=_value(explore),
+        )
         await self._answer(
             interaction,
             lambda: self.bot.recommendations.recommend(
-                guild_id, interaction.user.id, songs, count, alpha
+                guild_id, interaction.user.id, songs, count, alpha, picks
             ),
         )
 
@@ -158,6 +189,10 @@ class RecommendCog(commands.Cog):
             log.warning("autocomplete: %s", error)
             return []
         return rendering.song_choices(tracks)
+
+
+def _value(choice: app_commands.Choice[T] | None) -> T | None:
+    return None if choice is None else choice.value
 
 
 def _message_texts(message: discord.Message) -> list[str]:

@@ -105,8 +105,9 @@ async def test_links_in_text_and_link_previews_all_become_seeds(tmp_path: Path) 
         answer = await recommend_answer(handle)
         embed = answer.embeds[0]
         assert embed["title"] == "Because you like these 3 songs"
+        seeds = embed["fields"][0]["value"]
         for name, track_id in (("Halo", first), ("Wildfire", second), ("Blue Monday", third)):
-            assert f"[{name}]({_link(track_id)})" in embed["description"]
+            assert f"[{name}]({_link(track_id)})" in seeds
         stored = await _stored(bot, world, answer.id)
         assert stored.seed_track_ids == (first, second, third)
         suggested = {item.track_id for item in stored.items}
@@ -182,10 +183,12 @@ async def test_recommend_with_three_songs_names_all_three(tmp_path: Path) -> Non
         answer = await recommend_answer(handle)
         embed = answer.embeds[0]
         assert embed["title"] == "Because you like these 3 songs"
-        description = embed["description"]
+        assert embed["fields"][0]["name"] == "Your songs"
+        seeds = embed["fields"][0]["value"]
         for name in ("Halo", "Satellite", "Velvet Sky"):
-            assert f"[{name}]({_link(ids[name])})" in description
-            assert f"`{ids[name]}`" in description
+            assert f"[{name}]({_link(ids[name])})" in seeds  # title, linked by Spotify id
+            assert f"`{ids[name]}`" in seeds
+            assert _link(ids[name]) not in embed["description"]  # never suggested
         stored = await _stored(bot, world, answer.id)
         assert stored.seed_track_ids == (ids["Halo"], ids["Satellite"], ids["Velvet Sky"])
         assert len(stored.items) == 4
