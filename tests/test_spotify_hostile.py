@@ -201,6 +201,15 @@ async def test_a_playlist_that_changed_mid_read_is_read_again(full: FakeSpotify)
     assert len(metadata) == 4  # (read + snapshot check) twice
 
 
+async def test_a_playlist_read_in_one_answer_needs_no_snapshot_check(dev: FakeSpotify) -> None:
+    playlist = dev.add_playlist(30)  # the owner's metadata answer carries all 30 entries
+    settings = SpotifySettings.from_env(dev.env(user="owner"))
+    async with SpotifyClient(settings) as client:
+        contents = await read_playlist(client, playlist)
+    assert len(contents.tracks) == 30
+    assert dev.requests.paths().count(f"/v1/playlists/{playlist}") == 1
+
+
 async def test_a_playlist_that_keeps_changing_is_reported_and_nothing_stored(
     full: FakeSpotify,
 ) -> None:

@@ -122,6 +122,7 @@ class _PlaylistReader:
         caps = client.capabilities
         self.endpoint = "tracks" if caps.playlist_items_endpoint is False else "items"
         self.pages = 0  # item pages requested (the metadata's embedded page not included)
+        self.answers_with_items = 0  # 1 when the metadata carried the first page
         self.snapshots: set[str | None] = set()  # every snapshot_id seen while reading
         self._rewrote = False
 
@@ -176,9 +177,13 @@ class _PlaylistReader:
         )
         if response.status in (400, 404):
             raise PlaylistNotFound(self.playlist_id)
-        if response.status == 403 or not isinstance(response.body, dict):
+        if response.status == 403:
             raise self._not_readable()
-        self.name = str(response.body.get("name") or "") or None
+        if not isinstance(response.body, dict):
+            raise UnexpectedResponse(
+                response.status, f"playlist {self.playlist_id}", "not a JSON object"
+            )
+        self.name = str(response.body.get("name") or "")[:MAX_NAME_CHARS] or None
         return response.body
 
     async def page(self, offset: int) -> dict[str, Any]:
@@ -265,6 +270,8 @@ async def _read_once(
     first = _embedded_page(body)
     if first is None or not isinstance(first.get("items"), list):
         first = await reader.page(0)  # development mode: metadata carries no items
+    else:
+        reader.answers_with_items += 1
     info = _info(reader.playlist_id, body, first)
     if info.total is not None and info.total > MAX_ENTRIES:
         raise PlaylistRunaway(
@@ -322,11 +329,11 @@ async def _read_once(
 async def _changed_since(reader: _PlaylistReader, contents: PlaylistContents) -> bool:
     """True when the playlist is no longer the version whose first page was read.
 
-    The metadata answer is one consistent snapshot, so a playlist that fit in it
+    A playlist whose entries all came in one answer is one consistent version and
     needs no check; otherwise its ``snapshot_id`` is asked for again (pages carry
     none, though any page that does is compared too).
     """
-    if reader.pages > 0:
+    if reader.answers_with_items + reader.pages > 1:
         response = await reader.client.get(
             f"playlists/{reader.playlist_id}",
             {"fields": "snapshot_id"},
