@@ -19,6 +19,7 @@ from recommender.evaluation import metrics as m
 from recommender.evaluation.baselines import EngineMethod
 from recommender.evaluation.parity import score_run
 from recommender.evaluation.protocols import (
+    EvaluationProtocol,
     continuation_queries,
     personalisation_members,
     playlist_order_from_file,
@@ -112,6 +113,18 @@ def _recommender(catalogue: Catalogue) -> Recommender:
 
 
 # -- protocols ----------------------------------------------------------------------------
+
+
+def test_protocols_are_named_by_their_letter_or_their_name() -> None:
+    assert [p.value for p in EvaluationProtocol] == ["A", "B", "C"]
+    assert EvaluationProtocol.parse("a") is EvaluationProtocol.SEED_SONG
+    assert EvaluationProtocol.parse(" continuation ") is EvaluationProtocol.CONTINUATION
+    assert EvaluationProtocol.PERSONALISATION.label == "(C) personalisation"
+    # A member is its letter wherever results are keyed or printed (JSON, tables).
+    assert json.dumps({EvaluationProtocol.SEED_SONG: 1}) == '{"A": 1}'
+    for bad in ("D", "", "seed song", "AB"):
+        with pytest.raises(ValueError, match="not an evaluation protocol"):
+            EvaluationProtocol.parse(bad)
 
 
 def test_seed_song_queries_are_reproducible_and_well_formed(catalogue: Catalogue) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from recommender.catalogue import Catalogue
 from recommender.cli import EXIT_OK, CliError
-from recommender.evaluation.protocols import playlist_order_from_file
+from recommender.evaluation.protocols import EvaluationProtocol, playlist_order_from_file
 from recommender.evaluation.report import GENERATED_END, render_document, render_tables
 from recommender.evaluation.runner import DATASET_DATE, PROTOCOLS, EvaluationConfig, evaluate
 from recommender.loaders import CatalogueFormatError, load_catalogue
@@ -91,10 +91,12 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _protocols(text: str) -> tuple[str, ...]:
-    chosen = tuple(p.strip().upper() for p in text.split(",") if p.strip())
-    unknown = [p for p in chosen if p not in PROTOCOLS]
-    if unknown or not chosen:
+def _protocols(text: str) -> tuple[EvaluationProtocol, ...]:
+    try:
+        chosen = tuple(EvaluationProtocol.parse(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        chosen = ()
+    if not chosen:
         raise CliError(f"--protocols takes a subset of {','.join(PROTOCOLS)}, got {text!r}")
     return chosen
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,35 @@ import numpy as np
 from recommender.catalogue import Catalogue
 from recommender.ids import parse_spotify_id
 from recommender.loaders import map_columns, read_catalogue_frame
+
+
+class EvaluationProtocol(StrEnum):
+    """The three query sets above. The value is the letter the docs and the CLI use
+    (``--protocols A,B``); a member equals and hashes like its letter."""
+
+    SEED_SONG = "A"
+    CONTINUATION = "B"
+    PERSONALISATION = "C"
+
+    @classmethod
+    def parse(cls, text: str) -> EvaluationProtocol:
+        """The protocol named by its letter (any case) or its name (``seed-song``)."""
+        cleaned = text.strip()
+        for protocol in cls:
+            if cleaned.upper() == protocol.value or cleaned.lower() == protocol.slug:
+                return protocol
+        raise ValueError(f"not an evaluation protocol: {text!r}")
+
+    @property
+    def slug(self) -> str:
+        """The name in words: ``seed-song``, ``continuation``, ``personalisation``."""
+        return self.name.lower().replace("_", "-")
+
+    @property
+    def label(self) -> str:
+        """``(A) seed-song``: how the docs name it."""
+        return f"({self.value}) {self.slug}"
+
 
 SEED_SONG_MIN_TRACKS = 10
 SEED_SONG_SEEDS = 5

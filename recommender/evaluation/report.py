@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recommender.evaluation.protocols import EvaluationProtocol
 from recommender.evaluation.runner import EvaluationReport
 
 GENERATED_END = "<!-- end of generated results: text below this line is kept by --out -->"
@@ -15,8 +16,8 @@ ANCHORS: dict[str, tuple[float, float]] = {
 }
 """Issue 5's anchors: (A) NDCG@10 and (B) R-precision measured elsewhere."""
 
-METRICS = {
-    "A": (
+METRICS: dict[EvaluationProtocol, tuple[str, ...]] = {
+    EvaluationProtocol.SEED_SONG: (
         "precision@10",
         "ndcg@10",
         "hit@10",
@@ -24,14 +25,20 @@ METRICS = {
         "artist_diversity@10",
         "coverage@10",
     ),
-    "B": ("r_precision", "ndcg@100", "clicks"),
-    "C": ("ndcg@10", "precision@10", "hit@10"),
+    EvaluationProtocol.CONTINUATION: ("r_precision", "ndcg@100", "clicks"),
+    EvaluationProtocol.PERSONALISATION: ("ndcg@10", "precision@10", "hit@10"),
 }
-TITLES = {
-    "A": "(A) seed-song: top 10 for one seed, relevant = the rest of its playlist",
-    "B": "(B) continuation: top 100 for a playlist's first 5 tracks, relevant = the rest",
-    "C": "(C) personalisation: held-out tracks of the liked playlist, rated tracks excluded",
+TITLES: dict[EvaluationProtocol, str] = {
+    EvaluationProtocol.SEED_SONG: "top 10 for one seed, relevant = the rest of its playlist",
+    EvaluationProtocol.CONTINUATION: (
+        "top 100 for a playlist's first 5 tracks, relevant = the rest"
+    ),
+    EvaluationProtocol.PERSONALISATION: (
+        "held-out tracks of the liked playlist, rated tracks excluded"
+    ),
 }
+# Issue 5's anchors were measured on these two (ANCHORS: one value each).
+ANCHORED = (EvaluationProtocol.SEED_SONG, EvaluationProtocol.CONTINUATION)
 
 
 def _cell(mean: float, std: float, metric: str) -> str:
@@ -63,15 +70,15 @@ def render_tables(report: EvaluationReport) -> str:
             f"{t.check_ndcg:.4f} against {t.check_ndcg_without:.4f} without membership."
         )
         lines.append("")
-    for protocol in ("A", "B", "C"):
+    for protocol in EvaluationProtocol:
         if protocol not in summary:
             continue
         metrics = METRICS[protocol]
         count = report.queries.get(protocol, 0)
-        noun = "members" if protocol == "C" else "queries"
-        lines.append(f"### {TITLES[protocol]} ({count} {noun})")
+        noun = "members" if protocol is EvaluationProtocol.PERSONALISATION else "queries"
+        lines.append(f"### {protocol.label}: {TITLES[protocol]} ({count} {noun})")
         lines.append("")
-        anchor_col = protocol in ("A", "B")
+        anchor_col = protocol in ANCHORED
         header = ["method", *metrics, *(["anchor"] if anchor_col else [])]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
@@ -79,7 +86,7 @@ def render_tables(report: EvaluationReport) -> str:
             cells = [_cell(*by_metric[metric], metric) for metric in metrics]
             if anchor_col:
                 anchor = ANCHORS.get(method)
-                cells.append(f"{anchor[0 if protocol == 'A' else 1]:.4f}" if anchor else "")
+                cells.append(f"{anchor[ANCHORED.index(protocol)]:.4f}" if anchor else "")
             lines.append("| " + " | ".join([method, *cells]) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from recommender.evaluation.baselines import (
     baseline_methods,
 )
 from recommender.evaluation.protocols import (
+    EvaluationProtocol,
     Member,
     Query,
     continuation_queries,
@@ -43,14 +44,14 @@ DATASET_DATE = dt.date(2020, 1, 21)
 TUNE_SEED = 2018
 """Random seed of the tuning split and its queries (never one of the evaluation seeds)."""
 TUNE_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-PROTOCOLS: tuple[str, ...] = ("A", "B", "C")
+PROTOCOLS: tuple[EvaluationProtocol, ...] = tuple(EvaluationProtocol)
 
 
 @dataclass
 class EvaluationConfig:
     """What to run; ``membership_weight=None`` tunes it on a split of the playlists."""
 
-    protocols: tuple[str, ...] = PROTOCOLS
+    protocols: tuple[EvaluationProtocol, ...] = PROTOCOLS
     seeds: int = 3
     as_of: dt.date = DATASET_DATE
     half_life_years: float = 10.0
@@ -82,12 +83,14 @@ class EvaluationReport:
     playlists: int
     has_membership: bool
     membership_weight: float
-    queries: dict[str, int] = field(default_factory=dict)
-    results: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    queries: dict[EvaluationProtocol, int] = field(default_factory=dict)
+    results: dict[EvaluationProtocol, dict[str, dict[str, list[float]]]] = field(
+        default_factory=dict
+    )
     tuning: Tuning | None = None
     seconds: float = 0.0
 
-    def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    def summary(self) -> dict[EvaluationProtocol, dict[str, dict[str, tuple[float, float]]]]:
         """Mean and (population) standard deviation over the seeds."""
         return {
             protocol: {
@@ -347,47 +350,54 @@ def evaluate(
     genres = genres_by_row(catalogue)
     continuation = (
         continuation_queries(catalogue, playlist_order=config.playlist_order)
-        if "B" in config.protocols
+        if EvaluationProtocol.CONTINUATION in config.protocols
         else []
     )
     if continuation:
-        report.queries["B"] = len(continuation)
+        report.queries[EvaluationProtocol.CONTINUATION] = len(continuation)
     for seed in range(config.seeds):
         methods = [
             *baseline_methods(catalogue, recommender.recency_popularity, seed),
             *engine_methods(recommender, weight, has_membership, config.default_alpha),
         ]
-        if "A" in config.protocols:
+        if EvaluationProtocol.SEED_SONG in config.protocols:
             queries = seed_song_queries(catalogue, seed)
-            report.queries["A"] = len(queries)
+            report.queries[EvaluationProtocol.SEED_SONG] = len(queries)
             for method in methods:
                 say(f"seed {seed} A {method.name}")
                 scores = score_seed_song(catalogue, queries, method.rank(queries), genres)
-                _record(report, "A", method.name, scores)
+                _record(report, EvaluationProtocol.SEED_SONG, method.name, scores)
         if continuation:
             for method in methods:
                 say(f"seed {seed} B {method.name}")
                 _record(
                     report,
-                    "B",
+                    EvaluationProtocol.CONTINUATION,
                     method.name,
                     score_continuation(continuation, method.rank(continuation)),
                 )
-        if "C" in config.protocols:
+        if EvaluationProtocol.PERSONALISATION in config.protocols:
             members = personalisation_members(catalogue, seed)
-            report.queries["C"] = len(members)
+            report.queries[EvaluationProtocol.PERSONALISATION] = len(members)
             settings = [(config.default_alpha, 0.0), (1.0, 0.0), (config.default_alpha, weight)]
             for alpha, w in settings:
                 say(f"seed {seed} C alpha {alpha:g} membership {w:g}")
                 suffix = f"alpha {_fmt(alpha)}" + (f" + membership {w:g}" if w else "")
                 for variant, lists in personal_lists(recommender, members, alpha, w).items():
                     scores = score_personal([mb.query for mb in members], lists)
-                    _record(report, "C", f"{variant}, {suffix}", scores)
+                    _record(
+                        report, EvaluationProtocol.PERSONALISATION, f"{variant}, {suffix}", scores
+                    )
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _record(report: EvaluationReport, protocol: str, method: str, scores: dict[str, float]) -> None:
+def _record(
+    report: EvaluationReport,
+    protocol: EvaluationProtocol,
+    method: str,
+    scores: dict[str, float],
+) -> None:
     by_method = report.results.setdefault(protocol, {}).setdefault(method, {})
     for metric, value in scores.items():
         by_method.setdefault(metric, []).append(value)
