@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import load_dotenv
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.sharding import MAX_SHARD_COUNT, ShardLayout, ShardSettingError
-from recommender.spotify.settings import SettingsError, SpotifySettings
+from recommender.spotify.settings import SettingsError, SpotifySettings, load_env_file
 
 
 class ConfigurationError(Exception):
@@ -118,8 +117,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
 
     Raises :class:`ConfigurationError` with a one-line, secret-free message.
     """
-    if env_file is not None and Path(env_file).is_file():
-        load_dotenv(env_file, override=False)
+    try:
+        load_env_file(env_file)  # the same reading as `python -m recommender`
+    except SettingsError as error:
+        raise ConfigurationError(str(error)) from None
     try:
         bot = BotSettings()  # type: ignore[call-arg]
     except ValidationError as error:

@@ -1,11 +1,20 @@
-"""Settings of the Spotify client and the feature providers, read from the environment."""
+"""Settings of the Spotify client and the feature providers, read from the environment.
+
+A ``.env`` file is read the same way by the bot (``python -m bot``) and the command
+line (``python -m recommender``): :func:`load_env_file` puts its values into the
+environment, where real environment variables win. Every default is written once,
+on the :class:`SpotifySettings` field; ``.env.example`` shows the same values.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
 
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -17,6 +26,29 @@ DEFAULT_INGEST_DEADLINE = 600.0
 
 class SettingsError(ValueError):
     """A setting has a value the client cannot use; the message names the variable."""
+
+
+DEFAULT_ENV_FILE = ".env"
+
+
+def load_env_file(path: str | Path | None = DEFAULT_ENV_FILE, *, required: bool = False) -> bool:
+    """Read a ``.env`` file into ``os.environ``; variables already set are kept.
+
+    Returns whether a file was read. A missing file is fine (settings may come from
+    the environment alone) unless ``required``: then :class:`SettingsError` names it.
+    """
+    if path is None:
+        return False
+    file = Path(path)
+    if not file.is_file():
+        if required:
+            raise SettingsError(f"settings file {file} does not exist")
+        return False
+    try:
+        load_dotenv(file, override=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"cannot read settings file {file}: {error}") from None
+    return True
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -119,11 +151,16 @@ class SpotifySettings:
             reccobeats_url=reccobeats_url,
             feature_datasets=tuple(Path(p).expanduser() for p in parts if p),
             market=text("SPOTIFY_MARKET"),
-            max_concurrency=_int(env, "SPOTIFY_MAX_CONCURRENCY", 8),
-            request_timeout=_float(env, "SPOTIFY_TIMEOUT", 15.0),
-            max_retry_after=_float(env, "SPOTIFY_MAX_RETRY_AFTER", 5.0),
-            max_attempts=_int(env, "SPOTIFY_MAX_ATTEMPTS", 4),
-            backoff_base=_float(env, "SPOTIFY_BACKOFF_BASE", 0.5),
-            rate_window=_float(env, "SPOTIFY_RATE_WINDOW", 30.0),
-            ingest_deadline=_float(env, "INGEST_DEADLINE", DEFAULT_INGEST_DEADLINE) or None,
+            max_concurrency=_int(env, "SPOTIFY_MAX_CONCURRENCY", _default("max_concurrency")),
+            request_timeout=_float(env, "SPOTIFY_TIMEOUT", _default("request_timeout")),
+            max_retry_after=_float(env, "SPOTIFY_MAX_RETRY_AFTER", _default("max_retry_after")),
+            max_attempts=_int(env, "SPOTIFY_MAX_ATTEMPTS", _default("max_attempts")),
+            backoff_base=_float(env, "SPOTIFY_BACKOFF_BASE", _default("backoff_base")),
+            rate_window=_float(env, "SPOTIFY_RATE_WINDOW", _default("rate_window")),
+            ingest_deadline=_float(env, "INGEST_DEADLINE", _default("ingest_deadline")) or None,
         )
+
+
+def _default(name: str) -> Any:
+    """A field's default, as declared on :class:`SpotifySettings` (written once)."""
+    return next(f.default for f in fields(SpotifySettings) if f.name == name)
