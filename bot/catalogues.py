@@ -1,9 +1,12 @@
 """Per-guild catalogues in memory: a recommender and a name index for each guild.
 
 Built from the store (no API calls), so a restart serves every guild at once.
-A rebuild happens off the event loop and replaces the guild's entry in one
-assignment: readers never see a half-built catalogue, and a failed rebuild leaves
-the previous one in place.
+A rebuild happens off the event loop (on the bounded bulk pool, :mod:`bot.offload`)
+and replaces the guild's entry in one assignment: readers never see a half-built
+catalogue, and a failed rebuild leaves the previous one in place. A change that
+needs no answer from the rebuild (a removed playlist, a new half-life) asks for one
+in the background (:meth:`CatalogueService.refresh_soon`) and the command replies
+at once; the guild is served the previous catalogue until the new one is ready.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import gc
 import logging
 from dataclasses import dataclass
 
+from bot.offload import run_bulk
 from bot.store import Store
 from bot.store.errors import StorageError
 from bot.store.guild_settings import GuildSettings
@@ -53,6 +57,8 @@ class CatalogueService:
         self._scaler = scaler or FeatureScaler.reference()
         self._catalogues: dict[int, GuildCatalogue] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._refreshing: dict[int, asyncio.Task[None]] = {}
+        self._stale: set[int] = set()
 
     def get(self, guild_id: int) -> GuildCatalogue:
         """The guild's catalogue (an empty one if it has none)."""
@@ -85,7 +91,7 @@ class CatalogueService:
             if not stored.tracks:
                 built = GuildCatalogue(guild_id)
             else:
-                built = await asyncio.to_thread(self._build, guild_id, stored, settings)
+                built = await run_bulk(self._build, guild_id, stored, settings)
             self._catalogues[guild_id] = built
             # A catalogue is ~10 Python objects a track that live until the next rebuild;
             # without this, every full collection walks them all (300-500 ms pauses of
@@ -93,6 +99,45 @@ class CatalogueService:
             # a replaced catalogue.
             gc.freeze()
             return built
+
+    def refresh_soon(self, guild_id: int) -> asyncio.Task[None]:
+        """Rebuild the guild's catalogue in the background; return the task to await.
+
+        Changes that arrive while a rebuild runs are folded into one more rebuild
+        after it, so the last change always ends up in the catalogue. A failure is
+        logged; the guild keeps its previous catalogue.
+        """
+        running = self._refreshing.get(guild_id)
+        if running is not None and not running.done():
+            self._stale.add(guild_id)
+            return running
+        task = asyncio.create_task(self._refresh(guild_id), name=f"catalogue-{guild_id}")
+        self._refreshing[guild_id] = task
+        return task
+
+    async def _refresh(self, guild_id: int) -> None:
+        try:
+            while True:
+                self._stale.discard(guild_id)
+                try:
+                    catalogue = await self.reload(guild_id)
+                    log.info("guild %s: catalogue rebuilt, %d tracks", guild_id, len(catalogue))
+                except StorageError as error:
+                    log.error("guild %s: could not rebuild its catalogue: %s", guild_id, error)
+                except Exception:
+                    log.exception("guild %s: could not rebuild its catalogue", guild_id)
+                if guild_id not in self._stale:
+                    return
+        finally:
+            if self._refreshing.get(guild_id) is asyncio.current_task():
+                del self._refreshing[guild_id]
+
+    async def close(self) -> None:
+        """Stop background rebuilds (at shutdown, before the store closes)."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def reload_all(self, guild_ids: list[int]) -> None:
         """Rebuild several guilds; one failure is logged and does not stop the others."""

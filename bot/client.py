@@ -218,6 +218,8 @@ class MusicBot(commands.AutoShardedBot):
             await self.ratings.close()  # store queued reactions before the database closes
         if self.ingestion is not None:
             await self.ingestion.close()
+        if hasattr(self, "catalogues"):
+            await self.catalogues.close()  # background rebuilds read the store
         if hasattr(self, "store"):
             await self.store.close()
 

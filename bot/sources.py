@@ -1,4 +1,11 @@
-"""Adding, removing and refreshing a guild's playlist sources (Spotify or CSV)."""
+"""Adding, removing and refreshing a guild's playlist sources (Spotify or CSV).
+
+Adding is two phases, so an import job (:mod:`bot.import_jobs`) can cancel or time
+out the first and never the second: *prepare* reads the playlist from Spotify or
+parses the file (on the bulk pool, off the event loop) and writes nothing to the
+guild; :meth:`SourceService.save` stores what was read (the store swaps a big
+source in as a whole) and rebuilds the guild's catalogue.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,39 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.catalogues import CatalogueService
 from bot.errors import UserFacingError, csv_problem, upstream_message
+from bot.import_jobs import JobStopped
+from bot.offload import run_bulk
 from bot.store import Store
 from bot.store.models import PlaylistSource
 from bot.untrusted_text import code, inline
 from recommender.ingest.progress import IngestProgress
 from recommender.ingest.service import Ingestion
 from recommender.ingest.summary import IngestSummary
-from recommender.loaders import CatalogueFormatError, catalogue_from_frame, read_catalogue_bytes
+from recommender.loaders import (
+    CatalogueFormatError,
+    LoadReport,
+    catalogue_from_frame,
+    read_catalogue_bytes,
+)
 from recommender.spotify.errors import SpotifyError
 from recommender.spotify.playlists import playlist_id_from
+from recommender.track import Track
 
 log = logging.getLogger(__name__)
 
 MAX_CSV_BYTES = 8 * 1024 * 1024
 Report = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
+Step = Callable[[Awaitable[T]], Awaitable[T]]
+"""Runs one cancellable phase of a job (:meth:`bot.import_jobs.ImportJob.step`)."""
+
+
+async def _unbounded(work: Awaitable[T]) -> T:
+    return await work
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,36 @@ class SourceResult:
     source: PlaylistSource
     lines: list[str]
     changed: bool = True
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """A source read from Spotify or a file, not saved yet."""
+
+    source: PlaylistSource
+    tracks: list[Track]
+    lines: list[str]
+    upload: bool  # the values are the guild's own (a CSV), not upstream ones
+
+
+class _CsvProblem(Exception):
+    """A CSV the loader refused, with the header row when it was read."""
+
+    def __init__(self, message: str, columns: list[str] | None) -> None:
+        super().__init__(message)
+        self.columns = columns
+
+
+def _parse_csv(data: bytes, filename: str) -> tuple[list[Track], LoadReport]:
+    """The file's tracks and the loader's report (CPU-bound: runs on the bulk pool)."""
+    columns: list[str] | None = None  # the header row, to list it shortened
+    try:
+        frame = read_catalogue_bytes(data, filename)
+        columns = [str(column) for column in frame.columns]
+        catalogue, report = catalogue_from_frame(frame, source=filename)
+    except CatalogueFormatError as error:
+        raise _CsvProblem(str(error), columns) from None
+    return catalogue.tracks(), report
 
 
 class _Throttled:
@@ -93,10 +146,14 @@ class SourceService:
                 "Remove one with `/removeplaylist` first."
             )
 
-    async def add_spotify(
+    async def prepare_spotify(
         self, guild_id: int, user_id: int, reference: str, report: Report | None = None
-    ) -> SourceResult:
-        """Fetch a Spotify playlist and make it one of the guild's sources."""
+    ) -> PreparedSource:
+        """Read a Spotify playlist (with features and popularity) to add or refresh it.
+
+        Nothing of the guild's is written (tracks and features go to the shared cache
+        of upstream values, as any ingest does). Raises :class:`UserFacingError`.
+        """
         try:
             playlist_id = playlist_id_from(reference)
         except SpotifyError:
@@ -120,7 +177,6 @@ class SourceService:
             raise UserFacingError(upstream_message(error)) from None
         summary = result.summary
         info = summary.playlist
-        previous = await self._store.get_source(guild_id, playlist_id)
         source = PlaylistSource(
             guild_id=guild_id,
             key=playlist_id,
@@ -134,38 +190,28 @@ class SourceService:
             + summary.skipped_unavailable,
             featureless_count=summary.without_features,
         )
-        await self._store.put_tracks(result.tracks)
-        saved = await self._store.save_source(source, [t.id for t in result.tracks])
-        await self._catalogues.reload(guild_id)
-        return SourceResult(
-            saved,
-            _summary_lines(summary),
-            changed=previous is None or (previous.snapshot_id != saved.snapshot_id),
-        )
+        # The ingestion's cache is this store: the tracks are in it already.
+        return PreparedSource(source, result.tracks, _summary_lines(summary), upload=False)
 
-    async def add_csv(
+    async def prepare_csv(
         self, guild_id: int, user_id: int, filename: str, data: bytes
-    ) -> SourceResult:
-        """Make an uploaded CSV export one of the guild's sources."""
+    ) -> PreparedSource:
+        """Parse an uploaded CSV export (off the event loop) to add it as a source."""
         if len(data) > MAX_CSV_BYTES:
             raise UserFacingError(
                 f"That file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB. "
                 "Split the playlist or remove columns you don't need."
             )
-        columns: list[str] | None = None  # the header row, to list it shortened
         try:
-            frame = read_catalogue_bytes(data, filename)
-            columns = [str(column) for column in frame.columns]
-            catalogue, report = catalogue_from_frame(frame, source=filename)
-        except CatalogueFormatError as error:
-            raise UserFacingError(csv_problem(filename, str(error), columns)) from None
-        if len(catalogue) == 0:
+            tracks, report = await run_bulk(_parse_csv, data, filename)
+        except _CsvProblem as error:
+            raise UserFacingError(csv_problem(filename, str(error), error.columns)) from None
+        if not tracks:
             raise UserFacingError(
                 f"{code(filename, 100)} has no rows with a Spotify track id or link."
             )
         key = "csv:" + hashlib.sha256(data).hexdigest()[:16]
         await self._check_room(guild_id, key)
-        tracks = catalogue.tracks()
         source = PlaylistSource(
             guild_id=guild_id,
             key=key,
@@ -176,9 +222,6 @@ class SourceService:
             skipped_count=report.skipped_bad_id,
             featureless_count=report.featureless,
         )
-        # The file's values are this guild's own: never the shared upstream cache.
-        saved = await self._store.save_upload(source, tracks)
-        await self._catalogues.reload(guild_id)
         lines = [
             f"{report.tracks} tracks from {report.rows_read} rows",
             f"{report.featureless} without audio features (kept for popularity and ratings)",
@@ -187,7 +230,33 @@ class SourceService:
             lines.append(f"{report.skipped_bad_id} rows skipped: no Spotify track id")
         if report.dropped:
             lines.append(report.dropped_line() or "")
-        return SourceResult(saved, lines)
+        return PreparedSource(source, tracks, lines, upload=True)
+
+    async def save(self, prepared: PreparedSource) -> SourceResult:
+        """Store a prepared source (replacing the guild's source of that key as a
+        whole) and rebuild the guild's catalogue."""
+        source = prepared.source
+        previous = await self._store.get_source(source.guild_id, source.key)
+        if prepared.upload:
+            # The file's values are this guild's own: never the shared upstream cache.
+            saved = await self._store.save_upload(source, prepared.tracks)
+        else:
+            saved = await self._store.save_source(source, [t.id for t in prepared.tracks])
+        await self._catalogues.reload(source.guild_id)
+        changed = previous is None or previous.snapshot_id != saved.snapshot_id
+        return SourceResult(saved, prepared.lines, changed=prepared.upload or changed)
+
+    async def add_spotify(
+        self, guild_id: int, user_id: int, reference: str, report: Report | None = None
+    ) -> SourceResult:
+        """Fetch a Spotify playlist and make it one of the guild's sources."""
+        return await self.save(await self.prepare_spotify(guild_id, user_id, reference, report))
+
+    async def add_csv(
+        self, guild_id: int, user_id: int, filename: str, data: bytes
+    ) -> SourceResult:
+        """Make an uploaded CSV export one of the guild's sources."""
+        return await self.save(await self.prepare_csv(guild_id, user_id, filename, data))
 
     async def list_sources(self, guild_id: int) -> list[PlaylistSource]:
         """The guild's sources, oldest first (/playlists and its autocomplete)."""
@@ -198,11 +267,23 @@ class SourceService:
         source = await self._store.get_source(guild_id, key)
         if source is None or not await self._store.remove_source(guild_id, key):
             raise UserFacingError("This server has no such playlist. See `/playlists`.")
-        await self._catalogues.reload(guild_id)
+        # The reply need not wait for the rebuild (seconds at 100k tracks): the guild
+        # is served the previous catalogue until the new one is swapped in.
+        self._catalogues.refresh_soon(guild_id)
         return source
 
-    async def refresh_all(self, guild_id: int, report: Report | None = None) -> list[str]:
-        """Refetch every Spotify source; unchanged snapshots keep their tracks."""
+    async def refresh_all(
+        self,
+        guild_id: int,
+        report: Report | None = None,
+        step: Step[PreparedSource] = _unbounded,
+    ) -> list[str]:
+        """Refetch every Spotify source; unchanged snapshots keep their tracks.
+
+        ``step`` runs each playlist's read (an import job's cancel and deadline); a
+        stopped job ends the list with why, and the playlists not reached yet keep
+        their tracks.
+        """
         sources = [s for s in await self._store.list_sources(guild_id) if s.kind == "spotify"]
         if not sources:
             raise UserFacingError("This server has no Spotify playlists to refresh.")
@@ -213,15 +294,23 @@ class SourceService:
                     f"Refreshing {number}/{len(sources)}: {inline(source.display_name, 100)}…"
                 )
             try:
-                result = await self.add_spotify(guild_id, source.added_by, source.key)
+                prepared = await step(self.prepare_spotify(guild_id, source.added_by, source.key))
+                result = await self.save(prepared)
             except UserFacingError as error:
-                # Nothing was written (save_source runs only after a complete fetch):
-                # say so, because "not refreshed" alone reads like "now empty".
+                # Nothing was written (the source is saved only after a complete
+                # fetch): say so, because "not refreshed" alone reads like "now empty".
                 lines.append(
                     f"**{inline(source.display_name, 100)}**: not refreshed (kept the previous "
                     f"{source.track_count} tracks), {error}"
                 )
                 continue
+            except JobStopped as stopped:
+                left = len(sources) - number + 1
+                lines.append(
+                    f"{stopped} Not refreshed: {left} of {len(sources)} playlists "
+                    "(they keep their tracks)."
+                )
+                break
             state = "updated" if result.changed else "unchanged"
             lines.append(
                 f"**{inline(result.source.display_name, 100)}**: {state}, "

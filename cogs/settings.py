@@ -11,9 +11,13 @@ from discord.ext import commands
 from bot import guards, rendering
 from bot.errors import UserFacingError
 from bot.store.errors import InvalidSettingError
+from bot.store.guild_settings import MAX_LIKED_HERE_WEIGHT, MAX_PLAYLIST_WEIGHT
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
+
+
+REBUILD_NOTE = "Suggestions follow the new half-life in a moment (recomputing popularity)."
 
 
 class SettingsCog(commands.Cog):
@@ -24,7 +28,9 @@ class SettingsCog(commands.Cog):
 
     @app_commands.command(name="settings", description="This server's defaults for /recommend")
     @app_commands.describe(
-        alpha="1 = sound only, 0 = popularity only",
+        alpha="Sounding alike (1) against recent & popular (0); the weights below add on top",
+        playlist_weight="Weight of 'often in this server's playlists together' (0 = off)",
+        liked_here_weight="Weight of 'liked together by members here' (0 = off)",
         half_life_years="Years after which a release's popularity counts half",
         diversity="0 = most relevant first, 1 = as varied as possible",
         max_per_artist="At most this many suggestions by one artist (0 = no limit)",
@@ -41,6 +47,8 @@ class SettingsCog(commands.Cog):
         diversity: app_commands.Range[float, 0.0, 1.0] | None = None,
         max_per_artist: app_commands.Range[int, 0, 10] | None = None,
         count: app_commands.Range[int, 1, 10] | None = None,
+        playlist_weight: app_commands.Range[float, 0.0, MAX_PLAYLIST_WEIGHT] | None = None,
+        liked_here_weight: app_commands.Range[float, 0.0, MAX_LIKED_HERE_WEIGHT] | None = None,
     ) -> None:
         guild_id = guards.guild_id(interaction)
         changes: dict[str, float | int] = {}
@@ -54,13 +62,22 @@ class SettingsCog(commands.Cog):
             changes["max_per_artist"] = max_per_artist
         if count is not None:
             changes["default_count"] = count
+        if playlist_weight is not None:
+            changes["playlist_weight"] = playlist_weight
+        if liked_here_weight is not None:
+            changes["liked_here_weight"] = liked_here_weight
+        # Acknowledged before touching the store: a write may queue behind another
+        # guild's import, and Discord allows 3 s. The catalogue rebuild a new
+        # half-life needs runs in the background (bot.guild_settings).
+        await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             current = await self.bot.settings_service.update(guild_id, changes)
         except InvalidSettingError as error:
             raise UserFacingError(str(error)) from None
         title = "Settings updated" if changes else "Settings"
-        await interaction.response.send_message(
-            embed=rendering.settings_embed(title, current), ephemeral=True
+        note = REBUILD_NOTE if "popularity_half_life_days" in changes else None
+        await interaction.edit_original_response(
+            content=note, embed=rendering.settings_embed(title, current)
         )
 
 

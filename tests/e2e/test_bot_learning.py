@@ -72,7 +72,7 @@ async def test_settings_are_admin_only_persisted_and_used(tmp_path: Path) -> Non
         handle = await world.discord.invoke(
             world.guild, world.admin, "settings", options={"alpha": 0.25, "count": 3}
         )
-        answer = await handle.wait_response()
+        answer = await handle.wait_final(lambda m: bool(m.embeds))
         assert answer.ephemeral and "0.25" in answer.embeds[0]["description"]
         settings = await bot.store.get_guild_settings(world.guild.id)
         assert (settings.alpha, settings.default_count) == (0.25, 3)

@@ -130,8 +130,10 @@ async def test_csv_source_and_removal(tmp_path: Path) -> None:
         handle = await world.discord.invoke(
             world.guild, world.admin, "removeplaylist", options={"playlist": choices[0]["value"]}
         )
-        removed = await handle.wait_response()
-        assert removed.ephemeral and "Removed" in removed.content
+        removed = await handle.wait_final(lambda m: "Removed" in m.content)
+        assert removed.ephemeral
+        # The catalogue follows in the background, after the reply.
+        await bot.catalogues.refresh_soon(world.guild.id)
         assert len(bot.catalogues.get(world.guild.id)) == 0
 
         bad = FakeAttachment("notes.csv", b"title,comment\nhello,world\n")
