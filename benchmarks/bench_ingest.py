@@ -126,7 +126,8 @@ def ours(env: dict[str, str], playlist: str, max_wait: float | None = None, **kw
 
 
 def spotipy_client(env: dict[str, str]) -> spotipy.Spotify:
-    """spotipy pointed at the fake: ``prefix`` and ``OAUTH_TOKEN_URL`` (docs/spotify-api.md §5)."""
+    """spotipy pointed at the fake: ``prefix`` and ``OAUTH_TOKEN_URL`` (spotipy 2.26,
+    ``spotipy/client.py`` and ``spotipy/oauth2.py``)."""
     session = requests.Session()
     session.trust_env = False  # never a proxy for 127.0.0.1
     auth = SpotifyClientCredentials(

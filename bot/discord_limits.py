@@ -1,7 +1,11 @@
 """Discord's payload limits, and the last step that makes every payload fit them.
 
-The numbers are Discord's documented limits (``docs/discord.md`` §6 in the shared
-notes; ``resources/message.mdx`` and ``interactions/application-commands.mdx``).
+The numbers are Discord's documented limits:
+https://discord.com/developers/docs/resources/message#embed-object-embed-limits,
+https://discord.com/developers/docs/resources/message#create-message (content,
+attachments) and https://discord.com/developers/docs/interactions/application-commands
+(autocomplete choices); ``developers/resources/message.mdx`` and
+``developers/interactions/application-commands.mdx`` in discord/discord-api-docs.
 Discord counts characters as Unicode code points (its API is Python: ``len``),
 so ``len`` here measures exactly what Discord measures.
 

@@ -21,7 +21,9 @@ for either, so this module patches the three places the URLs live:
   URL in that answer is replaced by the configured one (BallsDex does the same).
 
 Plain ``http://`` and ``ws://`` on localhost need nothing more: discord.py has no
-TLS or scheme check and aiohttp speaks both (verified, docs/discord.md §2.3).
+TLS or scheme check (discord.py 2.7.1 uses ``Route.BASE``, ``http.py:310``, and
+``DiscordWebSocket.DEFAULT_GATEWAY``, ``gateway.py:314``, as given) and aiohttp speaks
+both; ``tests/e2e`` runs the bot this way.
 
 The patches are process-global (discord.py has no per-client setting), and
 ``discord.http._set_api_version()`` would overwrite ``Route.BASE``; call this

@@ -1,10 +1,11 @@
 """Which shards this process runs, and how fast it may start them.
 
 Discord routes a guild's events to shard ``(guild_id >> 22) % shard_count``
-(docs/discord.md §6). A cluster is several processes, each running some shard ids
-of the same count (``SHARD_COUNT`` and ``SHARD_IDS``, or ``python -m bot run
---shard-count N --shards a-b``); a process only ever hears about the guilds of its
-own shards, so it only loads and serves those.
+(https://discord.com/developers/docs/events/gateway#sharding). A cluster is
+several processes, each running some shard ids of the same count (``SHARD_COUNT``
+and ``SHARD_IDS``, or ``python -m bot run --shard-count N --shards a-b``); a process
+only ever hears about the guilds of its own shards, so it only loads and serves
+those.
 
 Starting a shard (IDENTIFY) is limited by Discord to ``max_concurrency`` per 5
 seconds, one per rate-limit key ``shard_id % max_concurrency``, and to a daily

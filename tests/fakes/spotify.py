@@ -10,7 +10,9 @@ Two behaviours (``FakeSpotifyConfig.mode``):
   refused, and playlist items (``/items``, and ``items`` in the playlist object)
   only for a user token of the owner or a collaborator.
 
-Payloads follow docs/spotify-api.md: absolute ``next`` links to this server,
+Payloads follow Spotify's Web API reference
+(https://developer.spotify.com/documentation/web-api/reference, and the official OpenAPI
+file mirrored in sonallux/spotify-web-api): absolute ``next`` links to this server,
 null items, local tracks, episodes, year/month/day dates and ``0000``.
 """
 

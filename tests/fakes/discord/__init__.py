@@ -5,7 +5,10 @@ the gateway (HELLO, IDENTIFY, READY, GUILD_CREATE, heartbeats, RESUME), syncs it
 commands, and answers interactions over HTTP, exactly as against Discord. Only
 the URLs differ (:func:`bot.discord_urls.apply_discord_urls`, the same settings
 ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` a REST or gateway proxy uses).
-Protocol details and traps: ``docs/discord.md`` §2.3 in the shared notes.
+Protocol: https://discord.com/developers/docs/events/gateway and
+https://discord.com/developers/docs/interactions/receiving-and-responding, and what
+discord.py 2.7.1 reads (``gateway.py``, ``http.py``, ``interactions.py``); the traps
+are commented where :mod:`.server` handles them.
 
 Setting up the world::
 

@@ -2,7 +2,8 @@
 
 Every check collects the broken fields under their path in the request body and
 raises one :func:`~.errors.invalid_form_body` (400 / 50035) naming them all, as
-Discord does. Numbers: docs/discord.md §6 (Discord's docs and OpenAPI spec).
+Discord does. Numbers: Discord's docs and OpenAPI spec (discord/discord-api-spec), as
+cited in ``bot/discord_limits.py``.
 """
 
 from __future__ import annotations

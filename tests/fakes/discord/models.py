@@ -2,7 +2,8 @@
 
 Each object knows how to render itself as the JSON payload Discord would send,
 including the fields discord.py 2.7 reads with ``data[...]`` (a missing one is a
-``KeyError`` inside the client, see docs/discord.md §2.3).
+``KeyError`` inside the client: e.g. discord.py 2.7.1 ``interactions.py:215-232`` for an
+interaction, ``raw_models.py:248`` for a reaction's ``type``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ and the body ``{"message": "You are being rate limited.", "retry_after": s,
 "global": false}``.
 
 Discord does not publish its bucket sizes; the ones here are what it announces
-in practice (docs/discord.md §6): adding a reaction 1 per 0.25 s per channel
+in practice (https://discord.com/developers/docs/topics/rate-limits explains the
+headers, not the sizes): adding a reaction 1 per 0.25 s per channel
 (discord-api-docs#2560: twenty reactions take ~5 s), interaction followups and
 edits 5 per 2 s per interaction token (discord-api-docs#2701), channel messages
 5 per 5 s per channel, and 50 requests per second for the whole bot, from which

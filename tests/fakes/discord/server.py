@@ -3,7 +3,8 @@
 It speaks enough of Discord's protocol for the real discord.py 2.7 client to log
 in, connect, sync commands, receive interactions and reactions, answer them, and
 survive rate limits. See the package docstring for the test-facing API and
-docs/discord.md §2.3 for the protocol details it reproduces.
+Discord's gateway and interaction docs (cited in the package docstring) for the
+protocol it reproduces.
 """
 
 from __future__ import annotations
