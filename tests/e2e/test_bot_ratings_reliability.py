@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -31,7 +31,7 @@ from tests.e2e.world import (
     running_music_bot,
     running_world,
 )
-from tests.fakes.discord import FakeMember, FakeMessage
+from tests.fakes.discord import FakeGuild, FakeMember, FakeMessage, InteractionHandle
 from tests.fakes.discord.models import emoji_key
 
 SONG = "Golden Hour"
@@ -93,16 +93,18 @@ def fans(world: World, count: int) -> list[FakeMember]:
 
 
 def fans_named(world: World, name: str, count: int) -> list[FakeMember]:
-    return [world.discord.add_member(world.guild, f"{name}{i}") for i in range(count)]
+    guild = cast(FakeGuild, world.guild)
+    return [world.discord.add_member(guild, f"{name}{i}") for i in range(count)]
 
 
 def bot_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def ask(world: World, count: int = 10) -> Any:
+async def ask(world: World, count: int = 10) -> InteractionHandle:
+    guild, member = cast(FakeGuild, world.guild), cast(FakeMember, world.member)
     return await world.discord.invoke(
-        world.guild, world.member, "recommend", options={"song": SONG, "count": count}
+        guild, member, "recommend", options={"song": SONG, "count": count}
     )
 
 
@@ -118,6 +120,7 @@ async def test_reactions_the_moment_the_answer_appears_are_all_stored(tmp_path: 
         # placeholder into the suggestions): before the bot has stored it.
         await handle.wait_for(lambda: bool(handle.original and handle.original.embeds), WITHIN)
         message = handle.original
+        assert message is not None
         for position, member in enumerate(members):
             await world.discord.react(member, message, LIKE_EMOJIS[position])
         stored = await stored_message(bot, world, message)
