@@ -2,48 +2,61 @@
 
 Used by the "Recommend songs like this" message command. A message is chat, not a
 query: links are read wherever they are (in the text, in masked links, in the
-previews Discord adds), and a song name is looked for in the phrases a person
-would put one in (quoted text, each line, the whole message) with the server's
-forgiving lookup (:class:`recommender.resolve.SongResolver`). In a longer message
-only a title written out letter for letter counts, so that ordinary chat ("what is
-everyone listening to, today?") does not turn into a song called "Everyone".
+previews Discord adds). Without a link, a short phrase (quoted text, a line, or the
+whole message, up to :data:`SHORT_PHRASE_WORDS` words) goes to the server's
+forgiving lookup (:class:`recommender.resolve.SongResolver`), typos and all. In a
+longer message only a run of words that *is* a song's title (or title and artist)
+counts, and a short title only when written like one ("Good Morning", not "good
+morning everyone..."): otherwise everyday chat would turn into songs. A title found
+but not written like one is offered as a maybe, not used.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from recommender.catalogue import Catalogue
 from recommender.ids import looks_like_spotify_reference, parse_spotify_id
 from recommender.query import MAX_SEEDS
 from recommender.resolve import SongResolver
-from recommender.song_match import fold
+from recommender.song_match import artist_forms, fold, title_forms
 
 MAX_TEXT = 4000  # characters of a message looked at (content 2,000 + embed text)
-MAX_PHRASES = 12  # phrases tried against the catalogue (each lookup ~1-2 ms at 100k)
+MAX_PHRASES = 12  # short phrases tried with the forgiving lookup (~1-4 ms each)
 SHORT_PHRASE_WORDS = 6  # up to this many words, a phrase may be a typo'd song name
-# In a longer message only whole titles count, found among its first MAX_WINDOW_WORDS
-# words in runs of up to MAX_TITLE_WORDS (at most ~240 lookups, ~0.3 s at 100k tracks,
-# off the event loop); a one-word title needs MIN_TITLE_LETTERS letters.
-MAX_WINDOW_WORDS = 40
-MAX_TITLE_WORDS = 6
-MIN_TITLE_LETTERS = 4
+# In a longer message: runs of up to MAX_RUN_WORDS among its first MAX_WINDOW_WORDS
+# words are looked up in a set of every title and "title artist" (microseconds each);
+# a title of fewer than SURE_TITLE_WORDS words counts only when written capitalised.
+MAX_WINDOW_WORDS = 120
+MAX_RUN_WORDS = 12
+SURE_TITLE_WORDS = 3
+MIN_TITLE_LETTERS = 4  # a one-word title shorter than this is never looked for
 
 # Tokens end at whitespace and at what wraps a link in markdown: <url>, (url), [label].
 _TOKEN_BREAKS = re.compile(r"[\s<>()\[\]|*\"']+")
 _QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„\n]{2,120})[\"“”«»„]|\*\*([^*\n]{2,120})\*\*")
 _URL = re.compile(r"\S*://\S*|\S*open\.spotify\.com\S*|spotify:\S+")
 _MENTION = re.compile(r"<[@#:a-zA-Z!&/][^>\s]*>")
+_WORD = re.compile(r"[\w'’]+")
 
 
 @dataclass(frozen=True)
 class MessageSeeds:
-    """What a message names: Spotify track ids (from links, in order), or one catalogue row."""
+    """What a message names: Spotify track ids (from links, in order), or one catalogue row.
+
+    ``candidates`` are songs the message might mean when none was clear (rows, best
+    first): several songs fit a name equally, or a title appeared in chat without
+    being written like one.
+    """
 
     track_ids: tuple[str, ...] = ()
     row: int | None = None
-    #: Songs the name could also be, when it was not clear which one (rows, best first).
     candidates: tuple[int, ...] = ()
 
     @property
@@ -62,7 +75,8 @@ def track_ids_in(texts: Iterable[str], limit: int = MAX_SEEDS) -> list[str]:
         for token in _TOKEN_BREAKS.split(text[:MAX_TEXT]):
             if not looks_like_spotify_reference(token):
                 continue
-            track_id = parse_spotify_id(token, "track")
+            # Punctuation that ends the sentence is not part of the link.
+            track_id = parse_spotify_id(token.rstrip(".,;:!?…"), "track")
             if track_id is not None and track_id not in found:
                 found.append(track_id)
                 if len(found) == limit:
@@ -90,11 +104,8 @@ def phrases_in(texts: Sequence[str]) -> list[str]:
 def find_seeds(texts: Sequence[str], resolver: SongResolver | None) -> MessageSeeds:
     """The songs ``texts`` (a message's content and its embeds' text) are about.
 
-    Track links win (up to five). Without any: a short phrase (quoted text, a line,
-    the whole message) that the forgiving lookup resolves, else the longest run of
-    words that is a song's title (or title and artist) letter for letter. Pure and
-    synchronous: call it off the event loop (a long message costs a few hundred
-    lookups at most).
+    Pure and synchronous; call it off the event loop (the first call for a catalogue
+    builds its set of titles: about a second at 100k tracks).
     """
     ids = track_ids_in(texts)
     if ids:
@@ -113,23 +124,94 @@ def find_seeds(texts: Sequence[str], resolver: SongResolver | None) -> MessageSe
             unsure = tuple(resolution.candidates)
     if unsure:
         return MessageSeeds(candidates=unsure)
-    row = _title_in(fold(phrases[-1]).split() if phrases else [], resolver)
-    return MessageSeeds(row=row)
+    return _named_in_chat(phrases[-1] if phrases else "", resolver)
 
 
-def _title_in(words: list[str], resolver: SongResolver) -> int | None:
-    """The song whose title (or title and artist) is the longest run of ``words``, if any.
-
-    Only exact matches: in chat, "today" or "heartbeat" is a song only if written as
-    its whole title, and a one-word title needs :data:`MIN_TITLE_LETTERS` letters.
-    """
-    words = words[:MAX_WINDOW_WORDS]
-    for size in range(min(MAX_TITLE_WORDS, len(words)), 0, -1):
+def _named_in_chat(text: str, resolver: SongResolver) -> MessageSeeds:
+    """The longest run of words in ``text`` that is a song's title (or title and artist)."""
+    words = _words(text)[:MAX_WINDOW_WORDS]
+    names = _names_of(resolver.catalogue)
+    maybe: list[int] = []
+    for size in range(min(MAX_RUN_WORDS, len(words)), 0, -1):
         for start in range(len(words) - size + 1):
-            window = " ".join(words[start : start + size])
-            if size == 1 and len(window) < MIN_TITLE_LETTERS:
+            run = words[start : start + size]
+            key = " ".join(word for word, _ in run)
+            if size == 1 and len(key) < MIN_TITLE_LETTERS:
                 continue
-            matches = resolver.rank(window)
-            if matches and matches[0].exact:
-                return matches[0].row
-    return None
+            kind = names.kind(key)
+            if kind is None:
+                continue
+            sure = kind == "title and artist" or size >= SURE_TITLE_WORDS
+            written_as_title = sure or all(cap for _, cap in run)
+            if not written_as_title and maybe:
+                continue  # a lookup (a few ms) could only find a second maybe
+            resolution = resolver.resolve(key)
+            if resolution.row is not None and written_as_title:
+                return MessageSeeds(row=resolution.row)
+            if not maybe:
+                found = [resolution.row] if resolution.row is not None else []
+                maybe = found or resolution.candidates[:3]
+    return MessageSeeds(candidates=tuple(maybe))
+
+
+def _words(text: str) -> list[tuple[str, bool]]:
+    """Each folded word of ``text`` and whether it was written capitalised."""
+    out: list[tuple[str, bool]] = []
+    for token in _WORD.findall(text):
+        capitalised = token[:1].isupper() or not token[:1].isalpha()
+        out += [(word, capitalised) for word in fold(token).split()]
+    return out
+
+
+class _Names:
+    """Every folded title and "title artist" of a catalogue, as sorted 64-bit hashes.
+
+    Hashes, not strings: a few MB at 100k tracks instead of tens. A collision can
+    only propose a run of words, which the resolver then has to resolve.
+    """
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        titles: set[int] = set()
+        pairs: set[int] = set()
+        artist_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for name, credited in zip(catalogue.names, catalogue.artists, strict=True):
+            artists = artist_cache.get(credited)
+            if artists is None:
+                artists = artist_cache[credited] = artist_forms(credited)
+            forms = title_forms(name)
+            titles.update(hash(title) for title in forms)
+            if forms:
+                pairs.update(hash(f"{forms[0]} {artist}") for artist in artists)
+        self._titles = np.array(sorted(titles), dtype=np.int64)
+        self._pairs = np.array(sorted(pairs), dtype=np.int64)
+
+    def kind(self, key: str) -> str | None:
+        """``"title and artist"``, ``"title"``, or ``None`` for a run that is neither."""
+        if _holds(self._pairs, hash(key)) or (
+            " by " in key and _holds(self._pairs, hash(key.replace(" by ", " ", 1)))
+        ):
+            return "title and artist"
+        return "title" if _holds(self._titles, hash(key)) else None
+
+
+def _holds(sorted_hashes: np.ndarray, value: int) -> bool:
+    index = int(np.searchsorted(sorted_hashes, value))
+    return index < sorted_hashes.shape[0] and int(sorted_hashes[index]) == value
+
+
+_NAMES: dict[int, tuple[weakref.ref[Catalogue], _Names]] = {}
+_NAMES_LOCK = threading.Lock()
+
+
+def _names_of(catalogue: Catalogue) -> _Names:
+    """The catalogue's :class:`_Names`, built on first use (catalogues are never edited)."""
+    with _NAMES_LOCK:
+        cached = _NAMES.get(id(catalogue))
+        if cached is not None and cached[0]() is catalogue:
+            return cached[1]
+        names = _Names(catalogue)
+        # A rebuilt guild catalogue replaces the old one: forget the collected ones.
+        for key in [k for k, (ref, _) in _NAMES.items() if ref() is None]:
+            del _NAMES[key]
+        _NAMES[id(catalogue)] = (weakref.ref(catalogue), names)
+        return names

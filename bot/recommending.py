@@ -171,6 +171,11 @@ class RecommendationService:
             songs: list[str] = list(found.track_ids)
         elif found.row is not None:
             songs = [catalogue.ids[found.row]]
+        elif len(found.candidates) == 1:
+            raise UserFacingError(
+                f"Did that message mean {_listed(catalogue, found.candidates)}? If so, ask "
+                "`/recommend` for it."
+            )
         elif found.candidates:
             raise UserFacingError(
                 f"That message could mean several songs: {_listed(catalogue, found.candidates)}. "

@@ -118,12 +118,26 @@ async def test_a_song_named_in_chat_is_found_in_the_catalogue(tmp_path: Path) ->
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
         await add_playlist(world, bot)
         ids = _ids_by_name(bot, world)
-        handle = await _run_menu(world, "ok but have you all heard northern lights?? on repeat")
+        handle = await _run_menu(world, "ok but have you all heard Northern Lights?? on repeat")
         answer = await recommend_answer(handle)
         assert not answer.ephemeral
         assert answer.embeds[0]["title"] == "Because you like Northern Lights"
         stored = await _stored(bot, world, answer.id)
         assert stored.seed_track_ids == (ids["Northern Lights"],)
+
+        # A title with its artist counts however it is written.
+        catalogue = bot.catalogues.get(world.guild.id).catalogue  # type: ignore[attr-defined]
+        assert catalogue is not None
+        artist = catalogue.artists[catalogue.row_of(ids["Paper Planes"])][0]
+        handle = await _run_menu(world, f"omg paper planes by {artist.lower()} is so good, right?")
+        answer = await recommend_answer(handle)
+        assert answer.embeds[0]["title"] == "Because you like Paper Planes"
+
+        # A short title inside everyday chat, not written like a title: only a maybe.
+        handle = await _run_menu(world, "ok but have you all heard northern lights?? on repeat")
+        answer = await recommend_answer(handle)
+        assert answer.ephemeral and not answer.embeds
+        assert answer.content.startswith("Did that message mean **Northern Lights** by ")
 
         # A short message is a song name typed with the usual slips.
         handle = await _run_menu(world, "golden hourr")
