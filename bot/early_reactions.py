@@ -3,10 +3,11 @@
 Discord gives the bot the id of its answer only when the send returns, so the
 answer can be stored only after members can already see it (and react). A
 rating reaction on one of the bot's messages that the store does not know yet is
-held here, in arrival order, until the recommendation is saved (then applied)
-or for at most ``max_age`` seconds (then dropped: the message was not a
-recommendation, e.g. a /help answer). ``max_events`` bounds the memory: past it
-the oldest held reactions go first. Held reactions live in this process only.
+held here, in arrival order, until the recommendation is saved (then applied),
+or dropped ``max_age`` seconds after the last reaction to that message (it was
+not a recommendation, e.g. a /help answer). ``max_events`` bounds the memory:
+past it the oldest held reactions go first. Held reactions live in this process
+only.
 """
 
 from __future__ import annotations
