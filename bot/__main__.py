@@ -8,9 +8,11 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 
+import aiohttp
 import discord
 
 from bot.check import run_check
@@ -25,6 +27,18 @@ from bot.store.postgres.import_sqlite import run_migrate_db
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+#: Failures to reach Discord at all (refused, reset, no route, DNS, timed out, no
+#: gateway, a 5xx from Discord or a proxy in front of it): the start ends with one
+#: line naming where it tried, not a traceback.
+_UNREACHABLE = (
+    aiohttp.ClientConnectionError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    discord.GatewayNotFound,
+    discord.DiscordServerError,
+)
 #: Gateway close codes Discord ends a start with, and what the operator should do.
 _SHARD_CLOSE_CODES = {
     4010: "Discord refused the shard ids or shard count (4010): check SHARD_COUNT/SHARD_IDS; "
@@ -171,6 +185,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SessionBudgetError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except _UNREACHABLE as error:
+        where = settings.bot.discord_api_url or "discord.com"
+        reason = str(error) or type(error).__name__
+        print(
+            f"error: cannot reach Discord ({where}): {reason}; check the network, or "
+            "DISCORD_API_URL/DISCORD_GATEWAY_URL if you set them",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
     except StoreError as error:
         # Corrupt, read-only, full, locked or too new: the message names the file,
         # the problem and what to do; the file was left as it was.
