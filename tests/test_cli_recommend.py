@@ -15,8 +15,10 @@ import pytest
 
 from recommender.answer import BREAKDOWN_PARTS
 from recommender.engine import DEFAULT_ALPHA, Recommender, Seeds
+from recommender.features import FEATURE_NAMES
 from recommender.loaders import load_catalogue
 from recommender.popularity import PopularityWeighting
+from recommender.query import Steering
 from recommender.resolve import SongResolver
 from tests import fixtures as fx
 
@@ -330,3 +332,116 @@ def test_readme_example_output_is_what_the_command_prints() -> None:
     done = recommend(*args)
     assert done.returncode == 0, done.stderr
     assert done.stdout == shown
+
+
+# -- steering -----------------------------------------------------------------------------
+
+
+def test_steering_options_shape_every_format_and_the_parts_still_add_up(catalogue: Path) -> None:
+    seed = fx.track_id(3)
+    common = ("--catalog", catalogue, "--song", seed, "-k", "6", "--as-of", "2020-01-01")
+    steer = ("--energy", "0.9", "--valence", "0.2", "--tempo", "80-160", "--explore", "familiar")
+    as_json, as_csv, table, low = recommend_all(
+        [
+            (*common, *steer, "--format", "json"),
+            (*common, *steer, "--format", "csv"),
+            (*common, *steer),
+            (*common, "--energy", "0.1", "--format", "json"),
+        ]
+    )
+    for done in (as_json, as_csv, table, low):
+        assert done.returncode == 0, done.stderr
+    document = json.loads(as_json.stdout)
+    assert document["steering"] == {
+        "targets": {"energy": 0.9, "valence": 0.2},
+        "tempo": [80.0, 160.0],
+        "decade": None,
+        "exploration": "familiar",
+    }
+    assert document["relaxed"] == []
+    results = document["recommendations"]
+    assert any(r["steer"] != 0 for r in results)
+    for r in results:
+        assert r["score"] == pytest.approx(sum(r[part] for part in PARTS), abs=5e-4)
+    library = load_catalogue(catalogue)
+    tempo = library.features[:, FEATURE_NAMES.index("tempo")]
+    energy = library.features[:, FEATURE_NAMES.index("energy")]
+    rows = [library.row_of(r["track_id"]) for r in results]
+    assert all(80 <= tempo[row] <= 160 for row in rows)
+    low_rows = [library.row_of(r["track_id"]) for r in json.loads(low.stdout)["recommendations"]]
+    assert energy[rows].mean() > energy[low_rows].mean()
+
+    csv_rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert {row["steering"] for row in csv_rows} == {
+        "energy 0.9, valence 0.2, tempo 80-160 BPM, familiar"
+    }
+    assert [row["track_id"] for row in csv_rows] == [r["track_id"] for r in results]
+    lines = table.stdout.splitlines()
+    assert lines[1] == "steering: energy 0.9, valence 0.2, tempo 80-160 BPM, familiar"
+    assert lines[2].split()[-2:] == ["steer", "score"]
+
+
+def test_a_filter_nothing_matches_is_dropped_with_a_note(catalogue: Path) -> None:
+    common = ("--catalog", catalogue, "--song", fx.track_id(3), "-k", "3")
+    table, as_json = recommend_all(
+        [
+            (*common, "--decade", "1920s", "--tempo", "60-200"),
+            (*common, "--decade", "1920s", "--format", "json"),
+        ]
+    )
+    assert table.returncode == 0 and as_json.returncode == 0, table.stderr
+    assert (
+        "note: nothing in this catalogue matches the decade (tempo 60-200 BPM, 1920s): these "
+        "suggestions are not limited by it"
+    ) in table.stdout.splitlines()
+    document = json.loads(as_json.stdout)
+    assert document["relaxed"] == ["decade"] and len(document["recommendations"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--energy", "1.5"), "--energy must be from 0 to 1"),
+        (("--valence", "nan"), "--valence must be from 0 to 1"),
+        (("--tempo", "fast"), "tempo must be a range of BPM like 90-120"),
+        (("--tempo", "400-500"), "tempo must be a range within 1-300 BPM"),
+        (("--decade", "1995"), "decade must be a decade from 1900s to 2090s"),
+    ],
+)
+def test_bad_steering_is_one_clear_line(catalogue: Path, args: tuple[str, ...], words: str) -> None:
+    done = recommend("--catalog", catalogue, "--song", fx.track_id(3), *args)
+    assert done.returncode == 2
+    assert words in one_error_line(done)
+
+
+def test_batch_lines_take_the_same_steering_keys(catalogue: Path) -> None:
+    seed = fx.track_id(10)
+    lines = [
+        {"query_id": "plain", "seeds": [seed], "k": 4},
+        {"query_id": "moody", "seeds": [seed], "k": 4, "energy": 0.9, "tempo": "90-140"},
+        {"query_id": "listed", "seeds": [seed], "k": 4, "tempo": [90, 140], "decade": 1990},
+        {"query_id": "far", "seeds": [seed], "k": 4, "explore": "adventurous"},
+        {"query_id": "bad", "seeds": [seed], "tempo": "quick"},
+        {"query_id": "worse", "seeds": [seed], "explore": "sideways"},
+        {"query_id": "empty", "seeds": [seed], "k": 2, "decade": "1920s"},
+    ]
+    done = recommend(
+        "--catalog", catalogue, "--seeds-file", "-", "--as-of", "2020-01-01",
+        stdin="\n".join(map(json.dumps, lines)),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert [e.split(":")[0] for e in done.stderr.strip().splitlines()] == ["line 5", "line 6"]
+    answers = {a["query_id"]: a for a in map(json.loads, done.stdout.splitlines())}
+    assert list(answers) == ["plain", "moody", "listed", "far", "empty"]  # input order
+    assert "steering" not in answers["plain"]  # unsteered lines look as before
+    library = Recommender(load_catalogue(catalogue), weighting=PopularityWeighting(as_of=fx.AS_OF))
+    expected = {
+        "moody": Steering({"energy": 0.9}, tempo=(90, 140)),
+        "listed": Steering(tempo=(90, 140), decade=1990),
+        "far": Steering(exploration="adventurous"),
+    }
+    for query_id, steering in expected.items():
+        answer = library.recommend(Seeds([seed]), k=4, steer=steering)
+        assert answers[query_id]["recommendations"] == [r.track.id for r in answer]
+        assert answers[query_id]["steering"] == steering.as_dict()
+    assert answers["empty"]["relaxed"] == ["decade"]
