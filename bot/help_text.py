@@ -9,8 +9,11 @@ from bot.discord_limits import fit_embed
 from bot.rendering import ACCENT
 
 MEMBER_COMMANDS = (
-    ("/recommend song:", "songs from this server's playlists that sound like one you pick; "
+    ("/recommend song:", "songs from this server's playlists that sound like one you pick "
+     "(up to five with song2..song5); steer with mood, energy, tempo, decade, explore; "
      "leave `song` empty for picks from your ratings"),
+    ("Apps > Recommend songs like this", "on any message: the same for the Spotify "
+     "links (or a song of this server) in it"),
     ("/profile", "your taste as a chart, and your top liked tracks (only you see it)"),
     ("/myratings", "your likes and dislikes here"),
     ("/playlists", "where this server's music comes from"),
@@ -22,7 +25,10 @@ ADMIN_COMMANDS = (
     ("/setplaylist", "add a Spotify playlist link, or attach an exported CSV"),
     ("/removeplaylist", "remove one"),
     ("/refreshplaylists", "fetch the Spotify playlists again"),
-    ("/settings", "defaults for /recommend: alpha, diversity, count..."),
+    (
+        "/settings",
+        "defaults for /recommend: alpha, playlist and liked-here weights, diversity, count...",
+    ),
 )
 
 
