@@ -16,6 +16,8 @@ import time
 import discord
 
 from bot.discord_limits import fit_content
+from bot.rendering import progress_text
+from recommender.progress import IngestProgress, Stage
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ TOKEN_LIFETIME = 15 * 60.0
 MOVE_BEFORE_EXPIRY = 60.0
 """Seconds of margin for the delivery of the interaction and the request in flight:
 move while an edit still works."""
+PROGRESS_INTERVAL = 1.5
+"""Seconds between two progress edits at most (Discord rate-limits edits)."""
 
 
 def token_gone(error: discord.HTTPException) -> bool:
@@ -57,6 +61,7 @@ class JobMessage:
         self.moved_to: discord.Message | None = None
         self._token_lost = False
         self._received = time.monotonic()
+        self._last_progress = -PROGRESS_INTERVAL
 
     def _token_age(self) -> float:
         return time.monotonic() - self._received
@@ -72,6 +77,15 @@ class JobMessage:
     async def show(self, text: str) -> None:
         """A progress line (a courtesy: a failure other than a lost token is ignored)."""
         await self._put(text, self.view, final=False)
+
+    async def progress(self, step: IngestProgress) -> None:
+        """An import's or a refresh's step as a progress line: a new playlist at once,
+        other steps at most every :data:`PROGRESS_INTERVAL` seconds."""
+        now = time.monotonic()
+        if step.stage is not Stage.SOURCE and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        await self.show(progress_text(step))
 
     async def finish(self, text: str) -> None:
         """The summary, in place of the progress line; the view is removed."""

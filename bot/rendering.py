@@ -21,6 +21,7 @@ from bot.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
 from bot.untrusted_text import code, inline, plain, spotify_link
+from recommender.progress import IngestProgress, Stage
 from recommender.query import Steering
 from recommender.track import Track
 
@@ -278,3 +279,21 @@ def settings_embed(title: str, settings: GuildSettings) -> discord.Embed:
         ]
     )
     return fit_embed(embed)
+
+
+def progress_text(progress: IngestProgress) -> str:
+    """One progress line for a step of an import or a refresh."""
+    if progress.stage is Stage.SOURCE:
+        name = inline(progress.source or "", 100)
+        return f"Refreshing {progress.done}/{progress.total}: {name}…"
+    if progress.stage is Stage.PLAYLIST:
+        what = "Reading the playlist"
+    elif progress.stage is Stage.FEATURES:
+        what = f"Looking up audio features ({inline(progress.source or '?', 60)})"
+    elif progress.stage is Stage.POPULARITY:
+        what = f"Looking up popularity ({inline(progress.source or '?', 60)})"
+    else:
+        what = "Finishing"
+    if progress.total > 0:
+        return f"{what}: {progress.done}/{progress.total}…"
+    return f"{what}…"

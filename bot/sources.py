@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -24,7 +23,6 @@ from bot.offload import run_bulk
 from bot.store import Store
 from bot.store.models import PlaylistSource
 from bot.untrusted_text import code, inline
-from recommender.ingest.progress import IngestProgress
 from recommender.ingest.service import Ingestion
 from recommender.ingest.summary import IngestSummary
 from recommender.loaders import (
@@ -33,6 +31,7 @@ from recommender.loaders import (
     catalogue_from_frame,
     read_catalogue_bytes,
 )
+from recommender.progress import IngestProgress, ProgressCallback, Stage, notify
 from recommender.spotify.errors import SpotifyError
 from recommender.spotify.playlists import playlist_id_from
 from recommender.track import Track
@@ -40,7 +39,6 @@ from recommender.track import Track
 log = logging.getLogger(__name__)
 
 MAX_CSV_BYTES = 8 * 1024 * 1024
-Report = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
 Step = Callable[[Awaitable[T]], Awaitable[T]]
 """Runs one cancellable phase of a job (:meth:`bot.import_jobs.ImportJob.step`)."""
@@ -89,38 +87,6 @@ def _parse_csv(data: bytes, filename: str) -> tuple[list[Track], LoadReport]:
     return catalogue.tracks(), report
 
 
-class _Throttled:
-    """Forward progress text at most every ``interval`` seconds (Discord edits are rate limited)."""
-
-    def __init__(self, report: Report | None, interval: float = 1.5) -> None:
-        self._report = report
-        self._interval = interval
-        self._last = 0.0
-
-    async def __call__(self, progress: IngestProgress) -> None:
-        now = time.monotonic()
-        if self._report is None or now - self._last < self._interval:
-            return
-        self._last = now
-        await self._report(describe_progress(progress))
-
-
-def describe_progress(progress: IngestProgress) -> str:
-    """A one-line progress message for an ingest step."""
-    stage = progress.stage
-    if stage == "playlist":
-        what = "Reading the playlist"
-    elif stage.startswith("features:"):
-        what = f"Looking up audio features ({stage.split(':', 1)[1]})"
-    elif stage.startswith("popularity:"):
-        what = f"Looking up popularity ({stage.split(':', 1)[1]})"
-    else:
-        what = "Finishing"
-    if progress.total > 0:
-        return f"{what}: {progress.done}/{progress.total}…"
-    return f"{what}…"
-
-
 class SourceService:
     """Use cases behind /setplaylist, /removeplaylist and /refreshplaylists."""
 
@@ -147,9 +113,14 @@ class SourceService:
             )
 
     async def prepare_spotify(
-        self, guild_id: int, user_id: int, reference: str, report: Report | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        reference: str,
+        progress: ProgressCallback | None = None,
     ) -> PreparedSource:
-        """Read a Spotify playlist (with features and popularity) to add or refresh it.
+        """Read a Spotify playlist (with features and popularity) to add or refresh it;
+        ``progress`` hears the ingest's steps (e.g. :meth:`JobMessage.progress`).
 
         Nothing of the guild's is written (tracks and features go to the shared cache
         of upstream values, as any ingest does). Raises :class:`UserFacingError`.
@@ -169,9 +140,7 @@ class SourceService:
             )
         await self._check_room(guild_id, playlist_id)
         try:
-            result = await self._ingestion.playlist(
-                playlist_id, progress=_Throttled(report), max_wait=60.0
-            )
+            result = await self._ingestion.playlist(playlist_id, progress=progress, max_wait=60.0)
         except SpotifyError as error:
             log.info("guild %s: playlist %s not added: %s", guild_id, playlist_id, error)
             raise UserFacingError(upstream_message(error)) from None
@@ -247,10 +216,14 @@ class SourceService:
         return SourceResult(saved, prepared.lines, changed=prepared.upload or changed)
 
     async def add_spotify(
-        self, guild_id: int, user_id: int, reference: str, report: Report | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        reference: str,
+        progress: ProgressCallback | None = None,
     ) -> SourceResult:
         """Fetch a Spotify playlist and make it one of the guild's sources."""
-        return await self.save(await self.prepare_spotify(guild_id, user_id, reference, report))
+        return await self.save(await self.prepare_spotify(guild_id, user_id, reference, progress))
 
     async def add_csv(
         self, guild_id: int, user_id: int, filename: str, data: bytes
@@ -275,7 +248,7 @@ class SourceService:
     async def refresh_all(
         self,
         guild_id: int,
-        report: Report | None = None,
+        progress: ProgressCallback | None = None,
         step: Step[PreparedSource] = _unbounded,
     ) -> list[str]:
         """Refetch every Spotify source; unchanged snapshots keep their tracks.
@@ -289,10 +262,9 @@ class SourceService:
             raise UserFacingError("This server has no Spotify playlists to refresh.")
         lines: list[str] = []
         for number, source in enumerate(sources, start=1):
-            if report:
-                await report(
-                    f"Refreshing {number}/{len(sources)}: {inline(source.display_name, 100)}…"
-                )
+            # Which playlist, not each one's own steps: those would hide which it is.
+            step_event = IngestProgress(Stage.SOURCE, number, len(sources), source.display_name)
+            await notify(progress, step_event)
             try:
                 prepared = await step(self.prepare_spotify(guild_id, source.added_by, source.key))
                 result = await self.save(prepared)

@@ -130,7 +130,7 @@ class PlaylistsCog(commands.Cog):
             assert playlist is not None
             await message.show("Reading the playlist…")
             return await job.step(
-                sources.prepare_spotify(guild_id, user_id, playlist, message.show)
+                sources.prepare_spotify(guild_id, user_id, playlist, message.progress)
             )
 
         async def work(job: ImportJob, message: JobMessage) -> str:
@@ -181,7 +181,7 @@ class PlaylistsCog(commands.Cog):
         await interaction.response.defer(thinking=True)
 
         async def work(job: ImportJob, message: JobMessage) -> str:
-            lines = await self.bot.sources.refresh_all(guild_id, message.show, job.step)
+            lines = await self.bot.sources.refresh_all(guild_id, message.progress, job.step)
             return rendering.summary_text("Playlists refreshed", lines)
 
         await self._run_job(interaction, "refresh", work)

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from recommender.features import FEATURE_NAMES
+from recommender.progress import IngestProgress, Stage
 from recommender.providers import (
     DatasetProvider,
     ProviderChain,
@@ -111,23 +112,22 @@ async def test_the_chain_asks_each_provider_only_for_what_is_missing(
     recco.mirror([dev.tracks[i] for i in ids[:6]])
     dataset = write_dataset(tmp_path / "extra.csv", {i: dev.tracks[i].features for i in ids[4:8]})
     tracks = [Track(id=i, name="x") for i in ids]
-    stages: list[tuple[str, int, int]] = []
+    stages: list[IngestProgress] = []
     async with SpotifyClient(settings_for(dev, recco)) as client:
         recco_provider = ReccoBeats(client.session, settings_for(dev, recco))
         chain = ProviderChain(
             [SpotifyAudioFeatures(client), recco_provider, DatasetProvider(dataset)],
             [recco_provider, DatasetProvider(dataset)],
         )
-        completed, report = await chain.complete(
-            tracks, on_stage=lambda *stage: stages.append(stage)
-        )
+        completed, report = await chain.complete(tracks, progress=stages.append)
     sources = [t.feature_source for t in completed]
     assert sources == ["reccobeats"] * 6 + ["dataset:extra.csv"] * 2 + [None]
     assert completed[8].features is None and completed[8].popularity is None
     assert report.features_by_source == {"reccobeats": 6, "dataset:extra.csv": 2}
     assert report.popularity_by_source == {"reccobeats": 6, "dataset:extra.csv": 2}
     # The dataset was asked only for the three ids ReccoBeats did not know.
-    assert ("features:dataset:extra.csv", 3, 3) in stages
+    assert IngestProgress(Stage.FEATURES, 3, 3, "dataset:extra.csv") in stages
+    assert IngestProgress(Stage.POPULARITY, 3, 3, "dataset:extra.csv") in stages
 
 
 async def test_a_failing_provider_becomes_a_warning(

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from recommender.cache import MemoryTrackCache
-from recommender.ingest import Ingestion, IngestProgress
+from recommender.ingest import Ingestion, IngestProgress, Stage
 from recommender.spotify import (
     BadReference,
     PlaylistNotReadable,
@@ -56,8 +56,8 @@ async def test_full_api_ingest_takes_everything_from_spotify(
     assert summary.requests == len(full.requests.requests) and summary.retries == 0
     assert summary.spotify_mode.startswith("full API")
     assert recco.requests.requests == []  # nothing left to ask
-    assert seen[0].stage == "playlist" and seen[-1] == IngestProgress("done", 180, 180)
-    playlist_steps = [p.done for p in seen if p.stage == "playlist"]
+    assert seen[0].stage is Stage.PLAYLIST and seen[-1] == IngestProgress(Stage.DONE, 180, 180)
+    playlist_steps = [p.done for p in seen if p.stage is Stage.PLAYLIST]
     assert playlist_steps == sorted(playlist_steps) and playlist_steps[-1] == 183
 
 
@@ -79,7 +79,15 @@ async def test_development_mode_ingest_uses_reccobeats_then_nothing(
     assert "development mode" in summary.spotify_mode
     featureless = [t for t in tracks if t.features is None]
     assert len(featureless) == 9 and all(t.feature_source is None for t in featureless)
-    assert {p.stage for p in seen} >= {"playlist", "features:reccobeats", "popularity:reccobeats"}
+    assert {(p.stage, p.source) for p in seen} >= {
+        (Stage.PLAYLIST, None),
+        (Stage.FEATURES, "reccobeats"),
+        (Stage.POPULARITY, "reccobeats"),
+    }
+    # Per provider and stage, the chunks add up to every id asked, never more.
+    recco_features = [p for p in seen if (p.stage, p.source) == (Stage.FEATURES, "reccobeats")]
+    assert recco_features[-1].done == recco_features[-1].total == 90
+    assert all(p.done <= p.total for p in seen)
     assert dev.requests.count("/v1/audio-features") == 1  # one probe, refused
 
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from recommender.progress import Stage
 from recommender.spotify import (
     BadReference,
     PlaylistNotFound,
@@ -40,7 +41,7 @@ async def test_full_api_reads_every_page_concurrently_and_skips_non_tracks(
         contents = await read_playlist(
             client,
             f"https://open.spotify.com/intl-de/playlist/{playlist_id}?si=abc",
-            on_page=lambda done, total: pages.append((done, total)),
+            progress=lambda step: pages.append((step.stage, step.done, step.total)),
         )
     assert [t.id for t in contents.tracks] == ids
     assert (contents.skipped_local, contents.skipped_episodes, contents.skipped_unavailable) == (
@@ -57,7 +58,7 @@ async def test_full_api_reads_every_page_concurrently_and_skips_non_tracks(
     item_requests = [r for r in full.requests.requests if r.path.endswith("/items")]
     assert [r.query["limit"] for r in item_requests] == ["50"] * 4
     assert sorted(int(r.query["offset"]) for r in item_requests) == [100, 150, 200, 250]
-    assert pages[-1] == (264, 264)
+    assert pages[-1] == (Stage.PLAYLIST, 264, 264)
 
 
 async def test_items_fall_back_to_tracks_where_items_is_refused(full: FakeSpotify) -> None:

@@ -108,7 +108,8 @@ class ProgressBar:
             return
         width = 30
         filled = int(step.fraction * width)
-        line = f"\r{step.stage:<28.28} [{'#' * filled}{'.' * (width - filled)}] "
+        label = f"{step.stage}:{step.source}" if step.source else str(step.stage)
+        line = f"\r{label:<28.28} [{'#' * filled}{'.' * (width - filled)}] "
         line += f"{step.done}/{step.total}"
         if line != self._last:
             self.stream.write(line)

@@ -1,9 +1,9 @@
 """Ingestion: playlists and tracks from Spotify, completed by the provider chain."""
 
 from recommender.ingest.pipeline import IngestResult, fetch_track, ingest_playlist
-from recommender.ingest.progress import IngestProgress, ProgressCallback
 from recommender.ingest.service import Ingestion, build_chain
 from recommender.ingest.summary import IngestSummary
+from recommender.progress import IngestProgress, ProgressCallback, Stage
 
 __all__ = [
     "IngestProgress",
@@ -11,6 +11,7 @@ __all__ = [
     "IngestSummary",
     "Ingestion",
     "ProgressCallback",
+    "Stage",
     "build_chain",
     "fetch_track",
     "ingest_playlist",

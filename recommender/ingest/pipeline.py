@@ -7,9 +7,9 @@ from typing import Literal, NamedTuple
 
 from recommender.cache import TrackCache
 from recommender.ids import parse_spotify_id
-from recommender.ingest.progress import IngestProgress, ProgressCallback, notify
 from recommender.ingest.streaming import StreamingCompletion, merge_cached
 from recommender.ingest.summary import IngestSummary
+from recommender.progress import IngestProgress, ProgressCallback, Stage, notify
 from recommender.providers.chain import ChainReport, ProviderChain
 from recommender.spotify.client import SpotifyClient
 from recommender.spotify.errors import BadReference, IngestTimedOut, TrackNotFound
@@ -71,7 +71,7 @@ async def ingest_playlist(
         # would gain nothing.
         if cache is not None:
             await cache.put_tracks(tracks)
-        await notify(progress, IngestProgress("done", len(tracks), len(tracks)))
+        await notify(progress, IngestProgress(Stage.DONE, len(tracks), len(tracks)))
 
     summary = IngestSummary(
         playlist=contents.info,
@@ -108,11 +108,10 @@ async def _fetch(
     (:class:`~recommender.ingest.streaming.StreamingCompletion`).
     """
 
-    async def on_page(done: int, total: int) -> None:
-        await notify(progress, IngestProgress("playlist", done, total))
-
     async with StreamingCompletion(chain, cache, progress) as streaming:
-        contents = await read_playlist(client, reference, on_page=on_page, on_tracks=streaming.add)
+        contents = await read_playlist(
+            client, reference, progress=progress, on_tracks=streaming.add
+        )
         tracks, report, from_cache = await streaming.finish(contents.tracks)
     return contents, from_cache, tracks, report
 

@@ -8,7 +8,7 @@ from typing import Literal
 from recommender.cache import MemoryTrackCache, TrackCache
 from recommender.closing import AsyncClosing
 from recommender.ingest.pipeline import IngestResult, fetch_track, ingest_playlist
-from recommender.ingest.progress import ProgressCallback
+from recommender.progress import ProgressCallback
 from recommender.providers.base import FeatureProvider, PopularityProvider
 from recommender.providers.chain import ProviderChain
 from recommender.providers.datasets import DatasetProvider

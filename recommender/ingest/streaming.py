@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from recommender.cache import TrackCache
-from recommender.ingest.progress import IngestProgress, ProgressCallback, notify
+from recommender.progress import IngestProgress, ProgressCallback, Stage, notify
 from recommender.providers.chain import ChainReport, ProviderChain
 from recommender.track import Track
 
@@ -64,7 +64,9 @@ class StreamingCompletion:
         self._pending: list[Track] = []
         self._tasks: list[asyncio.Task[tuple[list[Track], ChainReport]]] = []
         self._from_cache: set[str] = set()
-        self._asked: dict[tuple[int, str], tuple[int, int]] = {}  # (chunk, stage) -> done, of
+        # (chunk, stage, provider) -> (done, of): one event per stage and provider
+        # sums the chunks, which each provider answers separately.
+        self._asked: dict[tuple[int, Stage, str | None], tuple[int, int]] = {}
 
     async def __aenter__(self) -> StreamingCompletion:
         return self
@@ -95,13 +97,17 @@ class StreamingCompletion:
         merged = [merge_cached(t, cached.get(t.id)) for t in chunk]
         self._from_cache.update(t.id for t in merged if t.features is not None)
 
-        async def on_stage(stage: str, done: int, total: int) -> None:
-            self._asked[(number, stage)] = (done, total)
-            done_all = sum(d for (_, s), (d, _) in self._asked.items() if s == stage)
-            total_all = sum(t for (_, s), (_, t) in self._asked.items() if s == stage)
-            await notify(self._progress, IngestProgress(stage, done_all, total_all))
+        async def on_progress(step: IngestProgress) -> None:
+            key = (step.stage, step.source)
+            self._asked[(number, *key)] = (step.done, step.total)
+            mine = [value for (_, *other), value in self._asked.items() if tuple(other) == key]
+            done_all = sum(done for done, _ in mine)
+            total_all = sum(total for _, total in mine)
+            await notify(
+                self._progress, IngestProgress(step.stage, done_all, total_all, step.source)
+            )
 
-        return await self._chain.complete(merged, on_stage=on_stage)
+        return await self._chain.complete(merged, progress=on_progress)
 
     async def finish(self, tracks: Sequence[Track]) -> tuple[list[Track], ChainReport, int]:
         """``tracks`` (the final reading, in order) completed; the report; how many were cached.

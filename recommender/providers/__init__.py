@@ -1,13 +1,12 @@
 """Feature and popularity providers and the chain that tries them in order."""
 
-from recommender.providers.base import BatchCallback, FeatureProvider, PopularityProvider
+from recommender.providers.base import FeatureProvider, PopularityProvider
 from recommender.providers.chain import ChainReport, ProviderChain
 from recommender.providers.datasets import DatasetProvider
 from recommender.providers.reccobeats import ReccoBeats
 from recommender.providers.spotify_features import SpotifyAudioFeatures
 
 __all__ = [
-    "BatchCallback",
     "ChainReport",
     "DatasetProvider",
     "FeatureProvider",

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-BatchCallback = Callable[[int], Awaitable[None] | None]
-"""Called with the number of ids a provider has just finished looking up."""
-
-
-async def report_batch(callback: BatchCallback | None, count: int) -> None:
-    """Call a batch callback, awaiting it when it is async."""
-    if callback is not None:
-        result = callback(count)
-        if inspect.isawaitable(result):
-            await result
+from recommender.progress import ProgressCallback
 
 
 @runtime_checkable
@@ -24,13 +14,14 @@ class FeatureProvider(Protocol):
 
     ``name`` is recorded as the ``feature_source`` of every value it supplies.
     Ids it does not know are absent from the answer; features are validated with
-    :func:`recommender.features.clean_features`.
+    :func:`recommender.features.clean_features`. ``progress`` receives a
+    :attr:`~recommender.progress.Stage.FEATURES` event (``source=name``) as batches finish.
     """
 
     name: str
 
     async def features(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, dict[str, float]]:
         """Features of the known ids among ``track_ids``."""
         ...
@@ -38,12 +29,13 @@ class FeatureProvider(Protocol):
 
 @runtime_checkable
 class PopularityProvider(Protocol):
-    """Looks up 0-100 popularity by Spotify track id (``name`` is the source)."""
+    """Looks up 0-100 popularity by Spotify track id (``name`` is the source); reports
+    :attr:`~recommender.progress.Stage.POPULARITY` events like :class:`FeatureProvider`."""
 
     name: str
 
     async def popularity(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, int]:
         """Popularity of the known ids among ``track_ids``."""
         ...

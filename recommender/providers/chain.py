@@ -5,19 +5,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recommender.loaders import CatalogueFormatError
+from recommender.progress import ProgressCallback
 from recommender.providers.base import FeatureProvider, PopularityProvider
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
 from recommender.validation import checked_int
 
 log = logging.getLogger(__name__)
-
-StageCallback = Callable[[str, int, int], Awaitable[None] | None]
-"""Called with (stage, done, total) as batches complete."""
 
 # A provider failing is a degraded answer, not a failed ingest: the next one is tried.
 _PROVIDER_FAILURES = (SpotifyError, CatalogueFormatError, OSError)
@@ -56,9 +54,10 @@ class ProviderChain:
         )
 
     async def complete(
-        self, tracks: Sequence[Track], *, on_stage: StageCallback | None = None
+        self, tracks: Sequence[Track], *, progress: ProgressCallback | None = None
     ) -> tuple[list[Track], ChainReport]:
-        """Return ``tracks`` with missing features and popularity filled where possible."""
+        """Return ``tracks`` with missing features and popularity filled where possible;
+        ``progress`` hears each provider's batches."""
         report = ChainReport()
         features: dict[str, tuple[dict[str, float], str]] = {}
         popularity: dict[str, tuple[int, str]] = {}
@@ -74,7 +73,7 @@ class ProviderChain:
             if not missing:
                 break
             asked = set(missing)
-            found = await self._ask(provider, "features", missing, report, on_stage)
+            found = await self._ask(provider, "features", missing, report, progress)
             for track_id, values in found.items():
                 # Providers return clean_features() output (their contract), so no second
                 # validation here: on a 10,000-track ingest it costs a noticeable share.
@@ -86,7 +85,7 @@ class ProviderChain:
                 break
             asked = set(missing)
             found_pop = await self._ask(
-                popularity_provider, "popularity", missing, report, on_stage
+                popularity_provider, "popularity", missing, report, progress
             )
             for track_id, value in found_pop.items():
                 checked = checked_int("popularity", value) if track_id in asked else None
@@ -118,23 +117,12 @@ class ProviderChain:
         kind: str,
         missing: list[str],
         report: ChainReport,
-        on_stage: StageCallback | None,
+        progress: ProgressCallback | None,
     ) -> dict:
-        stage = f"{kind}:{provider.name}"
-        done = 0
-
-        async def on_batch(count: int) -> None:
-            nonlocal done
-            done = min(len(missing), done + count)
-            if on_stage is not None:
-                result = on_stage(stage, done, len(missing))
-                if result is not None:
-                    await result
-
         try:
             if kind == "features":
-                return await provider.features(missing, on_batch=on_batch)  # type: ignore[union-attr]
-            return await provider.popularity(missing, on_batch=on_batch)  # type: ignore[union-attr]
+                return await provider.features(missing, progress=progress)  # type: ignore[union-attr]
+            return await provider.popularity(missing, progress=progress)  # type: ignore[union-attr]
         except _PROVIDER_FAILURES as error:
             message = getattr(error, "message", None) or str(error)
             log.warning("%s provider %s failed: %s", kind, provider.name, message)

@@ -10,7 +10,7 @@ from pathlib import Path
 from recommender.catalogue import Catalogue
 from recommender.features import FEATURE_NAMES
 from recommender.loaders import load_catalogue_with_report
-from recommender.providers.base import BatchCallback, report_batch
+from recommender.progress import BatchProgress, ProgressCallback, Stage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class DatasetProvider:
             return self._catalogue
 
     async def features(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, dict[str, float]]:
         catalogue = await self.catalogue()
         has_features = catalogue.has_features
@@ -53,11 +53,11 @@ class DatasetProvider:
             if row is not None and has_features[row]:
                 values = catalogue.features[row].tolist()
                 found[track_id] = dict(zip(FEATURE_NAMES, values, strict=True))
-        await report_batch(on_batch, len(track_ids))
+        await BatchProgress(progress, Stage.FEATURES, self.name, len(track_ids)).add(len(track_ids))
         return found
 
     async def popularity(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, int]:
         catalogue = await self.catalogue()
         found: dict[str, int] = {}
@@ -65,5 +65,7 @@ class DatasetProvider:
             row = catalogue.row_of(track_id)
             if row is not None and catalogue.popularity[row] == catalogue.popularity[row]:
                 found[track_id] = int(catalogue.popularity[row])  # NaN != NaN: skipped above
-        await report_batch(on_batch, len(track_ids))
+        await BatchProgress(progress, Stage.POPULARITY, self.name, len(track_ids)).add(
+            len(track_ids)
+        )
         return found

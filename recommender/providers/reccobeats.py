@@ -11,7 +11,7 @@ import aiohttp
 
 from recommender.features import clean_features
 from recommender.ids import parse_spotify_id
-from recommender.providers.base import BatchCallback, report_batch
+from recommender.progress import BatchProgress, ProgressCallback, Stage
 from recommender.spotify.errors import UnexpectedResponse
 from recommender.spotify.parse import parse_popularity
 from recommender.spotify.settings import SpotifySettings
@@ -58,11 +58,11 @@ class ReccoBeats:
         )
 
     async def features(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, dict[str, float]]:
         """Audio features of the ids ReccoBeats knows."""
         found: dict[str, dict[str, float]] = {}
-        for entry in await self._lookup("audio-features", track_ids, on_batch):
+        for entry in await self._lookup("audio-features", track_ids, progress, Stage.FEATURES):
             spotify_id = _spotify_id(entry)
             cleaned = clean_features(entry)
             if spotify_id and cleaned is not None:
@@ -70,11 +70,11 @@ class ReccoBeats:
         return found
 
     async def popularity(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, int]:
         """Popularity (0-100) of the ids ReccoBeats knows."""
         found: dict[str, int] = {}
-        for entry in await self._lookup("track", track_ids, on_batch):
+        for entry in await self._lookup("track", track_ids, progress, Stage.POPULARITY):
             spotify_id = _spotify_id(entry)
             value = parse_popularity(entry.get("popularity"))
             if spotify_id and value is not None:
@@ -82,15 +82,20 @@ class ReccoBeats:
         return found
 
     async def _lookup(
-        self, path: str, track_ids: Sequence[str], on_batch: BatchCallback | None
+        self,
+        path: str,
+        track_ids: Sequence[str],
+        progress: ProgressCallback | None,
+        stage: Stage,
     ) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(track_ids))
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-        results = await asyncio.gather(*(self._batch(path, b, on_batch) for b in batches))
+        counter = BatchProgress(progress, stage, self.name, len(ids))
+        results = await asyncio.gather(*(self._batch(path, b, counter) for b in batches))
         return [entry for batch in results for entry in batch]
 
     async def _batch(
-        self, path: str, ids: list[str], on_batch: BatchCallback | None
+        self, path: str, ids: list[str], counter: BatchProgress
     ) -> list[dict[str, Any]]:
         response = await self.transport.request(
             "GET", f"{self.base_url}/{path}", params={"ids": ",".join(ids)}
@@ -100,7 +105,7 @@ class ReccoBeats:
                 response.status, f"a {path} lookup of {len(ids)} ids", service="ReccoBeats"
             )
         body = response.body if isinstance(response.body, dict) else {}
-        await report_batch(on_batch, len(ids))
+        await counter.add(len(ids))
         return [e for e in body.get("content") or () if isinstance(e, dict)]
 
 

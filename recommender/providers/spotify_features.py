@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from recommender.features import clean_features
-from recommender.providers.base import BatchCallback, report_batch
+from recommender.progress import BatchProgress, ProgressCallback, Stage
 from recommender.spotify.client import SpotifyClient
 
 BATCH = 100  # documented maximum of GET /audio-features?ids=
@@ -28,9 +28,10 @@ class SpotifyAudioFeatures:
         self._probe = asyncio.Lock()
 
     async def features(
-        self, track_ids: Sequence[str], *, on_batch: BatchCallback | None = None
+        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
     ) -> dict[str, dict[str, float]]:
         ids = list(dict.fromkeys(track_ids))
+        counter = BatchProgress(progress, Stage.FEATURES, self.name, len(ids))
         caps = self.client.capabilities
         if caps.audio_features is False or not ids:
             return {}
@@ -40,18 +41,18 @@ class SpotifyAudioFeatures:
             async with self._probe:
                 if caps.audio_features is None:
                     # Probe with one batch so a refused endpoint costs one request, not 100.
-                    first = await self._batch(batches.pop(0), on_batch)
+                    first = await self._batch(batches.pop(0), counter)
                     if first is None:
                         return {}
                     found.update(first)
         if caps.audio_features is False:
             return found
-        for result in await asyncio.gather(*(self._batch(b, on_batch) for b in batches)):
+        for result in await asyncio.gather(*(self._batch(b, counter) for b in batches)):
             found.update(result or {})
         return found
 
     async def _batch(
-        self, ids: list[str], on_batch: BatchCallback | None
+        self, ids: list[str], counter: BatchProgress
     ) -> dict[str, dict[str, float]] | None:
         response = await self.client.get(
             "audio-features", {"ids": ",".join(ids)}, what="audio features", allow=(403,)
@@ -67,5 +68,5 @@ class SpotifyAudioFeatures:
                 cleaned = clean_features(item)
                 if cleaned is not None:
                     found[item["id"]] = cleaned
-        await report_batch(on_batch, len(ids))
+        await counter.add(len(ids))
         return found

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from recommender.ids import parse_spotify_id
+from recommender.progress import IngestProgress, ProgressCallback, Stage, notify
 from recommender.spotify.client import SpotifyClient, origin_of
 from recommender.spotify.errors import (
     BadReference,
@@ -39,7 +39,6 @@ MAX_NAME_CHARS = 200
 
 log = logging.getLogger(__name__)
 
-PageCallback = Callable[[int, int], Awaitable[None] | None]
 TracksCallback = Callable[[list[Track]], None]
 
 
@@ -105,11 +104,8 @@ def _embedded_page(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-async def _notify(callback: PageCallback | None, done: int, total: int) -> None:
-    if callback is not None:
-        result = callback(done, total)
-        if inspect.isawaitable(result):
-            await result
+async def _notify(progress: ProgressCallback | None, done: int, total: int) -> None:
+    await notify(progress, IngestProgress(Stage.PLAYLIST, done, total))
 
 
 class _PlaylistReader:
@@ -225,13 +221,14 @@ async def read_playlist(
     client: SpotifyClient,
     reference: str,
     *,
-    on_page: PageCallback | None = None,
+    progress: ProgressCallback | None = None,
     on_tracks: TracksCallback | None = None,
 ) -> PlaylistContents:
     """Read a playlist's metadata and all of its items, as one consistent version.
 
-    ``reference`` is a link, URI or id. ``on_page(done, total)`` is called (and
-    awaited if async) as pages arrive; ``on_tracks(tracks)`` receives each
+    ``reference`` is a link, URI or id. ``progress`` hears a
+    :attr:`~recommender.progress.Stage.PLAYLIST` event (entries done of total) as
+    pages arrive; ``on_tracks(tracks)`` receives each
     page's usable tracks at once (so work on them can start early; a reading
     thrown away below has passed its tracks too). When the playlist's ``snapshot_id``
     changed while its pages were read, it is read once more; a second change
@@ -246,7 +243,7 @@ async def read_playlist(
         # Values dropped by a reading that is thrown away must not be counted twice.
         with counting_dropped() as dropped:
             reader = _PlaylistReader(client, playlist_id)
-            contents = await _read_once(reader, on_page, on_tracks)
+            contents = await _read_once(reader, progress, on_tracks)
             changed = await _changed_since(reader, contents)
         if not changed:
             for field_name, count in dropped.items():
@@ -258,7 +255,9 @@ async def read_playlist(
 
 
 async def _read_once(
-    reader: _PlaylistReader, on_page: PageCallback | None, on_tracks: TracksCallback | None
+    reader: _PlaylistReader,
+    progress: ProgressCallback | None,
+    on_tracks: TracksCallback | None,
 ) -> PlaylistContents:
     def classify(page: dict[str, Any]) -> list[Classified]:
         entries = _classified(page)
@@ -283,7 +282,7 @@ async def _read_once(
     entries = classify(first)
     del body
     total = info.total if info.total is not None else len(entries)
-    await _notify(on_page, len(entries), total)
+    await _notify(progress, len(entries), total)
     # Pages the announced total needs, plus a margin for a playlist that grew a little
     # while it was read; past that a chain of `next` links is not a playlist any more.
     missing = max(0, total - len(entries))
@@ -296,7 +295,7 @@ async def _read_once(
         page = await reader.page(len(entries))
         entries.extend(classify(page))
         next_url = page.get("next")
-        await _notify(on_page, len(entries), total)
+        await _notify(progress, len(entries), total)
         offsets = range(len(entries), total, reader.page_size)
         done = len(entries)
 
@@ -305,7 +304,7 @@ async def _read_once(
             result = await reader.page(offset)
             classified = classify(result)
             done += len(classified)
-            await _notify(on_page, min(done, total), total)
+            await _notify(progress, min(done, total), total)
             return classified, result.get("next")
 
         pages = await asyncio.gather(*(fetch(offset) for offset in offsets))
