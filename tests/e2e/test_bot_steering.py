@@ -126,3 +126,44 @@ async def test_a_filter_nothing_matches_is_left_out_and_said(tmp_path: Path) -> 
             assert embed["title"] == "This server's favourites" and ids
             assert "Steered: 1950s · adventurous" in embed["description"]
             assert "the decade was left out" in embed["description"]
+
+
+async def test_admins_weigh_playlists_together_and_likes_here(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        await add_playlist(world, bot)
+        declared = world.discord.command("settings", world.guild)["options"]
+        ranges = {o["name"]: (o.get("min_value"), o.get("max_value")) for o in declared}
+        assert ranges["playlist_weight"] == (0, 10) and ranges["liked_here_weight"] == (0, 5)
+
+        # A second, small playlist: the seed and five others are "often together".
+        catalogue = _catalogue(bot, world)
+        ids = dict(zip(catalogue.names, catalogue.ids, strict=True))
+        together = [ids[n] for n in ("Halo", "Wildfire", "Afterglow", "Daydream", "Heartbeat")]
+        seed = ids["Golden Hour"]
+        small = world.spotify.add_playlist([seed, *together], name="Tiny Mix")
+        handle = await world.discord.invoke(
+            world.guild, world.admin, "setplaylist", options={"playlist": small}
+        )
+        await handle.wait_final(lambda m: "Added" in (m.content or ""), timeout=15)
+
+        async def answer_with(weight: float) -> tuple[str, list[str]]:
+            handle = await world.discord.invoke(
+                world.guild,
+                world.admin,
+                "settings",
+                options={"playlist_weight": weight, "liked_here_weight": 1.5},
+            )
+            shown = await handle.wait_final(lambda m: bool(m.embeds))
+            assert f"**playlist weight** {weight:.2f}" in shown.embeds[0]["description"]
+            assert "**liked here weight** 1.50" in shown.embeds[0]["description"]
+            embed, suggested = await _answer(world, song=seed, count=5)
+            return embed["description"], suggested
+
+        description, heavy = await answer_with(10.0)
+        assert set(heavy) == set(together)
+        assert description.count("often in playlists together with Golden Hour") == 5
+        description, off = await answer_with(0.0)
+        assert "often in playlists together" not in description
+        assert set(off) != set(together)
+        stored = await bot.store.get_guild_settings(world.guild.id)  # type: ignore[attr-defined]
+        assert (stored.playlist_weight, stored.liked_here_weight) == (0.0, 1.5)
