@@ -168,7 +168,18 @@ class RecommendationService:
         found = await asyncio.to_thread(find_seeds, texts, guild.resolver)
         catalogue = recommender.catalogue
         if found.track_ids:
-            songs: list[str] = list(found.track_ids)
+            # Links to this server's songs are used as they are; a link to a song from
+            # elsewhere is fetched from Spotify only when it is the only way to answer.
+            known = [i for i in found.track_ids if i in catalogue]
+            if known and len(known) < len(found.track_ids):
+                outcome = await self.recommend(guild_id, user_id, known)
+                left_out = len(found.track_ids) - len(known)
+                note = (
+                    f"{left_out} of the links {'is' if left_out == 1 else 'are'} to songs "
+                    "outside this server's playlists, so only the others shaped these."
+                )
+                return replace(outcome, notes=[note, *outcome.notes])
+            songs: list[str] = known or list(found.track_ids[:1])
         elif found.row is not None:
             songs = [catalogue.ids[found.row]]
         elif len(found.candidates) == 1:

@@ -221,3 +221,29 @@ async def test_one_unknown_song_among_several_is_named_in_the_refusal(tmp_path: 
         assert answer.ephemeral
         assert "zzqx no such song qqq" in answer.content
         assert len(answer.content) < 600
+
+
+async def test_links_to_songs_from_elsewhere(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_music_bot(world) as bot:
+        await add_playlist(world, bot)
+        ids = _ids_by_name(bot, world)
+        outside = world.spotify.add_track(name="Far Away Song")  # on Spotify, not in a playlist
+
+        # Only a link from elsewhere: fetched from Spotify and used, like a pasted link.
+        handle = await _run_menu(world, f"new one {_link(outside)}")
+        answer = await recommend_answer(handle)
+        assert answer.embeds[0]["title"] == "Because you like Far Away Song"
+        assert (await _stored(bot, world, answer.id)).seed_track_ids == (outside,)
+
+        # Beside a link to this server's song: that one shapes the answer, and it says so.
+        fetched = world.spotify.log.count(outside)
+        assert fetched >= 1  # the first answer fetched it
+        handle = await _run_menu(world, f"{_link(outside)} vs {_link(ids['Halo'])}")
+        answer = await recommend_answer(handle)
+        embed = answer.embeds[0]
+        assert embed["title"] == "Because you like Halo"
+        assert (
+            "1 of the links is to songs outside this server's playlists" in (embed["description"])
+        )
+        # Nothing fetched for a link that is not used.
+        assert world.spotify.log.count(outside) == fetched
