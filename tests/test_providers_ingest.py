@@ -91,6 +91,24 @@ async def test_development_mode_ingest_uses_reccobeats_then_nothing(
     assert dev.requests.count("/v1/audio-features") == 1  # one probe, refused
 
 
+async def test_the_jobs_patience_reaches_every_provider(
+    dev: FakeSpotify, recco: FakeReccoBeats
+) -> None:
+    """An ingest's max_wait is passed down explicitly: ReccoBeats' 429 with a
+    Retry-After over the interactive cap (1 s here) is waited out inside the job only."""
+    playlist_id, ids = playlist_with_extras(dev, 40)
+    recco.mirror([dev.tracks[i] for i in ids])
+    recco.set_faults(Faults(rate_limit_every=1, retry_after=1.5, whole_seconds=False))
+    async with Ingestion(settings_for(dev, recco, user="owner")) as ingestion:
+        _, impatient = await ingestion.playlist(playlist_id)
+        assert impatient.features_by_source == {}
+        assert any("reccobeats" in w for w in impatient.warnings)
+        recco.set_faults(Faults(rate_limit_every=2, retry_after=1.5, whole_seconds=False))
+        _, patient = await ingestion.playlist(playlist_id, max_wait=5.0)
+    assert patient.features_by_source == {"reccobeats": 40}
+    assert patient.warnings == []
+
+
 async def test_providers_start_while_a_refused_page_waits(
     full: FakeSpotify, recco: FakeReccoBeats
 ) -> None:

@@ -20,7 +20,6 @@ from recommender.spotify import (
 )
 from recommender.spotify.auth import ClientCredentials
 from recommender.spotify.limiter import STRIKES
-from recommender.spotify.transport import waiting_up_to
 from tests.fakes import FakeSpotify, Faults
 
 
@@ -176,8 +175,7 @@ async def test_a_job_may_wait_longer_than_the_interactive_cap(full: FakeSpotify)
     ids = [full.add_track() for _ in range(2)]
     async with SpotifyClient(settings_for(full, max_retry_after=0.1)) as client:
         await get_tracks(client, ids[:1])
-        with waiting_up_to(1.0):
-            await get_tracks(client, ids[1:])
+        await get_tracks(client, ids[1:], patience=1.0)
         with pytest.raises(RateLimited):
             await get_tracks(client, ids[:1])
 

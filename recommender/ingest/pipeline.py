@@ -16,7 +16,6 @@ from recommender.spotify.errors import BadReference, IngestTimedOut, TrackNotFou
 from recommender.spotify.playlists import PlaylistContents, read_playlist
 from recommender.spotify.stats import counting_requests
 from recommender.spotify.tracks import get_tracks
-from recommender.spotify.transport import waiting_up_to
 from recommender.track import Track
 from recommender.validation import counting_dropped
 
@@ -57,11 +56,11 @@ async def ingest_playlist(
     failures do not raise: they become ``summary.warnings``.
     """
     limit = client.settings.ingest_deadline if deadline == "settings" else deadline
-    with counting_requests() as stats, counting_dropped() as dropped, waiting_up_to(max_wait):
+    with counting_requests() as stats, counting_dropped() as dropped:
         try:
             async with asyncio.timeout(limit) as scope:
                 contents, from_cache, tracks, report = await _fetch(
-                    client, reference, chain, cache, progress
+                    client, reference, chain, cache, progress, max_wait
                 )
         except TimeoutError:
             if scope.expired():
@@ -101,6 +100,7 @@ async def _fetch(
     chain: ProviderChain,
     cache: TrackCache | None,
     progress: ProgressCallback | None,
+    patience: float | None,
 ) -> tuple[PlaylistContents, int, list[Track], ChainReport]:
     """The playlist from Spotify, completed from the cache and the provider chain.
 
@@ -108,9 +108,9 @@ async def _fetch(
     (:class:`~recommender.ingest.streaming.StreamingCompletion`).
     """
 
-    async with StreamingCompletion(chain, cache, progress) as streaming:
+    async with StreamingCompletion(chain, cache, progress, patience) as streaming:
         contents = await read_playlist(
-            client, reference, progress=progress, on_tracks=streaming.add
+            client, reference, progress=progress, on_tracks=streaming.add, patience=patience
         )
         tracks, report, from_cache = await streaming.finish(contents.tracks)
     return contents, from_cache, tracks, report

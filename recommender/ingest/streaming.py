@@ -53,10 +53,12 @@ class StreamingCompletion:
         chain: ProviderChain,
         cache: TrackCache | None,
         progress: ProgressCallback | None,
+        patience: float | None = None,
     ) -> None:
         self._chain = chain
         self._cache = cache
         self._progress = progress
+        self._patience = patience
         # Tasks run in the ingest's context (request and dropped-value counters),
         # whichever reading of the playlist happened to submit them.
         self._context = contextvars.copy_context()
@@ -107,7 +109,7 @@ class StreamingCompletion:
                 self._progress, IngestProgress(step.stage, done_all, total_all, step.source)
             )
 
-        return await self._chain.complete(merged, progress=on_progress)
+        return await self._chain.complete(merged, progress=on_progress, patience=self._patience)
 
     async def finish(self, tracks: Sequence[Track]) -> tuple[list[Track], ChainReport, int]:
         """``tracks`` (the final reading, in order) completed; the report; how many were cached.

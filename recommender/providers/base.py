@@ -21,9 +21,14 @@ class FeatureProvider(Protocol):
     name: str
 
     async def features(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> dict[str, dict[str, float]]:
-        """Features of the known ids among ``track_ids``."""
+        """Features of the known ids among ``track_ids``; ``patience`` is the longest
+        ``Retry-After`` a remote provider waits through (``None``: its short default)."""
         ...
 
 
@@ -35,7 +40,11 @@ class PopularityProvider(Protocol):
     name: str
 
     async def popularity(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> dict[str, int]:
-        """Popularity of the known ids among ``track_ids``."""
+        """Popularity of the known ids among ``track_ids`` (``patience`` as above)."""
         ...

@@ -54,10 +54,15 @@ class ProviderChain:
         )
 
     async def complete(
-        self, tracks: Sequence[Track], *, progress: ProgressCallback | None = None
+        self,
+        tracks: Sequence[Track],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> tuple[list[Track], ChainReport]:
         """Return ``tracks`` with missing features and popularity filled where possible;
-        ``progress`` hears each provider's batches."""
+        ``progress`` hears each provider's batches; ``patience`` is the longest
+        ``Retry-After`` a provider waits through (``None``: its short default)."""
         report = ChainReport()
         features: dict[str, tuple[dict[str, float], str]] = {}
         popularity: dict[str, tuple[int, str]] = {}
@@ -73,7 +78,7 @@ class ProviderChain:
             if not missing:
                 break
             asked = set(missing)
-            found = await self._ask(provider, "features", missing, report, progress)
+            found = await self._ask(provider, "features", missing, report, progress, patience)
             for track_id, values in found.items():
                 # Providers return clean_features() output (their contract), so no second
                 # validation here: on a 10,000-track ingest it costs a noticeable share.
@@ -85,7 +90,7 @@ class ProviderChain:
                 break
             asked = set(missing)
             found_pop = await self._ask(
-                popularity_provider, "popularity", missing, report, progress
+                popularity_provider, "popularity", missing, report, progress, patience
             )
             for track_id, value in found_pop.items():
                 checked = checked_int("popularity", value) if track_id in asked else None
@@ -118,11 +123,12 @@ class ProviderChain:
         missing: list[str],
         report: ChainReport,
         progress: ProgressCallback | None,
+        patience: float | None,
     ) -> dict:
         try:
             if kind == "features":
-                return await provider.features(missing, progress=progress)  # type: ignore[union-attr]
-            return await provider.popularity(missing, progress=progress)  # type: ignore[union-attr]
+                return await provider.features(missing, progress=progress, patience=patience)  # type: ignore[union-attr]
+            return await provider.popularity(missing, progress=progress, patience=patience)  # type: ignore[union-attr]
         except _PROVIDER_FAILURES as error:
             message = getattr(error, "message", None) or str(error)
             log.warning("%s provider %s failed: %s", kind, provider.name, message)

@@ -43,7 +43,11 @@ class DatasetProvider:
             return self._catalogue
 
     async def features(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,  # a local file: nothing to wait for
     ) -> dict[str, dict[str, float]]:
         catalogue = await self.catalogue()
         has_features = catalogue.has_features
@@ -57,7 +61,11 @@ class DatasetProvider:
         return found
 
     async def popularity(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,  # a local file: nothing to wait for
     ) -> dict[str, int]:
         catalogue = await self.catalogue()
         found: dict[str, int] = {}

@@ -58,11 +58,16 @@ class ReccoBeats:
         )
 
     async def features(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> dict[str, dict[str, float]]:
         """Audio features of the ids ReccoBeats knows."""
         found: dict[str, dict[str, float]] = {}
-        for entry in await self._lookup("audio-features", track_ids, progress, Stage.FEATURES):
+        counter = BatchProgress(progress, Stage.FEATURES, self.name, len(set(track_ids)))
+        for entry in await self._lookup("audio-features", track_ids, counter, patience):
             spotify_id = _spotify_id(entry)
             cleaned = clean_features(entry)
             if spotify_id and cleaned is not None:
@@ -70,11 +75,16 @@ class ReccoBeats:
         return found
 
     async def popularity(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> dict[str, int]:
         """Popularity (0-100) of the ids ReccoBeats knows."""
         found: dict[str, int] = {}
-        for entry in await self._lookup("track", track_ids, progress, Stage.POPULARITY):
+        counter = BatchProgress(progress, Stage.POPULARITY, self.name, len(set(track_ids)))
+        for entry in await self._lookup("track", track_ids, counter, patience):
             spotify_id = _spotify_id(entry)
             value = parse_popularity(entry.get("popularity"))
             if spotify_id and value is not None:
@@ -85,20 +95,19 @@ class ReccoBeats:
         self,
         path: str,
         track_ids: Sequence[str],
-        progress: ProgressCallback | None,
-        stage: Stage,
+        counter: BatchProgress,
+        patience: float | None,
     ) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(track_ids))
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-        counter = BatchProgress(progress, stage, self.name, len(ids))
-        results = await asyncio.gather(*(self._batch(path, b, counter) for b in batches))
+        results = await asyncio.gather(*(self._batch(path, b, counter, patience) for b in batches))
         return [entry for batch in results for entry in batch]
 
     async def _batch(
-        self, path: str, ids: list[str], counter: BatchProgress
+        self, path: str, ids: list[str], counter: BatchProgress, patience: float | None
     ) -> list[dict[str, Any]]:
         response = await self.transport.request(
-            "GET", f"{self.base_url}/{path}", params={"ids": ",".join(ids)}
+            "GET", f"{self.base_url}/{path}", params={"ids": ",".join(ids)}, patience=patience
         )
         if not response.ok:
             raise UnexpectedResponse(

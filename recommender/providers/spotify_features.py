@@ -28,7 +28,11 @@ class SpotifyAudioFeatures:
         self._probe = asyncio.Lock()
 
     async def features(
-        self, track_ids: Sequence[str], *, progress: ProgressCallback | None = None
+        self,
+        track_ids: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+        patience: float | None = None,
     ) -> dict[str, dict[str, float]]:
         ids = list(dict.fromkeys(track_ids))
         counter = BatchProgress(progress, Stage.FEATURES, self.name, len(ids))
@@ -41,21 +45,25 @@ class SpotifyAudioFeatures:
             async with self._probe:
                 if caps.audio_features is None:
                     # Probe with one batch so a refused endpoint costs one request, not 100.
-                    first = await self._batch(batches.pop(0), counter)
+                    first = await self._batch(batches.pop(0), counter, patience)
                     if first is None:
                         return {}
                     found.update(first)
         if caps.audio_features is False:
             return found
-        for result in await asyncio.gather(*(self._batch(b, counter) for b in batches)):
+        for result in await asyncio.gather(*(self._batch(b, counter, patience) for b in batches)):
             found.update(result or {})
         return found
 
     async def _batch(
-        self, ids: list[str], counter: BatchProgress
+        self, ids: list[str], counter: BatchProgress, patience: float | None
     ) -> dict[str, dict[str, float]] | None:
         response = await self.client.get(
-            "audio-features", {"ids": ",".join(ids)}, what="audio features", allow=(403,)
+            "audio-features",
+            {"ids": ",".join(ids)},
+            what="audio features",
+            allow=(403,),
+            patience=patience,
         )
         if response.status == 403:
             self.client.capabilities.audio_features = False

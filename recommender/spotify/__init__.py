@@ -24,7 +24,6 @@ from recommender.spotify.errors import (
 from recommender.spotify.playlists import PlaylistContents, PlaylistInfo, read_playlist
 from recommender.spotify.settings import SettingsError, SpotifySettings
 from recommender.spotify.tracks import get_tracks
-from recommender.spotify.transport import waiting_up_to
 
 __all__ = [
     "AppRestricted",
@@ -52,5 +51,4 @@ __all__ = [
     "UnsafeLink",
     "get_tracks",
     "read_playlist",
-    "waiting_up_to",
 ]

@@ -137,12 +137,14 @@ class SpotifyClient(AsyncClosing):
         *,
         what: str,
         allow: Collection[int] = (),
+        patience: float | None = None,
     ) -> Response:
         """GET a Web API resource with the current token.
 
         Renews the token once on a 401. Statuses in ``allow`` are returned for the
         caller to interpret (e.g. 403 and 404 on a playlist); other errors raise.
-        ``what`` names the call in error messages ("playlist X", ...).
+        ``what`` names the call in error messages ("playlist X", ...). ``patience``:
+        the longest ``Retry-After`` to wait through (``None``: ``SPOTIFY_MAX_RETRY_AFTER``).
         """
         if self.auth is None:
             raise SpotifyConfigError(
@@ -159,7 +161,9 @@ class SpotifyClient(AsyncClosing):
         for attempt in range(2):
             token = await self.auth.token()
             headers = {"Authorization": f"Bearer {token}"}
-            response = await self.transport.request("GET", url, params=params, headers=headers)
+            response = await self.transport.request(
+                "GET", url, params=params, headers=headers, patience=patience
+            )
             if response.status != 401:
                 break
             self.auth.invalidate(token)

@@ -111,9 +111,10 @@ async def _notify(progress: ProgressCallback | None, done: int, total: int) -> N
 class _PlaylistReader:
     """The state of reading one playlist (which endpoint works, what is known)."""
 
-    def __init__(self, client: SpotifyClient, playlist_id: str) -> None:
+    def __init__(self, client: SpotifyClient, playlist_id: str, patience: float | None) -> None:
         self.client = client
         self.playlist_id = playlist_id
+        self.patience = patience  # the longest Retry-After this reading waits through
         self.name: str | None = None
         caps = client.capabilities
         self.endpoint = "tracks" if caps.playlist_items_endpoint is False else "items"
@@ -170,6 +171,7 @@ class _PlaylistReader:
             self._params(),
             what=f"playlist {self.playlist_id}",
             allow=(400, 403, 404),
+            patience=self.patience,
         )
         if response.status in (400, 404):
             raise PlaylistNotFound(self.playlist_id)
@@ -214,6 +216,7 @@ class _PlaylistReader:
             self._params(limit=str(self.page_size), offset=str(offset)),
             what=f"the tracks of playlist {self.playlist_id}",
             allow=(403, 404),
+            patience=self.patience,
         )
 
 
@@ -223,12 +226,14 @@ async def read_playlist(
     *,
     progress: ProgressCallback | None = None,
     on_tracks: TracksCallback | None = None,
+    patience: float | None = None,
 ) -> PlaylistContents:
     """Read a playlist's metadata and all of its items, as one consistent version.
 
     ``reference`` is a link, URI or id. ``progress`` hears a
     :attr:`~recommender.progress.Stage.PLAYLIST` event (entries done of total) as
-    pages arrive; ``on_tracks(tracks)`` receives each
+    pages arrive; ``patience`` is the longest ``Retry-After`` to wait through
+    (``None``: the client's short interactive cap); ``on_tracks(tracks)`` receives each
     page's usable tracks at once (so work on them can start early; a reading
     thrown away below has passed its tracks too). When the playlist's ``snapshot_id``
     changed while its pages were read, it is read once more; a second change
@@ -242,7 +247,7 @@ async def read_playlist(
     for attempt in range(READS):
         # Values dropped by a reading that is thrown away must not be counted twice.
         with counting_dropped() as dropped:
-            reader = _PlaylistReader(client, playlist_id)
+            reader = _PlaylistReader(client, playlist_id, patience)
             contents = await _read_once(reader, progress, on_tracks)
             changed = await _changed_since(reader, contents)
         if not changed:
@@ -338,6 +343,7 @@ async def _changed_since(reader: _PlaylistReader, contents: PlaylistContents) ->
             {"fields": "snapshot_id"},
             what=f"playlist {reader.playlist_id}",
             allow=(403, 404),
+            patience=reader.patience,
         )
         if response.ok and isinstance(response.body, dict):
             reader.snapshots.add(response.body.get("snapshot_id"))

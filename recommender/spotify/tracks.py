@@ -12,8 +12,11 @@ from recommender.track import Track
 BATCH = 50  # documented maximum of GET /tracks?ids=
 
 
-async def get_tracks(client: SpotifyClient, track_ids: Sequence[str]) -> dict[str, Track]:
-    """Tracks by id; unknown ids are absent from the answer.
+async def get_tracks(
+    client: SpotifyClient, track_ids: Sequence[str], *, patience: float | None = None
+) -> dict[str, Track]:
+    """Tracks by id; unknown ids are absent from the answer (``patience``: see
+    :meth:`SpotifyClient.get`).
 
     Uses ``GET /tracks?ids=`` until Spotify answers 403 (removed for 2026
     development-mode apps), then ``GET /tracks/{id}`` per track; the transport
@@ -25,22 +28,26 @@ async def get_tracks(client: SpotifyClient, track_ids: Sequence[str]) -> dict[st
     params = {"market": client.settings.market} if client.settings.market else {}
     if caps.batch_tracks is not False and len(ids) > 1:
         batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-        first = await _batch(client, batches[0], params)
+        first = await _batch(client, batches[0], params, patience)
         if first is not None:
             found.update(first)
-            rest = await asyncio.gather(*(_batch(client, b, params) for b in batches[1:]))
+            rest = await asyncio.gather(*(_batch(client, b, params, patience) for b in batches[1:]))
             for result in rest:
                 found.update(result or {})
             return found
-    singles = await asyncio.gather(*(_single(client, i, params) for i in ids))
+    singles = await asyncio.gather(*(_single(client, i, params, patience) for i in ids))
     return {track.id: track for track in singles if track is not None}
 
 
 async def _batch(
-    client: SpotifyClient, ids: list[str], params: dict[str, str]
+    client: SpotifyClient, ids: list[str], params: dict[str, str], patience: float | None
 ) -> dict[str, Track] | None:
     response = await client.get(
-        "tracks", {**params, "ids": ",".join(ids)}, what="a batch of tracks", allow=(403,)
+        "tracks",
+        {**params, "ids": ",".join(ids)},
+        what="a batch of tracks",
+        allow=(403,),
+        patience=patience,
     )
     if response.status == 403:
         client.capabilities.batch_tracks = False
@@ -51,9 +58,11 @@ async def _batch(
     return {t.id: t for t in parsed if t is not None}
 
 
-async def _single(client: SpotifyClient, track_id: str, params: dict[str, str]) -> Track | None:
+async def _single(
+    client: SpotifyClient, track_id: str, params: dict[str, str], patience: float | None
+) -> Track | None:
     response = await client.get(
-        f"tracks/{track_id}", params, what=f"track {track_id}", allow=(400, 404)
+        f"tracks/{track_id}", params, what=f"track {track_id}", allow=(400, 404), patience=patience
     )
     if not response.ok:
         return None

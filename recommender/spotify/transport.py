@@ -9,14 +9,12 @@ backoff with jitter on 5xx and timeouts. It knows nothing of tokens or of what a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,23 +51,6 @@ DEFAULT_RETRY_AFTER = 1.0
 # No answer of these services comes near this (a 100-track page is ~0.5 MB); a bigger
 # one is a broken or hostile server, refused before it fills the memory.
 MAX_BODY_BYTES = 32 << 20
-
-_patience: ContextVar[float | None] = ContextVar("recommender_patience", default=None)
-
-
-@contextlib.contextmanager
-def waiting_up_to(seconds: float | None) -> Iterator[None]:
-    """Inside the block, sleep through a ``Retry-After`` of up to ``seconds``.
-
-    A long, deferred job (an ingest reporting progress) can afford to wait out
-    a rolling window; an interactive call should keep the client's short cap.
-    ``None`` keeps the client's setting.
-    """
-    token = _patience.set(seconds)
-    try:
-        yield
-    finally:
-        _patience.reset(token)
 
 
 @dataclass(frozen=True)
@@ -136,10 +117,9 @@ class Transport:
         self._circuit_until = 0.0
         self._circuit_quota = False
 
-    @property
-    def patience(self) -> float:
-        """The longest ``Retry-After`` slept through in the current context."""
-        override = _patience.get()
+    def patience(self, override: float | None) -> float:
+        """The longest ``Retry-After`` a request sleeps through: ``override`` (a long,
+        deferred job such as an ingest passes its own), else ``max_retry_after``."""
         return self.max_retry_after if override is None else override
 
     def _check_circuit(self) -> None:
@@ -170,8 +150,12 @@ class Transport:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
+        patience: float | None = None,
     ) -> Response:
         """Send one request, retrying 429 (within patience), 5xx and timeouts.
+
+        ``patience``: the longest ``Retry-After`` to sleep through for this request
+        (``None``: the transport's ``max_retry_after``, the short interactive cap).
 
         Returns the final response for any other status, for the caller to
         interpret. Raises :class:`RateLimited`, :class:`QuotaExceeded` or
@@ -184,7 +168,7 @@ class Transport:
             response, failure, sent_at = await self._send(method, url, params, headers, data)
             if response is not None and response.status == 429:
                 rate_limited += 1
-                wait = self._on_429(response, sent_at, rate_limited)
+                wait = self._on_429(response, sent_at, rate_limited, self.patience(patience))
                 record_retry(self.stats, rate_limited=True)
                 # This request is not sent again before the server said so; whether the
                 # others wait too is the limiter's call (pressure or a lone 429).
@@ -196,19 +180,19 @@ class Transport:
             detail = failure or f"HTTP {response.status if response else '?'}"
             if failures >= self.max_attempts:
                 raise SpotifyUnavailable(f"{detail} after {failures} attempts", self.service)
-            delay = self._backoff(failures, response)
+            delay = self._backoff(failures, response, self.patience(patience))
             log.info("%s: %s on %s %s; retry in %.2f s", self.service, detail, method, url, delay)
             record_retry(self.stats)
             await asyncio.sleep(delay)
 
-    def _on_429(self, response: Response, sent_at: float, count: int) -> float:
+    def _on_429(self, response: Response, sent_at: float, count: int, patience: float) -> float:
         """Decide what a 429 means: the seconds to wait before retrying, or raise."""
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if response.error_field("reason") == "QUOTA_EXCEEDED":
             record_rate_limited(self.stats)
             self._open_circuit(retry_after, quota=True)
             raise QuotaExceeded(retry_after, self.service)
-        if retry_after > self.patience or count > MAX_RATE_LIMIT_RETRIES:
+        if retry_after > patience or count > MAX_RATE_LIMIT_RETRIES:
             record_rate_limited(self.stats)
             if retry_after > LONG_RETRY_AFTER:
                 self._open_circuit(retry_after, quota=False)
@@ -227,10 +211,10 @@ class Transport:
             log.debug("%s: 429, retrying this request in %.1f s", self.service, retry_after)
         return retry_after
 
-    def _backoff(self, failures: int, response: Response | None) -> float:
+    def _backoff(self, failures: int, response: Response | None, patience: float) -> float:
         if response is not None and "Retry-After" in response.headers:
             hinted = parse_retry_after(response.headers.get("Retry-After"))
-            if hinted <= self.patience:
+            if hinted <= patience:
                 return hinted
         # Jitter spreads the retries of concurrent requests so they do not collide again.
         base = min(MAX_BACKOFF, self.backoff_base * 2 ** (failures - 1))
