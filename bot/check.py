@@ -30,7 +30,6 @@ from bot.store.errors import DatabaseCorruptError, DatabaseReadOnlyError, StoreE
 from bot.store.migrations import LATEST_VERSION
 from bot.store.open import describe_store, probe_postgres
 from recommender.providers.spotify_features import SpotifyAudioFeatures
-from recommender.spotify.capabilities import Capabilities
 from recommender.spotify.client import SpotifyClient
 from recommender.spotify.errors import SpotifyError
 from recommender.spotify.tracks import get_tracks
@@ -198,8 +197,7 @@ async def check_spotify(settings: Settings, report: Report) -> None:
             "Spotify links will not work. See docs/spotify.md.",
         )
         return
-    # A fresh record, not the process-wide one: this is a probe, not a reuse.
-    async with SpotifyClient(spotify, capabilities=Capabilities()) as client:
+    async with SpotifyClient(spotify) as client:  # learns the app's capabilities afresh
         try:
             assert client.auth is not None
             await client.auth.token()

@@ -19,6 +19,7 @@ from recommender.spotify import (
     get_tracks,
 )
 from recommender.spotify.auth import ClientCredentials
+from recommender.spotify.capabilities import Capabilities
 from recommender.spotify.limiter import STRIKES
 from tests.fakes import FakeSpotify, Faults
 
@@ -257,3 +258,21 @@ async def test_sparse_429s_are_waited_out_without_slowing_everyone(full: FakeSpo
     assert set(found) == set(ids)
     assert limiter.confirmed == 0 and limiter.limit is None
     assert limiter.dismissed >= 1
+
+
+async def test_what_the_app_may_call_is_the_callers_record_not_the_processes(
+    full: FakeSpotify,
+) -> None:
+    ids = [full.add_track() for _ in range(2)]
+    async with (
+        SpotifyClient(settings_for(full)) as first,
+        SpotifyClient(settings_for(full)) as second,
+    ):
+        first.capabilities.batch_tracks = False
+        assert second.capabilities.batch_tracks is None  # nothing shared behind its back
+    known = Capabilities(batch_tracks=False)
+    async with SpotifyClient(settings_for(full), capabilities=known) as client:
+        assert set(await get_tracks(client, ids)) == set(ids)
+        assert client.capabilities is known
+    assert full.requests.count("/v1/tracks/") == 2  # the record said: one request per track
+    assert full.requests.count("/v1/tracks") == 2  # and no batch was tried

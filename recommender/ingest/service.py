@@ -14,6 +14,7 @@ from recommender.providers.chain import ProviderChain
 from recommender.providers.datasets import DatasetProvider
 from recommender.providers.reccobeats import ReccoBeats
 from recommender.providers.spotify_features import SpotifyAudioFeatures
+from recommender.spotify.capabilities import Capabilities
 from recommender.spotify.client import SpotifyClient, new_session
 from recommender.spotify.settings import SpotifySettings
 from recommender.track import Track
@@ -41,7 +42,8 @@ class Ingestion(AsyncClosing):
 
     ``async with Ingestion(settings, cache=store) as ingestion:`` then
     ``await ingestion.playlist(link, progress=cb)`` or ``await ingestion.track(link)``.
-    One instance per process: it holds one aiohttp session and the learned rate limit.
+    One instance per process: it holds one aiohttp session, the learned rate limit and
+    what the app may call (its client's :class:`~recommender.spotify.capabilities.Capabilities`).
     """
 
     def __init__(
@@ -50,12 +52,18 @@ class Ingestion(AsyncClosing):
         *,
         cache: TrackCache | None = None,
         on_new_refresh_token: Callable[[str], Awaitable[None] | None] | None = None,
+        capabilities: Capabilities | None = None,
     ) -> None:
+        """``capabilities``: what the app may call, if already known (else learned by
+        this instance's client and kept for its later ingests)."""
         self.settings = settings
         self.cache: TrackCache = cache if cache is not None else MemoryTrackCache()
         self.session = new_session(settings)
         self.spotify = SpotifyClient(
-            settings, session=self.session, on_new_refresh_token=on_new_refresh_token
+            settings,
+            session=self.session,
+            capabilities=capabilities,
+            on_new_refresh_token=on_new_refresh_token,
         )
         self.chain = build_chain(settings, self.spotify)
 

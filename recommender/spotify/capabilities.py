@@ -1,7 +1,12 @@
-"""What this Spotify app may call, learned from answers and remembered per process.
+"""What this Spotify app may call, learned from answers.
 
 A 403 on audio-features or a batch endpoint is permanent for an app (Spotify's
 November 2024 and February 2026 restrictions), so asking again only wastes quota.
+The record belongs to whoever passes it in: each :class:`SpotifyClient` has its own
+unless given one, and the bot's one :class:`~recommender.ingest.Ingestion` per
+process keeps its client, so every ingest of the process learns from the first.
+There is no process-global registry: a probe (``python -m bot check``) or a test
+starts from nothing without undoing anyone else's knowledge.
 """
 
 from __future__ import annotations
@@ -26,11 +31,3 @@ class Capabilities:
         if self.audio_features is False or self.batch_tracks is False:
             return "development mode (2026 restrictions)"
         return "not yet detected"
-
-
-_REGISTRY: dict[tuple[str, str | None], Capabilities] = {}
-
-
-def capabilities_for(api_url: str, client_id: str | None) -> Capabilities:
-    """The process-wide record for one app at one API address."""
-    return _REGISTRY.setdefault((api_url, client_id), Capabilities())

@@ -14,7 +14,7 @@ import aiohttp
 
 from recommender.closing import AsyncClosing
 from recommender.spotify.auth import ClientCredentials, TokenSource, UserToken
-from recommender.spotify.capabilities import Capabilities, capabilities_for
+from recommender.spotify.capabilities import Capabilities
 from recommender.spotify.errors import (
     AppRestricted,
     SpotifyAuthError,
@@ -70,7 +70,8 @@ class SpotifyClient(AsyncClosing):
         self._own_session = session is None
         self.session = session if session is not None else new_session(settings)
         self.stats = RequestStats()
-        self.capabilities = capabilities or capabilities_for(settings.api_url, settings.client_id)
+        # What the app may call, as learned so far: the caller's record, else a new one.
+        self.capabilities = capabilities if capabilities is not None else Capabilities()
         self.transport = self._transport("Spotify")
         self._accounts = self._transport("Spotify accounts")
         self.auth: TokenSource | None = self._token_source(on_new_refresh_token)
