@@ -18,7 +18,7 @@ import discord
 from bot.check import run_check
 from bot.client import MusicBot
 from bot.discord_urls import apply_discord_urls
-from bot.settings import ConfigurationError, Settings, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.sharding import SessionBudgetError, ShardLayout, ShardSettingError
 from bot.store import StoreError
 from bot.store.open import open_store
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrate_db(args.source, args.to, force=args.force, env_file=args.env_file)
     try:
         settings = _with_shard_options(load_settings(args.env_file), args)
-    except ConfigurationError as error:
+    except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except ShardSettingError as error:

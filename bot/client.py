@@ -23,7 +23,7 @@ from bot.catalogues import CatalogueService
 from bot.discord_limits import fit_content
 from bot.errors import REFUSED_ANSWER, UserFacingError
 from bot.guards import NOT_IN_A_SERVER, GuardedTree, NotInGuildError
-from bot.guild_settings import SettingsService
+from bot.guild_settings import GuildSettingsService
 from bot.insights import InsightService
 from bot.privacy import PrivacyService
 from bot.rating import RatingService
@@ -75,7 +75,7 @@ class MusicBot(commands.AutoShardedBot):
     recommendations: RecommendationService
     ratings: RatingService
     sources: SourceService
-    settings_service: SettingsService
+    guild_settings: GuildSettingsService
     insights: InsightService
     privacy: PrivacyService
     ingestion: Ingestion | None
@@ -117,7 +117,7 @@ class MusicBot(commands.AutoShardedBot):
         self.catalogues = CatalogueService(self.store)
         self.recommendations = RecommendationService(self.store, self.catalogues, self.ingestion)
         self.ratings = RatingService(self.store)
-        self.settings_service = SettingsService(self.store, self.catalogues)
+        self.guild_settings = GuildSettingsService(self.store, self.catalogues)
         self.insights = InsightService(self.store, self.catalogues)
         self.privacy = PrivacyService(self.store)
         self.sources = SourceService(

@@ -7,7 +7,7 @@ from bot.store import Store
 from bot.store.guild_settings import GuildSettings
 
 
-class SettingsService:
+class GuildSettingsService:
     """Reads and updates a guild's :class:`GuildSettings`."""
 
     def __init__(self, store: Store, catalogues: CatalogueService) -> None:

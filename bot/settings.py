@@ -1,8 +1,16 @@
 """Settings of the running bot, from the environment and a ``.env`` file.
 
-Only ``DISCORD_TOKEN`` is required. Spotify and feature-provider settings are read
-by the engine's own :class:`~recommender.spotify.settings.SpotifySettings` from the
-same environment, so ``.env.example`` documents both in one place.
+"Settings" here always means the process's configuration (environment variables,
+``.env``): :class:`Settings` holds the bot's own (:class:`BotSettings`) and the
+engine's Spotify and feature-provider settings
+(:class:`~recommender.spotify.settings.SpotifySettings`), read from the same
+environment, so ``.env.example`` documents both in one place. What a server's admins
+choose with ``/settings`` is a different thing with its own name:
+:class:`~bot.store.guild_settings.GuildSettings` (served by
+:class:`~bot.guild_settings.GuildSettingsService`).
+
+Only ``DISCORD_TOKEN`` is required. Invalid settings raise
+:class:`~recommender.spotify.settings.SettingsError` (one for every entry point).
 """
 
 from __future__ import annotations
@@ -17,10 +25,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.sharding import MAX_SHARD_COUNT, ShardLayout, ShardSettingError
 from recommender.spotify.settings import SettingsError, SpotifySettings, load_env_file
-
-
-class ConfigurationError(Exception):
-    """The settings cannot start the bot; the message says which one and why."""
 
 
 class BotSettings(BaseSettings):
@@ -115,21 +119,14 @@ class Settings:
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read ``env_file`` (if it exists; real environment variables win) and validate.
 
-    Raises :class:`ConfigurationError` with a one-line, secret-free message.
+    Raises :class:`SettingsError` with a one-line, secret-free message.
     """
-    try:
-        load_env_file(env_file)  # the same reading as `python -m recommender`
-    except SettingsError as error:
-        raise ConfigurationError(str(error)) from None
+    load_env_file(env_file)  # the same reading as `python -m recommender`
     try:
         bot = BotSettings()  # type: ignore[call-arg]
     except ValidationError as error:
-        raise ConfigurationError(_describe(error)) from None
-    try:
-        spotify = SpotifySettings.from_env(os.environ)
-    except SettingsError as error:
-        raise ConfigurationError(str(error)) from None
-    return Settings(bot=bot, spotify=spotify)
+        raise SettingsError(_describe(error)) from None
+    return Settings(bot=bot, spotify=SpotifySettings.from_env(os.environ))
 
 
 def _describe(error: ValidationError) -> str:

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot import guards, rendering
 from bot.errors import UserFacingError
-from bot.store.errors import InvalidSettingError
+from bot.store.errors import InvalidGuildSettingError
 from bot.store.guild_settings import MAX_LIKED_HERE_WEIGHT, MAX_PLAYLIST_WEIGHT
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 REBUILD_NOTE = "Suggestions follow the new half-life in a moment (recomputing popularity)."
 
 
-class SettingsCog(commands.Cog):
+class GuildSettingsCog(commands.Cog):
     """Shows the settings; changes the ones given."""
 
     def __init__(self, bot: MusicBot) -> None:
@@ -71,8 +71,8 @@ class SettingsCog(commands.Cog):
         # half-life needs runs in the background (bot.guild_settings).
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            current = await self.bot.settings_service.update(guild_id, changes)
-        except InvalidSettingError as error:
+            current = await self.bot.guild_settings.update(guild_id, changes)
+        except InvalidGuildSettingError as error:
             raise UserFacingError(str(error)) from None
         title = "Settings updated" if changes else "Settings"
         note = REBUILD_NOTE if "popularity_half_life_days" in changes else None
@@ -83,4 +83,4 @@ class SettingsCog(commands.Cog):
 
 async def setup(bot: MusicBot) -> None:
     """Extension entry point."""
-    await bot.add_cog(SettingsCog(bot))
+    await bot.add_cog(GuildSettingsCog(bot))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.settings import ConfigurationError, load_settings
+from bot.settings import SettingsError, load_settings
 from bot.sharding import (
     IDENTIFY_WINDOW,
     IdentifyPacer,
@@ -132,7 +132,7 @@ def test_bad_shard_settings_name_the_setting(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, values: dict[str, str], message: str
 ) -> None:
     _settings_env(monkeypatch, **values)
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(SettingsError, match=message):
         load_settings(tmp_path / "absent.env")
 
 

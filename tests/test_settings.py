@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import BotSettings, ConfigurationError, load_settings
+from bot.settings import BotSettings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,11 +39,11 @@ def test_missing_token_and_bad_values_name_the_setting_without_echoing_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    with pytest.raises(ConfigurationError, match="DISCORD_TOKEN is not set"):
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN is not set"):
         load_settings(tmp_path / "absent.env")
     monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
     monkeypatch.setenv("MAX_SOURCES_PER_GUILD", "0")
-    with pytest.raises(ConfigurationError) as error:
+    with pytest.raises(SettingsError) as error:
         load_settings(tmp_path / "absent.env")
     assert "MAX_SOURCES_PER_GUILD" in str(error.value)
     assert "secret-token-value" not in str(error.value)

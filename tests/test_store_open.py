@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigurationError, load_settings
+from bot.settings import SettingsError, load_settings
 from bot.store import SqliteStore
 from bot.store.open import describe_store, open_store
 from bot.store.postgres import LATEST_VERSION as POSTGRES_VERSION
@@ -66,18 +66,18 @@ def test_bad_database_settings_name_the_setting_without_echoing_it(
     env: pytest.MonkeyPatch,
 ) -> None:
     env.setenv("DATABASE_URL", "mysql://bot:hunter2@db/bot")
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_settings(None)
     assert "DATABASE_URL" in str(caught.value) and "postgresql://" in str(caught.value)
     assert "hunter2" not in str(caught.value)
     env.setenv("DATABASE_URL", "postgresql://bot:hunter2@db:port/bot")
-    with pytest.raises(ConfigurationError, match="DATABASE_URL") as caught:
+    with pytest.raises(SettingsError, match="DATABASE_URL") as caught:
         load_settings(None)
     assert "hunter2" not in str(caught.value)
     env.setenv("DATABASE_URL", "")  # empty: SQLite
     for name, value in (("DATABASE_POOL_SIZE", "0"), ("DATABASE_STATEMENT_TIMEOUT", "-1")):
         env.setenv(name, value)
-        with pytest.raises(ConfigurationError, match=name):
+        with pytest.raises(SettingsError, match=name):
             load_settings(None)
         env.delenv(name)
     assert load_settings(None).bot.database_url is None

@@ -40,7 +40,7 @@ value is its ``feature_source``/``popularity_source`` plus the table it lives in
 
 from bot.store.errors import (
     DuplicateMessageError,
-    InvalidSettingError,
+    InvalidGuildSettingError,
     SchemaTooNewError,
     StoreError,
     UncachedTracksError,
@@ -71,7 +71,7 @@ __all__ = [
     "DuplicateMessageError",
     "ForgetResult",
     "GuildSettings",
-    "InvalidSettingError",
+    "InvalidGuildSettingError",
     "PlaylistSource",
     "RatedTrack",
     "Rating",

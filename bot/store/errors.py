@@ -55,7 +55,7 @@ class DuplicateMessageError(StoreError):
         super().__init__(f"recommendation message {message_id} is already stored")
 
 
-class InvalidSettingError(StoreError, ValueError):
+class InvalidGuildSettingError(StoreError, ValueError):
     """A guild setting is out of range or of the wrong type."""
 
     def __init__(self, name: str, value: object, expected: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bot.store.errors import InvalidSettingError
+from bot.store.errors import InvalidGuildSettingError
 from recommender.engine import DEFAULT_ALPHA
 from recommender.query import DEFAULT_CO_LIKE_WEIGHT, DEFAULT_PLAYLIST_WEIGHT
 
@@ -27,16 +27,16 @@ MAX_LIKED_HERE_WEIGHT = 5.0
 
 def _check_float(name: str, value: object, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidSettingError(name, value, f"a number between {low:g} and {high:g}")
+        raise InvalidGuildSettingError(name, value, f"a number between {low:g} and {high:g}")
     number = float(value)
     if not math.isfinite(number) or not low <= number <= high:
-        raise InvalidSettingError(name, value, f"a number between {low:g} and {high:g}")
+        raise InvalidGuildSettingError(name, value, f"a number between {low:g} and {high:g}")
     return number
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidSettingError(name, value, f"a whole number between {low} and {high}")
+        raise InvalidGuildSettingError(name, value, f"a whole number between {low} and {high}")
     return value
 
 
@@ -89,7 +89,7 @@ class GuildSettings:
         known = {f.name for f in fields(self)}
         for name in changes:
             if name not in known:
-                raise InvalidSettingError(name, changes[name], f"one of {sorted(known)}")
+                raise InvalidGuildSettingError(name, changes[name], f"one of {sorted(known)}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,14 +108,14 @@ class GuildSettings:
         values = {k: v for k, v in data.items() if k in known}
         try:
             return cls(**values)
-        except InvalidSettingError:
+        except InvalidGuildSettingError:
             if not lenient:
                 raise
         kept: dict[str, Any] = {}
         for name, value in values.items():
             try:
                 cls(**{name: value})
-            except InvalidSettingError as exc:
+            except InvalidGuildSettingError as exc:
                 log.warning("ignoring stored guild setting: %s", exc)
             else:
                 kept[name] = value

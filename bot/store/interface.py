@@ -5,7 +5,7 @@ The contract is one small protocol per area, each sized to its callers:
 * :class:`TrackStore`: the shared track cache (the ingest, ``check``, retention);
 * :class:`SourceStore`: a guild's playlist sources, uploads and catalogue
   (``SourceService``, ``CatalogueService``, ``InsightService``);
-* :class:`GuildStore`: a guild's settings and departure (``SettingsService``,
+* :class:`GuildStore`: a guild's settings and departure (``GuildSettingsService``,
   ``CatalogueService``, ``MusicBot``'s guild events and purge);
 * :class:`RecommendationStore`: posted recommendation messages (answers, reactions,
   reconciliation, retention);
@@ -159,7 +159,7 @@ class GuildStore(Protocol):
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         """Apply ``changes`` to the stored settings atomically; return the result.
 
-        Raises ``InvalidSettingError`` (nothing stored) for an unknown name or an
+        Raises ``InvalidGuildSettingError`` (nothing stored) for an unknown name or an
         out-of-range value.
         """
 

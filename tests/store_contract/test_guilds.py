@@ -8,7 +8,7 @@ import pytest
 
 from bot.store import (
     GuildSettings,
-    InvalidSettingError,
+    InvalidGuildSettingError,
     Store,
 )
 from recommender.engine import DEFAULT_ALPHA
@@ -37,9 +37,9 @@ def test_settings_have_documented_defaults_and_validate() -> None:
     assert settings.alpha == DEFAULT_ALPHA
     assert settings.replace(alpha=1).alpha == 1.0
     for bad in ({"alpha": 1.5}, {"alpha": True}, {"diversity": -0.1}, {"default_count": 0}):
-        with pytest.raises(InvalidSettingError):
+        with pytest.raises(InvalidGuildSettingError):
             GuildSettings(**bad)
-    with pytest.raises(InvalidSettingError, match="one of"):
+    with pytest.raises(InvalidGuildSettingError, match="one of"):
         settings.replace(colour="blue")
     assert GuildSettings.from_dict({"alpha": 0.2, "future_setting": 1}).alpha == 0.2
     assert GuildSettings.from_dict({"alpha": 9, "diversity": 0.9}, lenient=True) == GuildSettings(
@@ -54,7 +54,7 @@ async def test_settings_persist_per_guild(store: Store) -> None:
     assert await store.get_guild_settings(GUILD) == updated
     assert await store.get_guild_settings(OTHER) == GuildSettings()
 
-    with pytest.raises(InvalidSettingError):
+    with pytest.raises(InvalidGuildSettingError):
         await store.update_guild_settings(GUILD, alpha=2)
     assert await store.get_guild_settings(GUILD) == updated
 
