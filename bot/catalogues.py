@@ -7,6 +7,11 @@ catalogue, and a failed rebuild leaves the previous one in place. A change that
 needs no answer from the rebuild (a removed playlist, a new half-life) asks for one
 in the background (:meth:`CatalogueService.refresh_soon`) and the command replies
 at once; the guild is served the previous catalogue until the new one is ready.
+
+Memory is bounded (issue 11): guilds whose catalogues are identical share one built
+object (:mod:`bot.catalogue_sharing`), and when the catalogues in memory pass the
+budget (``CATALOGUE_MEMORY_MB``) the least recently used ones are evicted
+(:mod:`bot.catalogue_budget`) and rebuilt from the store when their guild next asks.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ import asyncio
 import datetime as dt
 import gc
 import logging
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
+from bot.catalogue_budget import CatalogueBudget
+from bot.catalogue_sharing import BuildInputs, BuiltCatalogue, SharedCatalogues
+from bot.memory import return_freed_memory
 from bot.offload import run_bulk
 from bot.store import Store
 from bot.store.errors import StorageError
@@ -30,6 +39,14 @@ from recommender.scaling import FeatureScaler
 
 log = logging.getLogger(__name__)
 
+SHARED = SharedCatalogues()
+"""The process's built catalogues by content (every :class:`CatalogueService` shares it)."""
+
+_SERVICE_REFERENCES = 2
+"""References to a resident :class:`GuildCatalogue` while nobody uses it, as
+``sys.getrefcount(self._catalogues[guild_id])`` counts them: the service's dict and
+the call's own argument. One more means a command holds it (it is in use)."""
+
 
 @dataclass(frozen=True)
 class GuildCatalogue:
@@ -38,6 +55,8 @@ class GuildCatalogue:
     guild_id: int
     recommender: Recommender | None = None
     resolver: SongResolver | None = None
+    #: The shared object behind ``recommender`` and ``resolver`` (kept alive by this).
+    built: BuiltCatalogue | None = field(default=None, repr=False, compare=False)
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -51,18 +70,41 @@ class GuildCatalogue:
 class CatalogueService:
     """Holds every guild's :class:`GuildCatalogue` and rebuilds them on change."""
 
-    def __init__(self, store: Store, scaler: FeatureScaler | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scaler: FeatureScaler | None = None,
+        *,
+        memory_budget_mb: float | None = None,
+        shared: SharedCatalogues | None = SHARED,
+    ) -> None:
+        """``memory_budget_mb``: the catalogues kept in memory at most (``None``: all);
+        ``shared``: the cache identical catalogues are shared through (``None``: every
+        guild builds its own, the reference the memory benchmark compares against)."""
         self._store = store
         # One frozen scaler for every guild: a track's vector never depends on the guild.
+        # (Shared catalogues assume it: a service with another scaler must not share.)
         self._scaler = scaler or FeatureScaler.reference()
+        self._shared = shared if scaler is None else None
+        limit = None if memory_budget_mb is None else int(memory_budget_mb * 1024 * 1024)
+        self.budget = CatalogueBudget(limit)
         self._catalogues: dict[int, GuildCatalogue] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._refreshing: dict[int, asyncio.Task[None]] = {}
         self._stale: set[int] = set()
 
     def get(self, guild_id: int) -> GuildCatalogue:
-        """The guild's catalogue (an empty one if it has none)."""
-        return self._catalogues.get(guild_id) or GuildCatalogue(guild_id)
+        """The guild's catalogue if it is in memory (an empty one otherwise)."""
+        resident = self._catalogues.get(guild_id)
+        if resident is None:
+            return GuildCatalogue(guild_id)
+        if resident.built is not None:
+            self.budget.touch(guild_id, resident.built)
+        return resident
+
+    def resident(self, guild_id: int) -> bool:
+        """Whether the guild's catalogue is in memory (loaded and not evicted)."""
+        return guild_id in self._catalogues
 
     async def ensure(self, guild_id: int) -> GuildCatalogue:
         """The guild's catalogue, loading it from the store on first use.
@@ -74,31 +116,63 @@ class CatalogueService:
         again.
         """
         if guild_id not in self._catalogues:
-            catalogue = await self.reload(guild_id)
-            log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
+            async with self._locks.setdefault(guild_id, asyncio.Lock()):
+                # Several commands may have waited for the same load: build it once.
+                if guild_id not in self._catalogues:
+                    catalogue = await self._load(guild_id)
+                    log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
         return self.get(guild_id)
 
     def forget(self, guild_id: int) -> None:
         """Drop a guild's catalogue from memory (its data was deleted)."""
         self._catalogues.pop(guild_id, None)
+        self.budget.drop(guild_id)
 
     async def reload(self, guild_id: int) -> GuildCatalogue:
         """Rebuild one guild's catalogue from the store."""
-        lock = self._locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
-            stored = await self._store.load_guild_catalogue(guild_id)
-            settings = await self._store.get_guild_settings(guild_id)
-            if not stored.tracks:
-                built = GuildCatalogue(guild_id)
-            else:
-                built = await run_bulk(self._build, guild_id, stored, settings)
-            self._catalogues[guild_id] = built
-            # A catalogue is ~10 Python objects a track that live until the next rebuild;
-            # without this, every full collection walks them all (300-500 ms pauses of
-            # the event loop at 100k tracks, docs/benchmarks.md). Refcounting still frees
-            # a replaced catalogue.
-            gc.freeze()
-            return built
+        async with self._locks.setdefault(guild_id, asyncio.Lock()):
+            return await self._load(guild_id)
+
+    async def _load(self, guild_id: int) -> GuildCatalogue:
+        """Read, build (or find the shared one) and install; the guild's lock is held."""
+        stored = await self._store.load_guild_catalogue(guild_id)
+        settings = await self._store.get_guild_settings(guild_id)
+        if not stored.tracks:
+            built = GuildCatalogue(guild_id)
+        else:
+            built = await run_bulk(self._build, guild_id, stored, settings)
+        del stored  # its records may be freed before the next guild's are read
+        self._catalogues[guild_id] = built
+        if built.built is None:
+            self.budget.drop(guild_id)
+        else:
+            self.budget.touch(guild_id, built.built)
+        self._evict(keep=guild_id)
+        # A catalogue is ~10 Python objects a track that live until the next rebuild;
+        # without this, every full collection walks them all (300-500 ms pauses of
+        # the event loop at 100k tracks, docs/benchmarks.md). Refcounting still frees
+        # a replaced or evicted catalogue.
+        gc.freeze()
+        return built
+
+    def _in_use(self, guild_id: int) -> bool:
+        """Whether a command holds the guild's catalogue right now."""
+        return sys.getrefcount(self._catalogues[guild_id]) > _SERVICE_REFERENCES
+
+    def _evict(self, keep: int) -> None:
+        """Evict least recently used catalogues while over the memory budget."""
+        evicted = self.budget.evict(self._in_use, keep=keep)
+        if not evicted:
+            return
+        for guild_id in evicted:
+            del self._catalogues[guild_id]
+        log.info(
+            "evicted the catalogues of %d guilds (least recently used); %.0f MB in memory",
+            len(evicted),
+            self.budget.resident_bytes / 2**20,
+        )
+        # What the evicted catalogues held goes back to the system, not only to malloc.
+        return_freed_memory()
 
     def refresh_soon(self, guild_id: int) -> asyncio.Task[None]:
         """Rebuild the guild's catalogue in the background; return the task to await.
@@ -119,6 +193,8 @@ class CatalogueService:
         try:
             while True:
                 self._stale.discard(guild_id)
+                if guild_id not in self._catalogues:
+                    return  # not in memory: built from the store when next asked for
                 try:
                     catalogue = await self.reload(guild_id)
                     log.info("guild %s: catalogue rebuilt, %d tracks", guild_id, len(catalogue))
@@ -154,19 +230,25 @@ class CatalogueService:
     def _build(
         self, guild_id: int, stored: StoredCatalogue, settings: GuildSettings
     ) -> GuildCatalogue:
-        catalogue = Catalogue.from_tracks(stored.tracks, memberships=stored.memberships)
-        weighting = PopularityWeighting(
-            half_life_years=settings.popularity_half_life_days / 365.25,
-            as_of=dt.date.today(),
-        )
         # Co-membership says something only when there are several playlists to tell
         # apart (with one, every track shares it with the seed).
         playlists = DEFAULT_PLAYLIST_WEIGHT if len(stored.memberships) >= 2 else 0.0
-        recommender = Recommender(
-            catalogue, scaler=self._scaler, weighting=weighting, playlist_weight=playlists
+        inputs = BuildInputs(
+            stored, settings.popularity_half_life_days, playlists, as_of=dt.date.today()
         )
-        return GuildCatalogue(
-            guild_id=guild_id,
-            recommender=recommender,
-            resolver=SongResolver(catalogue),
-        )
+
+        def build() -> tuple[Recommender, SongResolver]:
+            catalogue = Catalogue.from_tracks(stored.tracks, memberships=stored.memberships)
+            weighting = PopularityWeighting(
+                half_life_years=inputs.half_life_days / 365.25, as_of=inputs.as_of
+            )
+            recommender = Recommender(
+                catalogue, scaler=self._scaler, weighting=weighting, playlist_weight=playlists
+            )
+            return recommender, SongResolver(catalogue)
+
+        if self._shared is None:
+            built = BuiltCatalogue(b"", *build())
+        else:
+            built = self._shared.get_or_build(inputs.key(), build)
+        return GuildCatalogue(guild_id, built.recommender, built.resolver, built)

@@ -9,6 +9,7 @@ cost more memory than the index itself. ``Catalogue.track(row)`` builds a
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,20 +116,23 @@ class Catalogue:
             cleaned = clean_features(track.features)
             if cleaned is not None:
                 features[row] = [cleaned[name] for name in FEATURE_NAMES]
+        # Strings are interned: every catalogue holding a track (a bot keeps one per
+        # server, and servers share playlists) points at one copy of its id, name,
+        # artists and album, and repeated values (sources, dates) are kept once.
         catalogue = cls(
-            ids=[t.id for t in rows],
-            names=[t.name for t in rows],
-            artists=[tuple(t.artists) for t in rows],
-            albums=[t.album for t in rows],
-            release_dates=[t.release_date for t in rows],
+            ids=[_intern(t.id) for t in rows],
+            names=[_intern(t.name) for t in rows],
+            artists=[tuple(map(_intern, t.artists)) for t in rows],
+            albums=[_intern(t.album) for t in rows],
+            release_dates=[_intern_optional(t.release_date) for t in rows],
             release_date_precisions=[t.release_date_precision for t in rows],
             popularity=np.array(
                 [np.nan if t.popularity is None else float(t.popularity) for t in rows]
             ),
             duration_ms=[t.duration_ms for t in rows],
             features=features,
-            feature_sources=[t.feature_source for t in rows],
-            popularity_sources=[t.popularity_source for t in rows],
+            feature_sources=[_intern_optional(t.feature_source) for t in rows],
+            popularity_sources=[_intern_optional(t.popularity_source) for t in rows],
             playlists=dict(playlists or {}),
         )
         for playlist_id, track_ids in (memberships or {}).items():
@@ -232,6 +236,15 @@ class Catalogue:
         """Rows that are the same song as ``row`` (including ``row`` itself)."""
         group = int(self.duplicate_groups[row])
         return self._duplicate_members.get(group, np.array([row], dtype=np.int64))
+
+
+def _intern(text: str) -> str:
+    """One shared copy of ``text`` (interned strings free themselves when unused)."""
+    return sys.intern(text) if type(text) is str else text
+
+
+def _intern_optional(text: str | None) -> str | None:
+    return None if text is None else _intern(text)
 
 
 def _song_key(name: str, artists: Sequence[str]) -> tuple[str, str]:
