@@ -31,7 +31,7 @@ from bot.recommending import RecommendationService
 from bot.reconcile import reconcile_after_start
 from bot.retention import RetentionPolicy, run_retention_periodically
 from bot.settings import Settings
-from bot.sharding import IdentifyPacer, check_session_budget
+from bot.sharding import IdentifyPacer, ShardLayout, check_session_budget
 from bot.sources import SourceService
 from bot.storage_replies import storage_reply
 from bot.store import Store
@@ -174,6 +174,12 @@ class MusicBot(commands.AutoShardedBot):
         Replaces discord.py's flat 5 s before every IDENTIFY but the first.
         """
         await self.identify_pacer.wait(shard_id or 0)
+
+    @property
+    def served_shards(self) -> ShardLayout:
+        """This process's shards, with the count in use (Discord's, when left to it)."""
+        layout = self.settings.bot.shard_layout
+        return ShardLayout(layout.shard_count or self.shard_count, layout.shard_ids)
 
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process's shards receive the guild's events (so it serves it)."""

@@ -17,6 +17,10 @@ messages younger than ``RECONCILE_REACTIONS_DAYS``, newest first and at most
    suggestion the member both liked and disliked (Discord does not say which came
    last).
 
+In a cluster each process does this for the guilds of its own shards only (the
+messages are chosen by shard in the database), so every message is reconciled by
+exactly one process; ``RECONCILE_REACTIONS_MESSAGES`` is per process.
+
 The corrections go through the members' rating lanes
 (:meth:`bot.rating.RatingService.correct`): a live reaction that arrives while
 this runs is never undone by the older picture. A message that is gone, or that
@@ -43,6 +47,7 @@ import discord
 
 from bot import rating_scheme
 from bot.rating import RatingService
+from bot.sharding import ShardLayout
 from bot.store import Store
 from bot.store.busy import retry_when_busy
 from bot.store.errors import StorageError
@@ -195,20 +200,23 @@ async def reconcile_reactions(
     *,
     max_age: dt.timedelta,
     max_messages: int,
+    shards: ShardLayout | None = None,
     serves: Callable[[int], bool] = lambda guild_id: True,
     now: dt.datetime | None = None,
 ) -> ReconcileReport:
     """Bring the ratings of recent recommendation messages in line with Discord.
 
-    ``serves(guild_id)`` says whether this process handles the guild (its shards):
-    another process reconciles its own guilds.
+    ``shards``: this process's shards in a cluster; only their guilds' messages are
+    read (``max_messages`` of them), each process of the cluster reconciles its own,
+    so every message is reconciled by exactly one. ``serves(guild_id)`` skips a
+    guild this process cannot read now (e.g. one the bot has left).
     """
     report = ReconcileReport()
     if max_messages <= 0 or max_age <= dt.timedelta(0):
         return report
     cutoff = (now or dt.datetime.now(dt.UTC)) - max_age
     recent = await retry_when_busy(
-        lambda: store.list_recent_recommendations(cutoff, limit=max_messages),
+        lambda: store.list_recent_recommendations(cutoff, limit=max_messages, shards=shards),
         what="reading recent recommendations",
     )
     for message in recent:
@@ -310,7 +318,11 @@ async def reconcile_after_start(bot: MusicBot) -> ReconcileReport | None:
             reader,
             max_age=dt.timedelta(days=config.reconcile_reactions_days),
             max_messages=config.reconcile_reactions_messages,
-            serves=lambda guild_id: bot.get_guild(guild_id) is not None,
+            # The guilds of this process's shards, and of those the ones it is in.
+            shards=bot.served_shards,
+            serves=lambda guild_id: (
+                bot.owns_guild(guild_id) and bot.get_guild(guild_id) is not None
+            ),
         )
     except StorageError as error:
         log.error("reactions made while the bot was down were not reconciled: %s", error)

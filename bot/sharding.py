@@ -140,6 +140,13 @@ class ShardLayout:
         assert count is not None  # __post_init__: ids come with a count
         return shard_of(guild_id, count) in self.shard_ids
 
+    def guild_filter(self) -> tuple[int, tuple[int, ...]] | None:
+        """``(shard_count, shard_ids)`` when only some guilds are this layout's (for a
+        query's ``(guild_id >> 22) % shard_count IN shard_ids``), ``None`` for all."""
+        if self.shard_count is None or self.shard_ids is None:
+            return None
+        return self.shard_count, self.shard_ids
+
     def describe(self) -> str:
         """For ``check`` and the start-up log line."""
         if self.shard_count is None:

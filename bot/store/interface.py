@@ -41,6 +41,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from bot.sharding import ShardLayout
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
     ForgetResult,
@@ -195,11 +196,15 @@ class RecommendationStore(Protocol):
 
     @abc.abstractmethod
     async def list_recent_recommendations(
-        self, created_after: dt.datetime, *, limit: int
+        self, created_after: dt.datetime, *, limit: int, shards: ShardLayout | None = None
     ) -> list[RecommendationMessage]:
         """Recommendation messages of every guild created after the cutoff, newest
         first, at most ``limit``, with their items (reactions made while the bot was
-        down are read back from these)."""
+        down are read back from these).
+
+        ``shards``: only guilds of those shards (a cluster process's own, so that
+        ``limit`` counts its messages only); ``None`` or no ``shard_ids``: every guild.
+        """
 
     @abc.abstractmethod
     async def prune_recommendations(

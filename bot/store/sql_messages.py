@@ -6,6 +6,7 @@ import json
 
 import aiosqlite
 
+from bot.sharding import ShardLayout
 from bot.store.errors import DuplicateMessageError
 from bot.store.models import RecommendationItem, RecommendationMessage
 from bot.store.rows import chunks, from_db_time, to_db_time
@@ -72,15 +73,23 @@ async def get(
 
 
 async def recent(
-    db: aiosqlite.Connection, created_after: str, limit: int
+    db: aiosqlite.Connection, created_after: str, limit: int, shards: ShardLayout | None = None
 ) -> list[RecommendationMessage]:
-    """Messages of every guild created after the cutoff, newest first, at most ``limit``."""
+    """Messages created after the cutoff, newest first, at most ``limit``: of every
+    guild, or only of guilds on ``shards`` (Discord's ``(guild_id >> 22) % count``)."""
+    only = shards.guild_filter() if shards is not None else None
+    on_shards = ""
+    parameters: list[object] = []
+    if only is not None:
+        # One JSON parameter, whatever the number of shard ids (SQLite caps parameters).
+        on_shards = " AND (guild_id >> 22) % ? IN (SELECT value FROM json_each(?))"
+        parameters = [only[0], json.dumps(list(only[1]))]
     rows = list(
         await db.execute_fetchall(
-            """SELECT message_id, guild_id, channel_id, user_id, seed_track_ids, created_at
-               FROM rec_messages WHERE created_at > ?
+            f"""SELECT message_id, guild_id, channel_id, user_id, seed_track_ids, created_at
+               FROM rec_messages WHERE created_at > ?{on_shards}
                ORDER BY created_at DESC, message_id DESC LIMIT ?""",
-            (created_after, limit),
+            (created_after, *parameters, limit),
         )
     )
     items: dict[int, list[RecommendationItem]] = {}

@@ -53,6 +53,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.sharding import ShardLayout
 from bot.store import (
     sql_guilds,
     sql_messages,
@@ -498,10 +499,10 @@ class SqliteStore(Store):
             return await sql_messages.prune(db, to_db_time(created_before), limit)
 
     async def list_recent_recommendations(
-        self, created_after: dt.datetime, *, limit: int
+        self, created_after: dt.datetime, *, limit: int, shards: ShardLayout | None = None
     ) -> list[RecommendationMessage]:
         async with self._read() as db:
-            return await sql_messages.recent(db, to_db_time(created_after), limit)
+            return await sql_messages.recent(db, to_db_time(created_after), limit, shards)
 
     # -- ratings ---------------------------------------------------------------------
 

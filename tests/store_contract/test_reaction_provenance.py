@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from bot.sharding import ShardLayout
 from bot.store import DISLIKE, LIKE, Store
 from tests.store_contract.test_ratings import ALICE, BOB, GUILD, OTHER, message
 from tests.test_store_support import T0, track
@@ -67,3 +68,36 @@ async def test_recent_messages_of_every_guild_newest_first(store: Store) -> None
     newest = await store.list_recent_recommendations(T0 - dt.timedelta(days=1), limit=1)
     assert [m.message_id for m in newest] == [3]
     assert await store.list_recent_recommendations(T0 + dt.timedelta(hours=1), limit=10) == []
+
+
+def guild_on_shard(shard: int, shard_count: int = 4, n: int = 0) -> int:
+    """A guild id (a snowflake) that Discord routes to ``shard`` of ``shard_count``."""
+    return ((shard + n * shard_count) << 22) | 1234
+
+
+async def test_recent_messages_of_a_cluster_process_are_those_of_its_shards(store: Store) -> None:
+    # Eight guilds, two on each of four shards; one message each, newest last.
+    guilds = [guild_on_shard(shard, n=n) for n in range(2) for shard in range(4)]
+    for minutes, guild in enumerate(guilds):
+        await store.save_recommendation(
+            message(guild, 100 + minutes, at=T0 + dt.timedelta(minutes=minutes + 1))
+        )
+    mine = ShardLayout(4, (0, 2))
+    recent = await store.list_recent_recommendations(T0, limit=10, shards=mine)
+    assert [m.message_id for m in recent] == [106, 104, 102, 100]
+    assert all(mine.owns(m.guild_id) for m in recent) and len(recent[0].items) == 3
+    # The limit counts this process's messages only: the newest two of its own.
+    newest = await store.list_recent_recommendations(T0, limit=2, shards=ShardLayout(4, (3,)))
+    assert [m.message_id for m in newest] == [107, 103]
+    # Every shard, or no ids: every guild.
+    for every in (ShardLayout(4, (0, 1, 2, 3)), ShardLayout(4), ShardLayout(), None):
+        everything = await store.list_recent_recommendations(T0, limit=10, shards=every)
+        assert [m.message_id for m in everything] == list(range(107, 99, -1))
+    # Guild ids near the top of the snowflake range route like any other.
+    top = (2**63 - 1) >> 22 << 22
+    await store.save_recommendation(message(top, 200, at=T0 + dt.timedelta(hours=1)))
+    shard = (top >> 22) % 4
+    only_top = await store.list_recent_recommendations(
+        T0 + dt.timedelta(minutes=30), limit=10, shards=ShardLayout(4, (shard,))
+    )
+    assert [m.message_id for m in only_top] == [200]

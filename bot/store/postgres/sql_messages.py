@@ -6,6 +6,7 @@ import datetime as dt
 
 import asyncpg
 
+from bot.sharding import ShardLayout
 from bot.store.errors import DuplicateMessageError
 from bot.store.models import RecommendationItem, RecommendationMessage
 from bot.store.postgres.rows import affected
@@ -73,15 +74,24 @@ async def get(
 
 
 async def recent(
-    conn: asyncpg.Connection, created_after: dt.datetime, limit: int
+    conn: asyncpg.Connection,
+    created_after: dt.datetime,
+    limit: int,
+    shards: ShardLayout | None = None,
 ) -> list[RecommendationMessage]:
-    """Messages of every guild created after the cutoff, newest first, at most ``limit``."""
+    """Messages created after the cutoff, newest first, at most ``limit``: of every
+    guild, or only of guilds on ``shards`` (Discord's ``(guild_id >> 22) % count``)."""
+    only = shards.guild_filter() if shards is not None else None
     rows = await conn.fetch(
         """SELECT message_id, guild_id, channel_id, user_id, seed_track_ids, created_at
-           FROM rec_messages WHERE created_at > $1
+           FROM rec_messages
+           WHERE created_at > $1 AND ($3 OR (guild_id >> 22) % $4 = ANY($5::bigint[]))
            ORDER BY created_at DESC, message_id DESC LIMIT $2""",
         created_after,
         None if limit < 0 else limit,  # as SQLite: negative = no limit
+        only is None,
+        only[0] if only is not None else None,
+        list(only[1]) if only is not None else None,
     )
     item_rows = await conn.fetch(
         """SELECT message_id, position, track_id, emoji FROM rec_items

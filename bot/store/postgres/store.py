@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.sharding import ShardLayout
 from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildChanged, GuildWatch, Store
@@ -386,10 +387,10 @@ class PostgresStore(Store):
         return await self._write(lambda c: sql_messages.prune(c, cutoff, limit))
 
     async def list_recent_recommendations(
-        self, created_after: dt.datetime, *, limit: int
+        self, created_after: dt.datetime, *, limit: int, shards: ShardLayout | None = None
     ) -> list[RecommendationMessage]:
         cutoff = aware(created_after)
-        return await self._snapshot(lambda c: sql_messages.recent(c, cutoff, limit))
+        return await self._snapshot(lambda c: sql_messages.recent(c, cutoff, limit, shards))
 
     async def list_message_ratings(self, guild_id: int, message_id: int) -> list[Rating]:
         return await self._read(lambda c: sql_ratings.list_from_message(c, guild_id, message_id))
