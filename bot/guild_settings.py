@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bot.catalogues import CatalogueService
-from bot.store import Store
 from bot.store.guild_settings import GuildSettings
+from bot.store.interface import GuildStore
 
 
 class GuildSettingsService:
     """Reads and updates a guild's :class:`GuildSettings`."""
 
-    def __init__(self, store: Store, catalogues: CatalogueService) -> None:
+    def __init__(self, store: GuildStore, catalogues: CatalogueService) -> None:
         self._store = store
         self._catalogues = catalogues
 

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 
 from bot.discord_limits import ATTACHMENT_BYTES
-from bot.store import Store
+from bot.store.interface import RatingStore
 from bot.store.models import ForgetResult, RatedTrack
 from bot.untrusted_text import file_cell
 
@@ -64,7 +64,7 @@ def ratings_csv(ratings: list[RatedTrack], max_bytes: int = MAX_EXPORT_BYTES) ->
 class PrivacyService:
     """Export and deletion of a member's data; one guild at a time, never another's."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RatingStore) -> None:
         self._store = store
 
     async def ratings(self, guild_id: int, user_id: int) -> list[RatedTrack]:
