@@ -114,14 +114,20 @@ class MusicBot(commands.AutoShardedBot):
             self.ingestion = Ingestion(spotify, cache=self.store)
         else:
             log.warning("no Spotify credentials: only CSV sources and datasets will work")
-        self.catalogues = CatalogueService(self.store)
+        # 0 = no budget (every catalogue stays in memory).
+        budget = config.catalogue_memory_mb or None
+        self.catalogues = CatalogueService(self.store, memory_budget_mb=budget)
         self.recommendations = RecommendationService(self.store, self.catalogues, self.ingestion)
         self.ratings = RatingService(self.store)
         self.guild_settings = GuildSettingsService(self.store, self.catalogues)
         self.insights = InsightService(self.store, self.catalogues)
         self.privacy = PrivacyService(self.store)
         self.sources = SourceService(
-            self.store, self.catalogues, self.ingestion, max_sources=config.max_sources_per_guild
+            self.store,
+            self.catalogues,
+            self.ingestion,
+            max_sources=config.max_sources_per_guild,
+            max_tracks=config.max_tracks_per_guild,
         )
         for extension in EXTENSIONS:
             try:

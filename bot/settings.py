@@ -43,6 +43,15 @@ class BotSettings(BaseSettings):
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
+    # Tracks one server's playlists may hold together: ten full Spotify playlists
+    # (10,000 tracks each, Spotify's own limit) at the default of ten sources. One such
+    # catalogue takes ~100 MB and a rebuild some seconds (docs/benchmarks.md), so no
+    # server can take more than a tenth of the default catalogue memory below.
+    max_tracks_per_guild: int = Field(default=100_000, ge=1, le=10_000_000)
+    # Memory the servers' catalogues may take together (estimated, MB); past it the
+    # least recently used are evicted and rebuilt from the store when next asked for.
+    # 0 = no limit.
+    catalogue_memory_mb: float = Field(default=1024.0, ge=0, le=1_048_576)
     guild_data_grace_days: int = Field(default=30, ge=0, le=3650)
     # Retention (bot.retention; 0 = keep forever). Ratings are always kept.
     recommendation_retention_days: int = Field(default=180, ge=0, le=3650)

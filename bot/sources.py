@@ -9,6 +9,7 @@ source in as a whole) and rebuilds the guild's catalogue.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -22,7 +23,9 @@ from bot.import_jobs import JobStopped
 from bot.offload import run_bulk
 from bot.store import Store
 from bot.store.models import PlaylistSource
+from bot.track_cap import TrackCap
 from bot.untrusted_text import code, inline
+from recommender.ingest.pipeline import IngestResult
 from recommender.ingest.service import Ingestion
 from recommender.ingest.summary import IngestSummary
 from recommender.loaders import (
@@ -97,11 +100,13 @@ class SourceService:
         ingestion: Ingestion | None,
         *,
         max_sources: int = 10,
+        max_tracks: int = 100_000,
     ) -> None:
         self._store = store
         self._catalogues = catalogues
         self._ingestion = ingestion
         self._max_sources = max_sources
+        self._cap = TrackCap(store, max_tracks)
 
     async def _check_room(self, guild_id: int, key: str) -> None:
         if await self._store.get_source(guild_id, key) is not None:
@@ -140,10 +145,11 @@ class SourceService:
             )
         await self._check_room(guild_id, playlist_id)
         try:
-            result = await self._ingestion.playlist(playlist_id, progress=progress, max_wait=60.0)
+            result = await self._read_within_cap(guild_id, playlist_id, progress)
         except SpotifyError as error:
             log.info("guild %s: playlist %s not added: %s", guild_id, playlist_id, error)
             raise UserFacingError(upstream_message(error)) from None
+        await self._cap.check_tracks(guild_id, playlist_id, (t.id for t in result.tracks))
         summary = result.summary
         info = summary.playlist
         source = PlaylistSource(
@@ -181,6 +187,7 @@ class SourceService:
             )
         key = "csv:" + hashlib.sha256(data).hexdigest()[:16]
         await self._check_room(guild_id, key)
+        await self._cap.check_tracks(guild_id, key, (t.id for t in tracks))
         source = PlaylistSource(
             guild_id=guild_id,
             key=key,
@@ -200,6 +207,24 @@ class SourceService:
         if report.dropped:
             lines.append(report.dropped_line() or "")
         return PreparedSource(source, tracks, lines, upload=True)
+
+    async def _read_within_cap(
+        self, guild_id: int, playlist_id: str, progress: ProgressCallback | None
+    ) -> IngestResult:
+        """Ingest the playlist, stopping as soon as its announced size passes the cap."""
+        assert self._ingestion is not None
+        watch = _CapWatch(self._cap, guild_id, playlist_id, progress)
+        reading = asyncio.create_task(
+            self._ingestion.playlist(playlist_id, progress=watch, max_wait=60.0)
+        )
+        watch.reading = reading
+        try:
+            return await reading
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if watch.refusal is None or (current is not None and current.cancelling()):
+                raise  # cancelled from outside (the admin, a deadline, shutdown)
+            raise watch.refusal from None
 
     async def save(self, prepared: PreparedSource) -> SourceResult:
         """Store a prepared source (replacing the guild's source of that key as a
@@ -289,6 +314,35 @@ class SourceService:
                 f"{result.source.track_count} tracks"
             )
         return lines
+
+
+class _CapWatch:
+    """Passes progress on; on the playlist's first page, checks its announced size
+    against the guild's track cap and stops the reading task if it cannot fit (a
+    progress callback's own exceptions are swallowed, so it cancels instead)."""
+
+    def __init__(
+        self, cap: TrackCap, guild_id: int, key: str, progress: ProgressCallback | None
+    ) -> None:
+        self._cap = cap
+        self._guild_id = guild_id
+        self._key = key
+        self._progress = progress
+        self._checked = False
+        self.reading: asyncio.Task[IngestResult] | None = None
+        self.refusal: UserFacingError | None = None
+
+    async def __call__(self, event: IngestProgress) -> None:
+        if event.stage is Stage.PLAYLIST and not self._checked:
+            self._checked = True
+            try:
+                await self._cap.check_announced(self._guild_id, self._key, event.total)
+            except UserFacingError as refusal:
+                self.refusal = refusal
+                assert self.reading is not None
+                self.reading.cancel()
+                return
+        await notify(self._progress, event)
 
 
 def _summary_lines(summary: IngestSummary) -> list[str]:
