@@ -7,14 +7,12 @@ menu; the interaction carries the message, as Discord's does.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 from bot import rating_scheme
 from bot.client import MusicBot
 from bot.recommending import NOTHING_IN_MESSAGE
-from bot.store.models import RecommendationMessage
 from cogs.recommend import LIKE_THIS
 from tests.e2e.world import (
     World,
@@ -22,6 +20,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 
@@ -32,17 +31,6 @@ def _ids_by_name(bot: MusicBot, world: World) -> dict[str, str]:
     catalogue = bot.catalogues.get(world.guild.id).catalogue  # type: ignore[attr-defined]
     assert catalogue is not None
     return dict(zip(catalogue.names, catalogue.ids, strict=True))
-
-
-async def _stored(bot: MusicBot, world: World, message_id: int) -> RecommendationMessage:
-    """The stored answer, once the bot has stored it (right after posting it)."""
-    deadline = asyncio.get_running_loop().time() + 5.0
-    while True:
-        stored = await bot.store.get_recommendation(world.guild.id, message_id)  # type: ignore[attr-defined]
-        if stored is not None:
-            return stored
-        assert asyncio.get_running_loop().time() < deadline, "the answer was never stored"
-        await asyncio.sleep(0.02)
 
 
 def _link(track_id: str) -> str:
@@ -81,7 +69,7 @@ async def test_a_message_with_a_track_link_gets_an_answer_that_can_be_rated(
         assert _link(seed) not in embed["description"]
 
         # Ratings work as on /recommend: the answer is stored with its seed, reactions map.
-        stored = await _stored(bot, world, answer.id)
+        stored = await stored_recommendation(bot, world.guild.id, answer.id)
         assert stored.seed_track_ids == (seed,)
         expected = rating_scheme.reactions_for(5)
         await world.discord.wait_until(lambda: list(answer.reactions) == expected, timeout=15)
@@ -108,7 +96,7 @@ async def test_links_in_text_and_link_previews_all_become_seeds(tmp_path: Path) 
         seeds = embed["fields"][0]["value"]
         for name, track_id in (("Halo", first), ("Wildfire", second), ("Blue Monday", third)):
             assert f"[{name}]({_link(track_id)})" in seeds
-        stored = await _stored(bot, world, answer.id)
+        stored = await stored_recommendation(bot, world.guild.id, answer.id)
         assert stored.seed_track_ids == (first, second, third)
         suggested = {item.track_id for item in stored.items}
         assert not suggested & {first, second, third}
@@ -122,7 +110,7 @@ async def test_a_song_named_in_chat_is_found_in_the_catalogue(tmp_path: Path) ->
         answer = await recommend_answer(handle)
         assert not answer.ephemeral
         assert answer.embeds[0]["title"] == "Because you like Northern Lights"
-        stored = await _stored(bot, world, answer.id)
+        stored = await stored_recommendation(bot, world.guild.id, answer.id)
         assert stored.seed_track_ids == (ids["Northern Lights"],)
 
         # A title with its artist counts however it is written.
@@ -203,7 +191,7 @@ async def test_recommend_with_three_songs_names_all_three(tmp_path: Path) -> Non
             assert f"[{name}]({_link(ids[name])})" in seeds  # title, linked by Spotify id
             assert f"`{ids[name]}`" in seeds
             assert _link(ids[name]) not in embed["description"]  # never suggested
-        stored = await _stored(bot, world, answer.id)
+        stored = await stored_recommendation(bot, world.guild.id, answer.id)
         assert stored.seed_track_ids == (ids["Halo"], ids["Satellite"], ids["Velvet Sky"])
         assert len(stored.items) == 4
 
@@ -233,7 +221,9 @@ async def test_links_to_songs_from_elsewhere(tmp_path: Path) -> None:
         handle = await _run_menu(world, f"new one {_link(outside)}")
         answer = await recommend_answer(handle)
         assert answer.embeds[0]["title"] == "Because you like Far Away Song"
-        assert (await _stored(bot, world, answer.id)).seed_track_ids == (outside,)
+        assert (await stored_recommendation(bot, world.guild.id, answer.id)).seed_track_ids == (
+            outside,
+        )
 
         # Beside a link to this server's song: that one shapes the answer, and it says so.
         fetched = world.spotify.log.count(outside)

@@ -20,6 +20,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
 )
 from tests.e2e.world import wait_rating as wait_for_rating
 from tests.fakes.discord import FakeAttachment
@@ -145,8 +146,7 @@ async def test_two_guilds_with_conflicting_data_each_see_their_own(tmp_path: Pat
                 (world.other_guild, world.other_member),
             ):
                 _, message = await recommend(world, guild, member, golden_hour_id(world))
-                stored = await bot.store.get_recommendation(guild.id, message.id)
-                assert stored is not None
+                stored = await stored_recommendation(bot, guild.id, message.id)
                 await world.discord.react(member, message, rating_scheme.LIKE_EMOJIS[0])
                 track_id = stored.items[0].track_id
                 assert await wait_for_rating(bot, guild.id, member.id, track_id) is not None

@@ -150,6 +150,19 @@ async def recommend_answer(handle: InteractionHandle, timeout: float = 5.0) -> F
     )
 
 
+async def stored_recommendation(
+    bot: MusicBot, guild_id: int, message_id: int, within: float = 10.0
+) -> RecommendationMessage:
+    """The stored answer, once the bot has stored it (it posts first, then stores)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        stored = await bot.store.get_recommendation(guild_id, message_id)
+        if stored is not None:
+            return stored
+        assert asyncio.get_running_loop().time() < deadline, f"message {message_id} never stored"
+        await asyncio.sleep(0.02)
+
+
 async def wait_rating(
     bot: MusicBot,
     guild_id: int,
@@ -176,8 +189,7 @@ async def recommend_and_rate(
         world.guild, member, "recommend", options={"song": song, "count": count}
     )
     message = await handle.wait_final()
-    stored = await bot.store.get_recommendation(world.guild.id, message.id)  # type: ignore[attr-defined]
-    assert stored is not None
+    stored = await stored_recommendation(bot, world.guild.id, message.id)  # type: ignore[attr-defined]
     await world.discord.react(member, message, rating_scheme.LIKE_EMOJIS[0])
     await world.discord.react(member, message, rating_scheme.DISLIKE_EMOJIS[1])
     user_id = member.id  # type: ignore[attr-defined]
