@@ -25,6 +25,7 @@ tracks by raw sound and says so (``Answer.fallback``).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -591,8 +592,10 @@ class Recommender:
         else:
             mask = steering.target_band(features, dict(value))
         mask.flags.writeable = False
+        # The bot asks from worker threads: evict without assuming nobody else did.
         if len(self._filter_masks) >= _FILTER_CACHE:
-            self._filter_masks.pop(next(iter(self._filter_masks)))
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                self._filter_masks.pop(next(iter(self._filter_masks)))
         self._filter_masks[key] = mask
         return mask
 

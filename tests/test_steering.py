@@ -434,3 +434,24 @@ def test_batches_answer_as_one_by_one_with_a_steering(
 def test_steer_must_be_a_steering(recommender: Recommender) -> None:
     with pytest.raises(TypeError, match="steer must be a Steering"):
         recommender.recommend(Seeds([1]), steer={"energy": 0.5})  # type: ignore[arg-type]
+
+
+def test_many_filters_from_several_threads_answer_as_one_at_a_time(
+    recommender: Recommender, catalogue: Catalogue, seeds: list[int]
+) -> None:
+    """More tempo ranges than the mask cache holds, asked from worker threads (as the
+    bot does): every answer equals the one asked alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    steerings = [Steering(tempo=(60 + 10 * i, 110 + 10 * i)) for i in range(12)]
+    jobs = [(row, steer) for steer in steerings for row in seeds[:4]]
+    expected = [recommender.recommend(Seeds([row]), k=5, steer=s).rows for row, s in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(
+            pool.map(lambda job: recommender.recommend(Seeds([job[0]]), k=5, steer=job[1]), jobs)
+        )
+    assert [answer.rows for answer in found] == expected
+    for (_, steer), answer in zip(jobs, found, strict=True):
+        assert steer.tempo is not None
+        tempo = catalogue.features[answer.rows, TEMPO]
+        assert np.all((tempo >= steer.tempo[0]) & (tempo <= steer.tempo[1]))
