@@ -164,13 +164,18 @@ class MusicBot(commands.AutoShardedBot):
             )
         shard_ids = self.shard_ids or range(self.shard_count)
         check_session_budget(limit, len(shard_ids))
-        self.identify_pacer = IdentifyPacer(int(limit.get("max_concurrency", 1)))
+        await self.identify_pacer.close()
+        # Shared with the cluster's other processes when the store is (PostgreSQL).
+        slots = self.store.identify_slots()
+        self.identify_pacer = IdentifyPacer(int(limit.get("max_concurrency", 1)), slots=slots)
         log.info(
-            "connecting shards %s of %d (max_concurrency %d, %s session starts left today)",
+            "connecting shards %s of %d (max_concurrency %d, %s session starts left today; "
+            "IDENTIFY paced %s)",
             list(shard_ids),
             self.shard_count,
             self.identify_pacer.max_concurrency,
             limit.get("remaining", "?"),
+            "across the processes sharing the database" if slots else "in this process",
         )
         await super().connect(reconnect=reconnect)
 
@@ -226,6 +231,7 @@ class MusicBot(commands.AutoShardedBot):
         if self._guild_watch is not None:
             await self._guild_watch.close()
         await super().close()
+        await self.identify_pacer.close()  # gives back a cluster IDENTIFY slot still held
         if hasattr(self, "ratings"):
             await self.ratings.close()  # store queued reactions before the database closes
         if self.ingestion is not None:

@@ -12,8 +12,9 @@ seconds, one per rate-limit key ``shard_id % max_concurrency``, and to a daily
 budget (``session_start_limit``), both reported by ``GET /gateway/bot``.
 discord.py 2.7 reads neither: it waits 5 s before every IDENTIFY but its first.
 :class:`IdentifyPacer` keeps to the real rule instead (shards in different keys
-start together), and :func:`check_session_budget` refuses to start shards the
-daily budget cannot pay for (going over makes Discord reset the bot token).
+start together; in a cluster on PostgreSQL, across processes through
+:class:`IdentifySlots`), and :func:`check_session_budget` refuses to start shards
+the daily budget cannot pay for (going over makes Discord reset the bot token).
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 #: Seconds of Discord's IDENTIFY rate-limit window.
 IDENTIFY_WINDOW = 5.0
+#: Seconds a cluster's IDENTIFY slot is kept past the window: the IDENTIFY leaves a
+#: moment after its slot is taken, and another process's must not arrive within the
+#: window of it at Discord.
+IDENTIFY_MARGIN = 0.5
 #: The largest shard count accepted from settings (Discord's biggest bots run a few thousand).
 MAX_SHARD_COUNT = 65_536
 
@@ -176,16 +181,40 @@ def check_session_budget(limit: Mapping[str, Any], shards: int) -> None:
     )
 
 
+class IdentifySlots(Protocol):
+    """IDENTIFY slots shared by every process of a cluster, one per rate-limit key.
+
+    PostgreSQL: an advisory lock per key (:mod:`bot.store.postgres.identify`). A
+    process holds a key's slot while it IDENTIFYs and for the window after, so no
+    other process identifies on that key meanwhile.
+    """
+
+    async def take(self, key: int) -> bool:
+        """Wait until this process holds ``key``'s slot; ``False`` if the slots cannot
+        be used now (e.g. the database is unreachable: pace in this process only)."""
+        ...
+
+    async def give_back(self, key: int) -> None:
+        """Release ``key``'s slot for the other processes."""
+        ...
+
+    async def close(self) -> None:
+        """Release every slot held and disconnect."""
+        ...
+
+
 class IdentifyPacer:
-    """Spaces this process's IDENTIFYs by Discord's ``max_concurrency`` rule.
+    """Spaces IDENTIFYs by Discord's ``max_concurrency`` rule.
 
     One IDENTIFY per rate-limit key (``shard_id % max_concurrency``) per
-    :data:`IDENTIFY_WINDOW` seconds, counted from this process's own last one on
-    that key. Another process of the cluster may still have used the slot: Discord
-    then answers Invalid Session, discord.py identifies again, and this pacer
-    makes that retry wait a whole window, so a collision costs one window and
-    never becomes a burst. (A cluster-wide pacer, e.g. on a PostgreSQL advisory
-    lock per key, can replace this one: see :meth:`wait`.)
+    :data:`IDENTIFY_WINDOW` seconds. In one process (SQLite) the pacer counts from
+    this process's own last IDENTIFY on the key. In a cluster (``slots``: shared by
+    every process, e.g. PostgreSQL advisory locks) a shard also takes its key's
+    slot and keeps it for the window plus :data:`IDENTIFY_MARGIN`, so processes
+    starting at once take turns instead of meeting Discord's Invalid Session.
+    Should the shared slots fail (database unreachable), pacing falls back to this
+    process alone: a collision then costs an Invalid Session, which discord.py
+    answers by identifying again, a window later.
     """
 
     def __init__(
@@ -193,15 +222,19 @@ class IdentifyPacer:
         max_concurrency: int = 1,
         *,
         window: float = IDENTIFY_WINDOW,
+        slots: IdentifySlots | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
         self.window = window
+        self.slots = slots
         self._clock = clock
         self._sleep = sleep
         self._last: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        #: Key -> the task that gives its shared slot back once the window is over.
+        self._holds: dict[int, asyncio.Task[None]] = {}
 
     def key(self, shard_id: int) -> int:
         """The shard's rate-limit key."""
@@ -211,9 +244,28 @@ class IdentifyPacer:
         """Return when ``shard_id`` may IDENTIFY; its key's slot is then taken."""
         key = self.key(shard_id)
         async with self._locks.setdefault(key, asyncio.Lock()):
+            held = self._holds.pop(key, None)
+            if held is not None:
+                await held  # this process's own turn on the key: given back after its window
             last = self._last.get(key)
             if last is not None:
                 delay = last + self.window - self._clock()
                 if delay > 0:
                     await self._sleep(delay)
+            if self.slots is not None and await self.slots.take(key):
+                self._holds[key] = asyncio.create_task(self._give_back_later(key))
             self._last[key] = self._clock()
+
+    async def _give_back_later(self, key: int) -> None:
+        assert self.slots is not None
+        await self._sleep(self.window + IDENTIFY_MARGIN)
+        await self.slots.give_back(key)
+
+    async def close(self) -> None:
+        """Give back the shared slots still held (at shutdown)."""
+        holds, self._holds = list(self._holds.values()), {}
+        for hold in holds:
+            hold.cancel()
+        await asyncio.gather(*holds, return_exceptions=True)
+        if self.slots is not None:
+            await self.slots.close()

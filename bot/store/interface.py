@@ -41,7 +41,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from bot.sharding import ShardLayout
+from bot.sharding import IdentifySlots, ShardLayout
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
     ForgetResult,
@@ -300,6 +300,11 @@ class ClusterStore(Protocol):
         """Whether this process runs the background job ``name`` now: ``True`` for at
         most one caller per ``every`` among all processes sharing the database."""
         return True
+
+    def identify_slots(self) -> IdentifySlots | None:
+        """IDENTIFY slots shared with every process using the database (the caller
+        closes them), or ``None``: this process paces its shards alone."""
+        return None
 
 
 class Store(

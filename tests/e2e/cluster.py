@@ -39,6 +39,9 @@ from tests.fakes.discord import (
 from tests.fakes.spotify import Entry, FakeSpotify, FakeSpotifyConfig, running_fake_spotify
 
 SHARD_COUNT = 4
+#: Seconds a process may take to connect its shards: with max_concurrency 1 four
+#: shards need three 5 s windows, and a loaded machine adds to that.
+START_PATIENCE = 60.0
 
 
 class RecordingBot(MusicBot):
@@ -135,7 +138,8 @@ async def running_cluster_world(
 @contextlib.asynccontextmanager
 async def running_shard_process(world: ClusterWorld, shards: str) -> AsyncIterator[RecordingBot]:
     """The real bot running ``shards`` of the world, commands synced to its guilds."""
-    async with running_bot(RecordingBot(world.settings(shards)), world.discord) as bot:
+    bot = RecordingBot(world.settings(shards))
+    async with running_bot(bot, world.discord, timeout=START_PATIENCE):
         for guild in world.guilds_of(shards):
             target = discord.Object(id=guild.id)
             bot.tree.copy_global_to(guild=target)

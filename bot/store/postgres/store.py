@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.sharding import ShardLayout
+from bot.sharding import IdentifySlots, ShardLayout
 from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildChanged, GuildWatch, Store
@@ -61,6 +61,7 @@ from bot.store.postgres.errors import (
     classify,
     server_errors,
 )
+from bot.store.postgres.identify import PostgresIdentifySlots
 from bot.store.postgres.migrations import LATEST_VERSION, migrate, schema_version
 from bot.store.postgres.rows import aware
 from bot.store.rows import utcnow
@@ -304,7 +305,15 @@ class PostgresStore(Store):
         self, name: str, every: dt.timedelta, *, now: dt.datetime | None = None
     ) -> bool:
         when = _at(now)
-        return await self._write(lambda c: claim_job(c, name, every, when))
+        claimed = await self._write(lambda c: claim_job(c, name, every, when))
+        if claimed:
+            # Which process ran a cluster job, in its own log.
+            log.info("this process runs the job %r for every process on this database", name)
+        return claimed
+
+    def identify_slots(self) -> IdentifySlots:
+        """Advisory locks on a connection of their own (bot.store.postgres.identify)."""
+        return PostgresIdentifySlots(self._dsn)
 
     # -- track cache -----------------------------------------------------------------
 
