@@ -256,7 +256,11 @@ def test_batch_answers_in_input_order_and_reports_bad_lines(
 
     assert done.returncode == 1
     answers = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [a["query_id"] for a in answers] == ["q1", "q2", "q6", "q8"]
+    assert [a["query_id"] for a in answers] == ["q1", "q2", "q4", "q6", "q8"]
+    # q4's id is not in the catalogue: its line keeps its place and says so.
+    assert answers[2]["unresolved"][0]["text"] == "0" * 22
+    assert answers[2]["unresolved"][0]["problem"] == "not in catalogue"
+    del answers[2]
     tracks = 150 + len(fx.edge_case_tracks()) - 1 + len(HELLOS)  # the bad id is skipped
     assert [len(a["recommendations"]) for a in answers] == [3, 5, 1, tracks - 3]
     assert fx.track_id(1) not in answers[0]["recommendations"]
@@ -299,12 +303,30 @@ def test_batch_seeds_may_be_typed_names_and_the_line_names_what_they_resolved_to
         "--catalog", catalogue, "--seeds-file", "-", stdin="\n".join(map(json.dumps, lines))
     )
     assert done.returncode == 1  # one line could not be answered
-    (answer,) = [json.loads(line) for line in done.stdout.splitlines()]
+    answer, lost = [json.loads(line) for line in done.stdout.splitlines()]
     resolved = SongResolver(library).resolve(typed).row
     assert resolved is not None
     assert answer["seeds"] == [library.ids[resolved], fx.track_id(21)]
     assert len(answer["recommendations"]) == 3
-    assert done.stderr.startswith("line 2: no song matches 'qqq zzz'")
+    # The unresolved line keeps its place, answers nothing, and says what to pick from.
+    assert lost["query_id"] == "lost" and lost["recommendations"] == []
+    (problem,) = lost["unresolved"]
+    assert problem["text"] == "qqq zzz" and problem["problem"] == "not found"
+    assert all(library.row_of(c) is not None for c in problem["candidates"])
+    assert done.stderr.startswith("line 2: could not resolve 'qqq zzz'")
+
+
+def test_batch_line_with_an_ambiguous_seed_lists_the_candidates(catalogue: Path) -> None:
+    library = load_catalogue(catalogue)
+    line = json.dumps({"query_id": "which", "seeds": ["Hello", fx.track_id(3)], "k": 2})
+    done = recommend("--catalog", catalogue, "--seeds-file", "-", stdin=line)
+    assert done.returncode == 1
+    (answer,) = [json.loads(out) for out in done.stdout.splitlines()]
+    assert answer["seeds"] == [fx.track_id(3)]  # what did resolve is named
+    (problem,) = answer["unresolved"]
+    assert problem["problem"] == "ambiguous"
+    hellos = {library.ids[r] for r in range(len(library)) if library.names[r] == "Hello"}
+    assert len(hellos) >= 2 and set(problem["candidates"]) >= hellos
 
 
 def test_missing_seeds_file_is_one_clear_line(catalogue: Path, tmp_path: Path) -> None:

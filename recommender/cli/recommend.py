@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, get_args
 
 from recommender.answer import BREAKDOWN_PARTS, Answer, Relaxed
@@ -421,6 +421,8 @@ class _Query:
     k: int
     holdout: tuple[str, ...] = ()
     steering: Steering | None = None
+    # Seeds that stayed unresolved: the line is answered with their candidates instead.
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
@@ -433,7 +435,11 @@ def _run_batch(recommender: Recommender, args: argparse.Namespace) -> int:
             if not text.strip():
                 continue
             try:
-                pending.append(_parse_line(resolver, number, text, args))
+                query = _parse_line(resolver, number, text, args)
+                pending.append(query)
+                if query.unresolved:
+                    texts = ", ".join(repr(u["text"]) for u in query.unresolved)
+                    print(f"line {number}: could not resolve {texts}", file=sys.stderr)
             except ValueError as error:
                 failures += 1
                 print(f"line {number}: {error}", file=sys.stderr)
@@ -475,8 +481,17 @@ def _parse_line(resolver: SongResolver, number: int, text: str, args: argparse.N
     steering = args.steering
     if any(key in data for key in STEERING_KEYS):
         steering = _line_steering(data, args)
-    rows = [_batch_seed(resolver, seed) for seed in seeds]
-    return _Query(number, str(query_id), list(dict.fromkeys(rows)), k, tuple(holdout), steering)
+    rows: list[int] = []
+    unresolved: list[dict[str, Any]] = []
+    for seed in seeds:
+        found = _batch_seed(resolver, seed)
+        if isinstance(found, int):
+            rows.append(found)
+        else:
+            unresolved.append(found)
+    query = _Query(number, str(query_id), list(dict.fromkeys(rows)), k, tuple(holdout), steering)
+    query.unresolved = unresolved
+    return query
 
 
 def _line_steering(data: dict[str, Any], args: argparse.Namespace) -> Steering | None:
@@ -506,15 +521,22 @@ def _pair_of_numbers(value: object) -> bool:
     )
 
 
-def _batch_seed(resolver: SongResolver, seed: str) -> int:
-    """A catalogue id as is; anything else resolved like ``--song`` (or a ValueError)."""
+def _batch_seed(resolver: SongResolver, seed: str) -> int | dict[str, Any]:
+    """A catalogue id as is; anything else resolved like ``--song``. A seed that stays
+    unresolved becomes what the output line says of it: the text, the problem and the
+    candidates (Spotify ids, best first) a person could pick from."""
     row = resolver.catalogue.row_of(seed)
     if row is not None:
         return row
-    try:
-        return _resolve_or_fail(resolver, seed)
-    except CliError as error:
-        raise ValueError(str(error)) from None
+    resolution = resolver.resolve(seed)
+    if resolution.row is not None:
+        return resolution.row
+    candidates = list(resolution.candidates) or resolver.closest(seed, limit=3)
+    return {
+        "text": seed,
+        "problem": str(resolution.problem),
+        "candidates": [resolver.catalogue.ids[r] for r in candidates[:5]],
+    }
 
 
 def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int:
@@ -525,13 +547,13 @@ def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int
     usable: list[_Query] = []
     has_features = recommender.catalogue.has_features
     for query in queries:
-        if alpha > 0 and not any(has_features[r] for r in query.rows):
+        if query.unresolved:  # told on stderr when the line was read
+            failures += 1
+        elif alpha > 0 and not any(has_features[r] for r in query.rows):
             print(f"line {query.line}: no seed has audio features", file=sys.stderr)
             failures += 1
         else:
             usable.append(query)
-    if not usable:
-        return failures
     # One engine call per steering (a call applies one to all its queries), answers
     # written in input order.
     answers: dict[int, Answer] = {}
@@ -548,7 +570,18 @@ def _flush(recommender: Recommender, queries: list[_Query], alpha: float) -> int
         answers.update((q.line, a) for q, a in zip(group, found, strict=True))
     ids = recommender.catalogue.ids
     out = sys.stdout
-    for query in usable:
+    for query in queries:
+        if query.unresolved:
+            unanswered = {
+                "query_id": query.query_id,
+                "seeds": [ids[r] for r in query.rows],
+                "unresolved": query.unresolved,
+                "recommendations": [],
+            }
+            out.write(json.dumps(unanswered) + "\n")
+            continue
+        if query.line not in answers:  # no seed with features: told on stderr above
+            continue
         answer = answers[query.line]
         line = {
             "query_id": query.query_id,
