@@ -37,6 +37,6 @@ def test_ruff_format_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_engine_type_checks() -> None:
-    result = run(sys.executable, "-m", "mypy", "recommender")
+def test_every_package_type_checks() -> None:
+    result = run(sys.executable, "-m", "mypy", "recommender", "bot", "cogs")
     assert result.returncode == 0, result.stdout + result.stderr
