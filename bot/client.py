@@ -251,6 +251,11 @@ class MusicBot(commands.AutoShardedBot):
 
     # -- guild lifecycle ---------------------------------------------------------------
 
+    async def on_ready(self) -> None:
+        """One line once every shard of this process is connected (again after a full
+        reconnect): the operator's sign that the process serves its servers."""
+        log.info("ready: %d servers on %s", len(self.guilds), self.served_shards.describe())
+
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Build the guild's catalogue from the store when the guild comes online."""
         try:

@@ -1,18 +1,29 @@
 """A sharded test world: a fake Discord with four shards, a guild on each, and bot processes
 that each run some of the shards.
 
-"Process" here is one :class:`~bot.client.MusicBot` instance in the test's event
-loop with its own ``SHARD_COUNT``/``SHARD_IDS``: exactly what a separate OS
-process would run, against the same fake Discord. On PostgreSQL
-(tests/e2e/conftest.py) every process shares the one database, as a real cluster
-does; on SQLite each process gets a file of its own, since a SQLite file is not a
-cluster's shared store (docs: DATABASE_URL).
+Two kinds of "process", against the same fake Discord in the test's event loop:
+
+* :func:`running_shard_process`: one :class:`~bot.client.MusicBot` instance in the
+  test's event loop with its own ``SHARD_COUNT``/``SHARD_IDS`` (the test can look
+  inside it: its catalogues, its store);
+* :func:`running_bot_processes`: real ``python -m bot run`` subprocesses, configured
+  by environment variables as an operator would, reaching the fakes over
+  127.0.0.1; nothing is shared but the database and Discord, as in a real cluster.
+  Each writes its log to a file (:class:`BotProcess`).
+
+On PostgreSQL (tests/e2e/conftest.py) every process shares the one database, as a
+real cluster does; on SQLite each in-process bot gets a file of its own, since a
+SQLite file is not a cluster's shared store (docs: DATABASE_URL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +53,13 @@ SHARD_COUNT = 4
 #: Seconds a process may take to connect its shards: with max_concurrency 1 four
 #: shards need three 5 s windows, and a loaded machine adds to that.
 START_PATIENCE = 60.0
+#: Seconds a subprocess may take to stop after SIGINT (stores queued reactions first).
+STOP_PATIENCE = 30.0
+#: The line the bot logs once every shard of the process is connected (MusicBot.on_ready).
+READY_LINE = "bot.client: ready: "
+#: Environment variables a subprocess keeps from the test's (everything else, e.g. a
+#: developer's DATABASE_URL or SPOTIFY_* settings, must not leak into the bots).
+_KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
 
 
 class RecordingBot(MusicBot):
@@ -145,3 +163,149 @@ async def running_shard_process(world: ClusterWorld, shards: str) -> AsyncIterat
             bot.tree.copy_global_to(guild=target)
             await bot.tree.sync(guild=target)
         yield bot
+
+
+# -- real processes ----------------------------------------------------------------------
+
+
+def process_environment(
+    world: ClusterWorld, shards: str | None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What an operator sets for one process of the cluster: the token, where Discord
+    and Spotify are, the shared database, the shard count and this process's shards."""
+    if world.database_url is None:
+        raise RuntimeError("a cluster of processes shares one PostgreSQL database")
+    env = {name: os.environ[name] for name in _KEPT_ENVIRONMENT if name in os.environ}
+    env.update(
+        DISCORD_TOKEN="fake-token",
+        DISCORD_API_URL=world.discord.api_url,
+        DISCORD_GATEWAY_URL=world.discord.gateway_url,
+        DATABASE_URL=world.database_url,
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+        **world.spotify.env(),
+    )
+    if shards is not None:
+        env.update(SHARD_COUNT=str(SHARD_COUNT), SHARD_IDS=shards)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class BotProcess:
+    """One ``python -m bot ...`` of the cluster; its stdout and stderr go to ``log_path``."""
+
+    shards: str | None
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    @classmethod
+    async def start(
+        cls,
+        world: ClusterWorld,
+        shards: str | None,
+        *,
+        command: tuple[str, ...] = ("run",),
+        env: Mapping[str, str] | None = None,
+    ) -> BotProcess:
+        """Start the command in ``world.tmp_path`` (no .env there) with the cluster's settings."""
+        name = (shards or "all").replace(",", "+")
+        log_path = world.tmp_path / f"{command[0]}-{name}-{os.urandom(3).hex()}.log"
+        with log_path.open("wb") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", *command,
+                cwd=world.tmp_path, env=process_environment(world, shards, env),
+                stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            )  # fmt: skip
+        return cls(shards, process, log_path)
+
+    def log(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def lines(self, text: str) -> list[str]:
+        """The log lines containing ``text``."""
+        return [line for line in self.log().splitlines() if text in line]
+
+    async def wait_for_log(
+        self,
+        text: str,
+        *,
+        count: int = 1,
+        timeout: float = START_PATIENCE,  # noqa: ASYNC109 - as in asyncio.wait_for
+    ) -> list[str]:
+        """Wait until ``count`` log lines contain ``text``; return them.
+
+        Fails at once, with the log, if the process ends first.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found := self.lines(text)) < count:
+            if self.process.returncode is not None:
+                raise AssertionError(
+                    f"{self} ended ({self.process.returncode}) before logging {text!r}:\n"
+                    + self.log()[-4000:]
+                )
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self} did not log {text!r} in {timeout} s:\n" + self.log())
+            await asyncio.sleep(0.05)
+        return found
+
+    async def stop(self) -> int:
+        """Stop as an operator's Ctrl-C does (SIGINT: a clean shutdown); the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), STOP_PATIENCE)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+                raise AssertionError(f"{self} did not stop on SIGINT:\n" + self.log()) from None
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    def __str__(self) -> str:
+        return f"the process running shards {self.shards}"
+
+
+async def run_to_completion(
+    world: ClusterWorld, *command: str, env: Mapping[str, str] | None = None
+) -> tuple[int, str]:
+    """Run a one-shot command (``sync``, ``check``) with the cluster's settings."""
+    shards = (env or {}).get("SHARD_IDS")
+    process = await BotProcess.start(world, shards, command=command, env=env)
+    try:
+        await asyncio.wait_for(process.process.wait(), START_PATIENCE)
+    except TimeoutError:
+        process.process.kill()
+        await process.process.wait()
+        raise AssertionError(f"python -m bot {' '.join(command)} did not end") from None
+    assert process.process.returncode is not None
+    return process.process.returncode, process.log()
+
+
+@contextlib.asynccontextmanager
+async def running_bot_processes(
+    world: ClusterWorld, *layouts: str, env: Mapping[str, str] | None = None
+) -> AsyncIterator[list[BotProcess]]:
+    """``python -m bot run`` once per layout (e.g. ``"0-1", "2-3"``), all started at the
+    same moment; yields once every one has logged that it is ready.
+
+    On exit each is stopped with SIGINT; a block that ended without an error also
+    requires every process to have exited 0 without a traceback in its log.
+    """
+    processes = list(
+        await asyncio.gather(*(BotProcess.start(world, shards, env=env) for shards in layouts))
+    )
+    clean = False
+    try:
+        await asyncio.gather(*(p.wait_for_log(READY_LINE) for p in processes))
+        yield processes
+        clean = True
+    finally:
+        codes = await asyncio.gather(*(p.stop() for p in processes), return_exceptions=True)
+        if not clean:
+            for process in processes:  # shown by pytest beside the failure
+                print(f"---- log of {process}:\n{process.log()}")
+    for process, code in zip(processes, codes, strict=True):
+        assert code == 0, f"{process} exited with {code!r}:\n{process.log()}"
+        assert "Traceback" not in process.log(), f"{process} logged a traceback"
