@@ -157,6 +157,8 @@ class ShardLayout:
         if self.shard_count is None:
             return "all shards, as many as Discord recommends (one process)"
         if self.shard_ids is None or not self.is_cluster_member:
+            if self.shard_count == 1:
+                return "1 shard (one process)"
             return f"all {self.shard_count} shards (one process)"
         return (
             f"shards {format_shard_ids(self.shard_ids)} of {self.shard_count} "

@@ -93,6 +93,7 @@ def test_a_layout_owns_the_guilds_of_its_shards() -> None:
     everything = ShardLayout.parse(4, "0-3")
     assert not everything.is_cluster_member and everything.owns(new_id_on_shard(3, 4))
     assert everything.describe() == "all 4 shards (one process)"
+    assert ShardLayout(1).describe() == "1 shard (one process)"
     assert ShardLayout().owns(new_id_on_shard(1, 2))  # Discord's count, all here
     assert "as many as Discord recommends" in ShardLayout().describe()
 
