@@ -11,7 +11,8 @@ The contract is one small protocol per area, each sized to its callers:
   reconciliation, retention);
 * :class:`RatingStore`: members' ratings (reactions, taste, /myratings, /forgetme);
 * :class:`ClusterStore`: several processes on one database (change notices, claims
-  of periodic jobs), with the defaults of a database only one process uses.
+  of periodic jobs, IDENTIFY turns), with the defaults of a database only one
+  process uses.
 
 :class:`Store` is their union. A backend (SQLite: :mod:`bot.store.sqlite`,
 PostgreSQL: :mod:`bot.store.postgres`) subclasses :class:`Store` and is done when
