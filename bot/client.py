@@ -289,6 +289,8 @@ class MusicBot(commands.AutoShardedBot):
                 # Once per period for the whole cluster, by whichever process comes first.
                 if await self.store.claim_job("purge-departed-guilds", PURGE_INTERVAL * 0.9):
                     await self.purge_departed_guilds()
+            except StorageError as error:  # classified: the file and what to do, one line
+                log.error("purging departed guilds failed: %s", error)
             except Exception:
                 log.exception("purging departed guilds failed")
             await asyncio.sleep(PURGE_INTERVAL.total_seconds())

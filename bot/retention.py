@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.settings import BotSettings
+from bot.store.errors import StorageError
 from bot.store.interface import Store
 from bot.store.rows import utcnow
 
@@ -116,6 +117,8 @@ async def run_retention_periodically(store: Store, policy: RetentionPolicy) -> N
     while True:
         try:
             await run_retention(store, policy)
+        except StorageError as error:  # classified: the file and what to do, one line
+            log.error("retention: pruning old data failed: %s", error)
         except Exception:
             log.exception("retention: pruning old data failed")
         await asyncio.sleep(RETENTION_INTERVAL.total_seconds())
