@@ -3,12 +3,15 @@
 Run from the repository root::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        python benchmarks/bench_engine.py --sizes 28k,100k,1M --threads 2 --json OUT.json
+        python benchmarks/bench_engine.py --sizes 28k,100k,1M --threads 1 --queries 300 \\
+        --markdown OUT.md
 
 At each size the same run measures, with the same BLAS/OpenMP thread count:
 
-* **ours**: ``FeatureIndex.search`` (hybrid top-10, alpha 0.5, seed excluded), and at
-  the real size also ``Recommender.recommend`` end to end;
+* **ours**: ``FeatureIndex.search`` (hybrid top-10, alpha 0.5, seed excluded), the
+  index scan, and ``Recommender.recommend(Seeds([seed]), k=10, alpha=0.5)``, the one
+  engine call the bot and the CLI make (seed's song excluded, one song once, a score
+  breakdown per suggestion), so the cost of the call on top of the scan shows;
 * **tutorial**: the seed tutorial's method (``MinMaxScaler`` on the 11 raw features in
   float64, ``cosine_similarity([x], X)``, a full ``argsort``, ``[1:11]``);
 * **sklearn-nn**: ``NearestNeighbors(algorithm="brute", metric="cosine")``, k = 11;
@@ -20,8 +23,15 @@ and our alpha = 0.5 top-10 equals a float64 brute force.
 
 ``28k`` is the real catalogue (``../shared/data/spotify_songs.csv.gz``); any other
 size is synthetic: rows of the real catalogue resampled with a small Gaussian jitter
-on the continuous features (key and mode kept), so the feature distribution is the
-real one. Without ``../shared`` the benchmark prints a message and exits 0.
+on the continuous features (key and mode kept) and on popularity, so the feature
+distribution is the real one; each synthetic row is a song of its own (its title is
+its id), and the prior is the engine's weighted popularity, so ``search`` and
+``recommend`` rank the same index. Without ``../shared`` the benchmark prints a message
+and exits 0.
+
+``--markdown FILE`` writes the tables that go into docs/benchmarks.md (with the
+command, the commit and the thread settings); ``--previous 28k=0.177,...`` adds a
+comparison of ``search``'s median with an earlier run's.
 
 Queries are interleaved (one query of each method in turn, same seeds) so that noise
 from other processes on the machine hits every method alike.
@@ -33,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +56,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "spotify_songs.csv.gz"
 K = 10
 ALPHA = 0.5
 JITTER = 0.02  # synthetic rows: noise std as a fraction of each feature's std
+POPULARITY_JITTER = 1.0  # synthetic rows: noise std in Spotify popularity points (0-100)
+SLOWER = 1.10  # "slower than before" only past this ratio: run-to-run noise is ~5-10%
 TIE_TOLERANCE = 1e-6  # float32 dot products of unit vectors agree to about this
 
 sys.path.insert(0, str(REPO))
@@ -55,7 +68,7 @@ sys.path.insert(0, str(REPO))
 
 @dataclass
 class Dataset:
-    """Raw features (n, 11) float64 and the prior (n,) float32 of one benchmark size."""
+    """Raw features (n, 11) float64, prior (n,) float32 and catalogue of one size."""
 
     label: str
     raw: Any
@@ -86,10 +99,11 @@ def real_dataset(path: Path) -> Dataset:
 
 
 def synthetic_dataset(real: Dataset, n: int, seed: int) -> Dataset:
-    """``n`` rows resampled from the real complete rows, continuous features jittered."""
+    """``n`` rows resampled from the real complete rows, features and popularity jittered."""
     import numpy as np
 
     from recommender.features import FEATURE_NAMES, KEY, MODE
+    from recommender.popularity import PopularityWeighting
 
     complete = np.flatnonzero(~np.isnan(real.raw).any(axis=1))
     rng = np.random.default_rng(seed)
@@ -102,8 +116,42 @@ def synthetic_dataset(real: Dataset, n: int, seed: int) -> Dataset:
         low, high = source[:, column].min(), source[:, column].max()
         noise = rng.normal(0.0, JITTER * source[:, column].std(), n)
         raw[:, column] = np.clip(raw[:, column] + noise, low, high)
-    prior = np.clip(real.prior[pick] + rng.normal(0.0, 0.01, n), 0.0, 1.0).astype(np.float32)
-    return Dataset(f"{n:,} (synthetic)", raw, prior, True)
+    popularity = real.catalogue.popularity[pick] + rng.normal(0.0, POPULARITY_JITTER, n)
+    catalogue = synthetic_catalogue(real.catalogue, pick, raw, np.clip(popularity, 0, 100))
+    prior = PopularityWeighting().weighted(
+        catalogue.popularity, catalogue.release_dates, catalogue.release_date_precisions
+    )
+    return Dataset(f"{n:,} (synthetic)", raw, prior, True, catalogue)
+
+
+def synthetic_catalogue(real: Any, pick: Any, raw: Any, popularity: Any) -> Any:
+    """A catalogue of the picked rows: new ids, each its own song, the rest shared.
+
+    The title is the id, so no two synthetic rows are releases of one song (resampled
+    copies of a real song would otherwise collapse into one suggestion); artists,
+    albums and dates are the picked rows' own objects, so 1M rows stay small.
+    """
+    from recommender.catalogue import Catalogue
+
+    rows = pick.tolist()
+    ids = [f"synthetic{i:07d}" for i in range(len(rows))]
+
+    def take(column: Sequence[Any]) -> list[Any]:
+        return [column[r] for r in rows]
+
+    return Catalogue(
+        ids=ids,
+        names=ids,
+        artists=take(real.artists),
+        albums=take(real.albums),
+        release_dates=take(real.release_dates),
+        release_date_precisions=take(real.release_date_precisions),
+        popularity=popularity,
+        duration_ms=take(real.duration_ms),
+        features=raw,
+        feature_sources=take(real.feature_sources),
+        popularity_sources=take(real.popularity_sources),
+    )
 
 
 # -- methods under test ------------------------------------------------------------------
@@ -163,9 +211,14 @@ def build_all(data: Dataset) -> Built:
     nn, t_nn = timed(
         lambda: NearestNeighbors(algorithm="brute", metric="cosine").fit(scaler.transform(data.raw))
     )
-    recommender, t_rec = (None, float("nan"))
-    if data.catalogue is not None:
-        recommender, t_rec = timed(lambda: Recommender(data.catalogue))
+    recommender, t_rec = timed(lambda: Recommender(data.catalogue))
+    # Both build the same index (same scaler, same prior), each its own copy: see
+    # query_functions for why the copies are kept apart.
+    if not (
+        np.array_equal(recommender.index.unit_vectors, index.unit_vectors)
+        and np.array_equal(recommender.index.prior, index.prior)
+    ):
+        raise AssertionError("the recommender's index differs from the benchmark's")
     n = unit.shape[0]
     return Built(
         index=index,
@@ -176,7 +229,7 @@ def build_all(data: Dataset) -> Built:
         recommender=recommender,
         build_s={
             "ours (scale + index)": t_ours,
-            "ours Recommender (catalogue)": t_rec,
+            "ours Recommender (scale + prior + index)": t_rec,
             "tutorial (MinMaxScaler)": t_tut,
             "sklearn-nn (scale + fit)": t_nn,
             "faiss (scale + normalise + add)": t_faiss,
@@ -197,25 +250,29 @@ def query_functions(built: Built) -> dict[str, Callable[[int], Any]]:
     import numpy as np
     from sklearn.metrics.pairwise import cosine_similarity
 
+    from recommender.engine import Seeds
+
     index, unit = built.index, built.unit
 
     def tutorial(s: int) -> Any:
         scores = cosine_similarity([built.tutorial[s]], built.tutorial)
         return scores.argsort()[0][::-1][1 : K + 1]
 
-    functions: dict[str, Callable[[int], Any]] = {
+    # The order is the order of the interleaved loop, and what runs just before a
+    # method decides what is left of its data in the caches: at 100k, ``search`` right
+    # after a ``recommend`` on the same index copy takes 0.37 ms, after the tutorial
+    # 0.65 ms. So neither of ours runs right after a call that scanned its own copy,
+    # and the order is the one of the runs docs/benchmarks.md compares with.
+    return {
         "ours": lambda s: index.search(unit[s], K, ALPHA, exclude=np.array([s])),
         "faiss": lambda s: built.faiss_index.search(unit[s : s + 1], K),
         "sklearn-nn": lambda s: built.nn.kneighbors(unit[s : s + 1], n_neighbors=K + 1),
         "tutorial": tutorial,
+        RECOMMEND: lambda s: built.recommender.recommend(Seeds([s]), K, alpha=ALPHA),
     }
-    if built.recommender is not None:
-        from recommender.engine import Seeds
 
-        functions["ours Recommender.recommend"] = lambda s: built.recommender.recommend(
-            Seeds([s]), K, alpha=ALPHA
-        )
-    return functions
+
+RECOMMEND = "ours Recommender.recommend"
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -348,6 +405,27 @@ def machine_info(threads: int) -> dict[str, Any]:
         "blas": blas,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+        "loadavg_start": os.getloadavg(),
+    } | git_state()
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured and the engine files that differ from it (a shared tree)."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+        return done.stdout
+
+    # Porcelain lines are "XY path": the path starts at column 3.
+    changed = git("status", "--porcelain", "--", "recommender", "benchmarks/bench_engine.py")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD").strip() or "unknown",
+        "uncommitted": [line[3:] for line in changed.splitlines() if line.strip()],
     }
 
 
@@ -400,11 +478,187 @@ def print_size(result: dict[str, Any]) -> None:
     )
 
 
-def run_size(real: Dataset, size: int | None, args: argparse.Namespace) -> dict[str, Any]:
+def parse_previous(text: str) -> dict[str, float]:
+    """``"28k=0.177,1M=2.851"`` -> ``{"28k": 0.177, "1M": 2.851}`` (ms, ``search``)."""
+    previous: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        size, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"expected SIZE=MS, got {item!r}")
+        previous[size.strip()] = float(value)
+    return previous
+
+
+NAMES = {
+    "ours": "**ours** `FeatureIndex.search` (the scan)",
+    RECOMMEND: "ours `Recommender.recommend` (one call, breakdown)",
+    "faiss": "faiss IndexFlatIP top-10",
+    "sklearn-nn": "sklearn NearestNeighbors (brute, cosine)",
+    "tutorial": "tutorial (MinMaxScaler, cosine_similarity, argsort)",
+}
+
+
+def verdict(ok: bool) -> str:
+    """Bold "met" or plain "not met"."""
+    return "**met**" if ok else "not met"
+
+
+def checks_pass(result: dict[str, Any]) -> bool:
+    """Both exactness checks found no mismatch."""
+    return not (result["check_faiss"]["mismatch"] or result["check_brute"]["mismatch"])
+
+
+def markdown(
+    info: dict[str, Any],
+    results: list[dict[str, Any]],
+    command: str,
+    previous: dict[str, float],
+) -> str:
+    """The engine section's tables for docs/benchmarks.md, computed from one run."""
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']} `{b['architecture']}`" for b in info["blas"]
+    )
+    dirty = (
+        f" plus uncommitted changes to {', '.join(f'`{f}`' for f in info['uncommitted'])}"
+        if info["uncommitted"]
+        else ""
+    )
+    unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if info[v] is None]
+    env = (
+        "both unset"
+        if len(unset) == 2
+        else f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, "
+        f"OPENBLAS_L2_SIZE={info['OPENBLAS_L2_SIZE']}"
+    )
+    out = [
+        f"Generated by `{command}` at commit `{info['commit']}`{dirty} "
+        f"({info['cores']} cores, {info['cpu']}; Python {info['python']}, numpy "
+        f"{info['numpy']}, scikit-learn {info['scikit-learn']}, faiss {info['faiss']}; BLAS "
+        f"{blas}). Threads: {info['threads']} for every method "
+        f"(`threadpool_limits({info['threads']})`, `faiss.omp_set_num_threads"
+        f"({info['threads']})`); OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE {env}. Load average "
+        f"{info['loadavg_start'][0]:.1f} at the start, {info['loadavg_end'][0]:.1f} at the "
+        f"end (2 = both cores busy).",
+        "",
+        "| tracks | method | median ms | p95 ms | queries | median / ours `search` |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lat = r["latency"]
+        ours = lat["ours"]["median_ms"]
+        shown = sorted(lat.items(), key=lambda item: list(NAMES).index(item[0]))
+        for i, (name, row) in enumerate(shown):
+            out.append(
+                f"| {r['label'] if i == 0 else ''} | {NAMES.get(name, name)} "
+                f"| {row['median_ms']:.3f} | {row['p95_ms']:.3f} | {row['queries']} "
+                f"| {row['median_ms'] / ours:.2f}x |"
+            )
+    out += [
+        "",
+        "What the one engine call costs on top of the scan (medians):",
+        "",
+        "| tracks | `search` ms | `recommend` ms | difference ms | `recommend` / `search` |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        search, call = r["latency"]["ours"]["median_ms"], r["latency"][RECOMMEND]["median_ms"]
+        out.append(
+            f"| {r['label']} | {search:.3f} | {call:.3f} | {call - search:+.3f} "
+            f"| {call / search:.2f}x |"
+        )
+    if previous:
+        out += [
+            "",
+            f"`search` against the earlier run (a ratio above {SLOWER:.2f} counts as slower; "
+            "noise between runs is smaller than that):",
+            "",
+            "| tracks | before ms | now ms | now / before | |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        for r in results:
+            before = previous.get(r["size"])
+            if before is None:
+                continue
+            now = r["latency"]["ours"]["median_ms"]
+            ratio = now / before
+            word = "**slower**" if ratio > SLOWER else "no slowdown"
+            out.append(f"| {r['label']} | {before:.3f} | {now:.3f} | {ratio:.2f} | {word} |")
+    batch = results[0]["batch"]["queries"]
+    out += [
+        "",
+        f"Batch of {batch} (ms per query; `search_batch` against {batch} `search` calls):",
+        "",
+        "| tracks | `search_batch` | single `search` | batch / single | faiss batch |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        b = r["batch"]
+        out.append(
+            f"| {r['label']} | {b['batch'] * 1e3:.3f} | {b['singles'] * 1e3:.3f} "
+            f"| {b['batch'] / b['singles']:.2f} | {b['faiss batch'] * 1e3:.3f} |"
+        )
+    labels = " | ".join(r["label"] for r in results)
+    align = " | ".join("---:" for _ in results)
+    out += ["", f"| build (s) | {labels} |", f"| --- | {align} |"]
+    for name in results[0]["build_s"]:
+        cells = " | ".join(f"{r['build_s'][name]:.3f}" for r in results)
+        out.append(f"| {name} | {cells} |")
+    out += ["", f"| memory MB (x raw) | {labels} |", f"| --- | {align} |"]
+    raw_key = "raw features float32 (n x 11 x 4)"
+    for name in results[0]["memory"]:
+        cells = " | ".join(
+            f"{r['memory'][name] / 1e6:.1f} ({r['memory'][name] / r['memory'][raw_key]:.2f}x)"
+            for r in results
+        )
+        out.append(f"| {name} | {cells} |")
+    out += [
+        "",
+        "| tracks | ours alpha 1 = faiss top-10 (exact / ties / mismatch) "
+        "| ours alpha 0.5 = float64 brute force (equal / mismatch) | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in results:
+        f, b = r["check_faiss"], r["check_brute"]
+        out.append(
+            f"| {r['label']} | {f['exact']} / {f['ties']} / {f['mismatch']} "
+            f"| {b['equal']} / {b['mismatch']} | {'pass' if checks_pass(r) else '**FAIL**'} |"
+        )
+    out += ["", *targets(results[-1], all(checks_pass(r) for r in results))]
+    return "\n".join(out)
+
+
+def targets(r: dict[str, Any], exact: bool) -> list[str]:
+    """The targets table, judged on the largest size measured."""
+    lat, memory, b = r["latency"], r["memory"], r["batch"]
+    ours, faiss_ms = lat["ours"]["median_ms"], lat["faiss"]["median_ms"]
+    tutorial = lat["tutorial"]["median_ms"] / ours
+    ratio = memory["ours (FeatureIndex.nbytes)"] / memory["raw features float32 (n x 11 x 4)"]
+    amortised = b["batch"] / b["singles"]
+    return [
+        f"Targets at {r['label']} tracks, {r['threads']} thread(s):",
+        "",
+        "| target | result |",
+        "| --- | --- |",
+        f"| hybrid top-10 no slower than faiss top-10 | {verdict(ours <= faiss_ms)}: "
+        f"{ours:.3f} vs {faiss_ms:.3f} ms ({faiss_ms / ours:.2f}x faiss's speed) |",
+        f"| >= 30x faster than the tutorial | {verdict(tutorial >= 30)}: {tutorial:.1f}x |",
+        f"| index memory <= 1.3x raw float32 (n x 11 x 4) | {verdict(ratio <= 1.3)}: "
+        f"{ratio:.2f}x |",
+        f"| batch mode amortises the scan | {verdict(amortised < 1)}: batch / single "
+        f"{amortised:.2f} |",
+        f"| exact: top-10 equals faiss (alpha 1) and a float64 brute force (alpha 0.5), "
+        f"every size | {verdict(exact)} |",
+    ]
+
+
+def run_size(
+    real: Dataset, size: tuple[str, int | None], args: argparse.Namespace
+) -> dict[str, Any]:
     """Everything measured at one size."""
     import numpy as np
 
-    data = real if size is None else synthetic_dataset(real, size, args.seed)
+    size_name, n_rows = size
+    data = real if n_rows is None else synthetic_dataset(real, n_rows, args.seed)
     built = build_all(data)
     n = built.unit.shape[0]
     has_vector = np.flatnonzero(np.abs(built.unit).sum(axis=1) > 0)
@@ -414,6 +668,8 @@ def run_size(real: Dataset, size: int | None, args: argparse.Namespace) -> dict[
     times = latencies(query_functions(built), seeds, {"tutorial": slow, "sklearn-nn": slow})
     return {
         "label": data.label,
+        "size": size_name,
+        "threads": args.threads,
         "n": n,
         "latency": summarise(times),
         "batch": batch_timing(built, batch_seeds, args.batch, repeats=7),
@@ -441,6 +697,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="write every number to this file")
+    parser.add_argument(
+        "--markdown", type=Path, help="write the tables for docs/benchmarks.md to this file"
+    )
+    parser.add_argument(
+        "--previous",
+        type=parse_previous,
+        default={},
+        help="an earlier run's search medians in ms, e.g. 28k=0.177,100k=0.572,1M=2.851",
+    )
     return parser.parse_args(argv)
 
 
@@ -450,7 +715,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.data.exists():
         print(f"benchmark skipped: {args.data} not found (needs ../shared/data)")
         return 0
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [(s.strip(), parse_size(s)) for s in args.sizes.split(",") if s.strip()]
     import faiss
     from threadpoolctl import threadpool_limits
 
@@ -472,8 +737,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["wall_s"] = time.perf_counter() - start
             print_size(result)
             results.append(result)
+    info["loadavg_end"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    if args.markdown:
+        command = "python benchmarks/bench_engine.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        args.markdown.write_text(markdown(info, results, command, args.previous) + "\n")
     failed = any(r["check_faiss"]["mismatch"] or r["check_brute"]["mismatch"] for r in results)
     if failed:
         print("CORRECTNESS CHECK FAILED", file=sys.stderr)
