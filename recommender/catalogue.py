@@ -118,11 +118,13 @@ class Catalogue:
                 features[row] = [cleaned[name] for name in FEATURE_NAMES]
         # Strings are interned: every catalogue holding a track (a bot keeps one per
         # server, and servers share playlists) points at one copy of its id, name,
-        # artists and album, and repeated values (sources, dates) are kept once.
+        # artists and album, and repeated values (sources, dates) are kept once; so is
+        # each artist credit (an artist has many tracks).
+        credits: dict[tuple[str, ...], tuple[str, ...]] = {}
         catalogue = cls(
             ids=[_intern(t.id) for t in rows],
             names=[_intern(t.name) for t in rows],
-            artists=[tuple(map(_intern, t.artists)) for t in rows],
+            artists=[_shared_credit(credits, t.artists) for t in rows],
             albums=[_intern(t.album) for t in rows],
             release_dates=[_intern_optional(t.release_date) for t in rows],
             release_date_precisions=[t.release_date_precision for t in rows],
@@ -241,6 +243,13 @@ class Catalogue:
 def _intern(text: str) -> str:
     """One shared copy of ``text`` (interned strings free themselves when unused)."""
     return sys.intern(text) if type(text) is str else text
+
+
+def _shared_credit(
+    seen: dict[tuple[str, ...], tuple[str, ...]], artists: Sequence[str]
+) -> tuple[str, ...]:
+    credit = tuple(map(_intern, artists))
+    return seen.setdefault(credit, credit)
 
 
 def _intern_optional(text: str | None) -> str | None:

@@ -6,6 +6,7 @@ Pure text functions used by :mod:`recommender.resolve`; no catalogue here.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,7 +48,8 @@ def title_forms(name: str) -> tuple[str, ...]:
     plain = _APOSTROPHES.sub("", name)
     known = fold(_CREDIT.sub("", _BRACKETS.sub("", _VERSION.sub("", plain))))
     full = fold(plain)
-    return tuple(dict.fromkeys(form for form in (known, full) if form))
+    # Interned: every server whose catalogue holds the song shares one copy of its forms.
+    return tuple(dict.fromkeys(sys.intern(form) for form in (known, full) if form))
 
 
 def artist_forms(artists: Sequence[str]) -> tuple[str, ...]:
@@ -58,7 +60,7 @@ def artist_forms(artists: Sequence[str]) -> tuple[str, ...]:
         for form in (name, _LEADING_THE.sub("", name)):
             if form and form not in forms:
                 forms.append(form)
-    return tuple(forms)
+    return tuple(map(sys.intern, forms))  # shared by every server holding the artist
 
 
 def name_score(typed: str, name: str, floor: float = 0.0, *, typing: bool = False) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -87,12 +87,11 @@ async def test_a_shared_catalogue_frees_itself_when_no_guild_holds_it(store: Sql
     assert len(shared) == 1
 
     service.forget(1)
-    await _settle()
+    gc.collect()
     assert built() is not None  # guild 2 still holds it
 
     service.forget(2)
-    await _settle()
-    assert built() is None
+    await _eventually(lambda: built() is None)
     assert len(shared) == 0
 
 
@@ -235,11 +234,17 @@ def test_the_budget_skips_catalogues_in_use() -> None:
 # -- helpers -----------------------------------------------------------------------------
 
 
-async def _settle() -> None:
-    """Let the event loop drop the step that delivered the last build's result (the
-    running callback holds that future, and the future its result), then collect."""
-    await asyncio.sleep(0)
-    gc.collect()
+async def _eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait until ``condition()`` holds. The last build's result stays referenced for a
+    moment after it is delivered (by the event loop's running step and by the worker
+    thread until it drops its finished work item)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        gc.collect()
+        if condition():
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
 
 
 def _built(guild: GuildCatalogue) -> BuiltCatalogue:
