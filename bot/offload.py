@@ -12,8 +12,10 @@ the loop's own turns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -30,3 +32,36 @@ async def run_bulk(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     """Run ``function(*args, **kwargs)`` on the bulk pool and return its result."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor, functools.partial(function, *args, **kwargs))
+
+
+BULK_GC_THRESHOLDS = (50_000, 10, 1000)
+"""Collector thresholds while bulk work runs (Python's defaults: 700, 10, 10)."""
+_relaxed = 0
+_saved_thresholds: tuple[int, int, int] | None = None
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Pace the garbage collector for a job that allocates millions of objects.
+
+    An import creates a few million long-lived objects (tracks, rows, indexes). With
+    the default thresholds the collector runs a *full* collection a dozen or more
+    times on the way, each walking every object not frozen yet while holding the GIL:
+    pauses of 1-2 s for every guild (docs/benchmarks.md). Here the youngest
+    generation is collected every 50k allocations instead of 700, the middle one
+    every 10 of those (at most ~500k objects to walk, ~0.1 s) and a full collection
+    practically never, until the last bulk job ends; the catalogue build then
+    freezes what stays (:mod:`bot.catalogues`). Enter it on the event loop (not
+    thread-safe).
+    """
+    global _relaxed, _saved_thresholds
+    if _relaxed == 0:
+        _saved_thresholds = gc.get_threshold()
+        gc.set_threshold(*BULK_GC_THRESHOLDS)
+    _relaxed += 1
+    try:
+        yield
+    finally:
+        _relaxed -= 1
+        if _relaxed == 0 and _saved_thresholds is not None:
+            gc.set_threshold(*_saved_thresholds)

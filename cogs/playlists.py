@@ -21,6 +21,7 @@ from bot import guards, rendering
 from bot.errors import UserFacingError
 from bot.import_jobs import CancelAnswer, ImportJob, ImportJobs, JobStopped
 from bot.job_message import JobMessage
+from bot.offload import fewer_collections
 from bot.sources import PreparedSource
 from bot.storage_replies import storage_reply
 from bot.store.errors import StorageError
@@ -200,7 +201,8 @@ class PlaylistsCog(commands.Cog):
             interaction, what=what, starter_id=interaction.user.id, view=cancel_view(job)
         )
         try:
-            summary = await work(job, message)
+            with fewer_collections():
+                summary = await work(job, message)
         except JobStopped as stopped:
             summary = rendering.summary_text("Nothing was changed", [str(stopped)])
         except (UserFacingError, StorageError) as error:
