@@ -839,7 +839,7 @@ class StepRecorder:
 
 async def bench_steps(world: World, plan: GuildPlan, requests: int, seed: int) -> dict[str, Any]:
     """Instrumented pass: median time of each step of /recommend (ms)."""
-    import bot.rendering as rendering
+    import bot.render.rendering as rendering
 
     service = world.bot.recommendations
     store = world.bot.store
@@ -999,8 +999,8 @@ def reference_behaviour() -> Any:
     """
     import discord
 
-    import bot.catalogues
-    import bot.sources
+    import bot.services.catalogues
+    import bot.services.sources
     from bot.store import SqliteStore
 
     undo: list[Callable[[], None]] = []

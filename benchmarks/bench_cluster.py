@@ -473,9 +473,9 @@ _IDLE = {
 
 def _code_tag(filename: str, name: str) -> tuple[str, int] | None:
     path = filename.replace("\\", "/")
-    if path.endswith("bot/catalogues.py") and name == "_build":
+    if path.endswith("bot/services/catalogues.py") and name == "_build":
         return "catalogue build", 0
-    if "/matplotlib/" in path or path.endswith("bot/charts.py"):
+    if "/matplotlib/" in path or path.endswith("bot/render/charts.py"):
         return "charts", 1
     if "/aiosqlite/" in path or "/sqlite3/" in path:
         return "store: sqlite", 2
@@ -564,10 +564,10 @@ class Probes:
         """Wrap the bot's classes (before the bot exists, so every instance is timed)."""
         import discord.state
 
-        import bot.recommending
-        from bot.catalogues import CatalogueService
+        import bot.services.recommending
         from bot.client import MusicBot
-        from bot.recommending import RecommendationService
+        from bot.services.catalogues import CatalogueService
+        from bot.services.recommending import RecommendationService
         from bot.store.postgres.store import PostgresStore
         from bot.store.sqlite import SqliteStore
         from recommender.engine import Recommender
@@ -620,7 +620,7 @@ class Probes:
 
         setattr(CatalogueService, loader, counted_load)
         with contextlib.suppress(ImportError):
-            from bot.catalogue_budget import CatalogueBudget
+            from bot.services.catalogue_budget import CatalogueBudget
 
             evict = CatalogueBudget.evict
 
@@ -1036,7 +1036,7 @@ class Config:
 
 async def run_config(config: Config, setup: Setup, database: dict[str, str]) -> dict[str, Any]:
     """Start the configuration's bot processes, measure, stop them; every number."""
-    from bot.sharding import format_shard_ids
+    from bot.infra.sharding import format_shard_ids
 
     world, plan, pool, workdir, args = (
         setup.world,

@@ -17,9 +17,9 @@ import discord
 
 from bot.check import run_check
 from bot.client import MusicBot
-from bot.discord_urls import apply_discord_urls
+from bot.infra.discord_urls import apply_discord_urls
+from bot.infra.sharding import SessionBudgetError, ShardLayout, ShardSettingError
 from bot.settings import Settings, SettingsError, load_settings
-from bot.sharding import SessionBudgetError, ShardLayout, ShardSettingError
 from bot.store import StoreError
 from bot.store.open import open_store
 from bot.store.postgres.import_sqlite import run_migrate_db

@@ -23,8 +23,8 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.infra.sharding import SessionBudgetError, ShardLayout, check_session_budget
 from bot.settings import Settings
-from bot.sharding import SessionBudgetError, ShardLayout, check_session_budget
 from bot.store import SqliteStore
 from bot.store.errors import DatabaseCorruptError, DatabaseReadOnlyError, StoreError
 from bot.store.migrations import LATEST_VERSION

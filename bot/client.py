@@ -4,7 +4,7 @@ Sharded always, as RoboDanny and Red are: without shard settings it runs as many
 shards as Discord recommends (one for a bot under ~1,000 servers: one gateway
 connection, the same events as a plain ``Bot``), so a bot that outgrows 2,500
 servers a shard restarts into more shards instead of being refused (4011). With
-``SHARD_COUNT``/``SHARD_IDS`` it runs its part of a cluster (:mod:`bot.sharding`).
+``SHARD_COUNT``/``SHARD_IDS`` it runs its part of a cluster (:mod:`bot.infra.sharding`).
 """
 
 from __future__ import annotations
@@ -19,26 +19,26 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.catalogues import CatalogueService
-from bot.discord_limits import fit_content
 from bot.errors import REFUSED_ANSWER, UserFacingError
-from bot.guards import NOT_IN_A_SERVER, GuardedTree, NotInGuildError
-from bot.guild_settings import GuildSettingsService
-from bot.insights import InsightService
-from bot.privacy import PrivacyService
-from bot.rating import RatingService
-from bot.recommending import RecommendationService
-from bot.reconcile import reconcile_after_start
-from bot.retention import RetentionPolicy, run_retention_periodically
+from bot.infra.guards import NOT_IN_A_SERVER, GuardedTree, NotInGuildError
+from bot.infra.sharding import IdentifyPacer, ShardLayout, check_session_budget
+from bot.render.discord_limits import fit_content
+from bot.render.storage_replies import storage_reply
+from bot.render.untrusted_text import plain
+from bot.services.catalogues import CatalogueService
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.insights import InsightService
+from bot.services.privacy import PrivacyService
+from bot.services.rating import RatingService
+from bot.services.recommending import RecommendationService
+from bot.services.reconcile import reconcile_after_start
+from bot.services.retention import RetentionPolicy, run_retention_periodically
+from bot.services.sources import SourceService
 from bot.settings import Settings
-from bot.sharding import IdentifyPacer, ShardLayout, check_session_budget
-from bot.sources import SourceService
-from bot.storage_replies import storage_reply
 from bot.store import Store
 from bot.store.errors import StorageError
 from bot.store.interface import GuildWatch
 from bot.store.open import connect_store
-from bot.untrusted_text import plain
 from recommender.ingest.service import Ingestion
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class MusicBot(commands.AutoShardedBot):
 
         One ``GET /gateway/bot`` (discord.py would make it too when the count is
         left to Discord). The gateway URL stays the configured one (a proxy's, or
-        discord.py's default), not the one in the answer (:mod:`bot.discord_urls`).
+        discord.py's default), not the one in the answer (:mod:`bot.infra.discord_urls`).
         """
         recommended, _url, limit = await self.http.get_bot_gateway()
         if self.shard_count is None:
@@ -329,7 +329,7 @@ class MusicBot(commands.AutoShardedBot):
 
 
 class MusicTree(GuardedTree):
-    """The bot's command tree: the context guard of :mod:`bot.guards`, one error handler."""
+    """The bot's command tree: the context guard of :mod:`bot.infra.guards`, one error handler."""
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

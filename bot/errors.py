@@ -1,7 +1,7 @@
 """Errors a member or admin should read: short, actionable, never a traceback.
 
 The texts built here quote things from outside (an upstream message, a file's
-name and header row) through :mod:`bot.untrusted_text`, bounded so the whole
+name and header row) through :mod:`bot.render.untrusted_text`, bounded so the whole
 message stays well under Discord's 2,000 characters.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.untrusted_text import code, inline, shorten_list
+from bot.render.untrusted_text import code, inline, shorten_list
 
 #: Room for an upstream message (Spotify, ReccoBeats, a CSV parser) in a reply.
 UPSTREAM_WIDTH = 1200
@@ -27,7 +27,7 @@ class UserFacingError(Exception):
     """A problem to show to the person who asked, as an ephemeral message.
 
     The message must be safe to show (no secrets, no internals) and say what to do
-    next; anything quoted from outside goes through :mod:`bot.untrusted_text` (the
+    next; anything quoted from outside goes through :mod:`bot.render.untrusted_text` (the
     helpers below do that).
     """
 

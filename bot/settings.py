@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.sharding import MAX_SHARD_COUNT, ShardLayout, ShardSettingError
+from bot.infra.sharding import MAX_SHARD_COUNT, ShardLayout, ShardSettingError
 from recommender.spotify.settings import SettingsError, SpotifySettings, load_env_file
 
 

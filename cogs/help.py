@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import help_text
+from bot.render import help_text
 
 if TYPE_CHECKING:
     from bot.client import MusicBot

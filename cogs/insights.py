@@ -8,7 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards, insight_embeds
+from bot.infra import guards
+from bot.render import insight_embeds
 
 if TYPE_CHECKING:
     from bot.client import MusicBot

@@ -1,9 +1,9 @@
 """/setplaylist, /playlists, /removeplaylist, /refreshplaylists.
 
-Imports are jobs (:mod:`bot.import_jobs`): deferred at once, with progress and a
+Imports are jobs (:mod:`bot.services.import_jobs`): deferred at once, with progress and a
 Cancel button for the admin who started them, a deadline (``INGEST_DEADLINE``), and
 a summary at the end, on the reply or, past the 15 minutes Discord gives a reply,
-on a channel message the bot owns (:mod:`bot.job_message`).
+on a channel message the bot owns (:mod:`bot.render.job_message`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards, rendering
 from bot.errors import UserFacingError
-from bot.import_jobs import CancelAnswer, ImportJob, ImportJobs, JobStopped
-from bot.job_message import JobMessage
-from bot.offload import fewer_collections
-from bot.sources import PreparedSource
-from bot.storage_replies import storage_reply
+from bot.infra import guards
+from bot.infra.offload import fewer_collections
+from bot.render import rendering
+from bot.render.job_message import JobMessage
+from bot.render.storage_replies import storage_reply
+from bot.services.import_jobs import CancelAnswer, ImportJob, ImportJobs, JobStopped
+from bot.services.sources import PreparedSource
 from bot.store.errors import StorageError
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards
+from bot.infra import guards
 
 if TYPE_CHECKING:
     from bot.client import MusicBot

@@ -16,13 +16,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards, insight_embeds, rating_scheme, rendering, steering_choices
 from bot.client import PRIVATE_ERRORS
+from bot.infra import guards
+from bot.render import insight_embeds, rating_scheme, rendering, steering_choices
 from bot.store.errors import StorageError
 
 if TYPE_CHECKING:
     from bot.client import MusicBot
-    from bot.recommending import RecommendOutcome
+    from bot.services.recommending import RecommendOutcome
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import guards, rendering
 from bot.errors import UserFacingError
+from bot.infra import guards
+from bot.render import rendering
 from bot.store.errors import InvalidGuildSettingError
 from bot.store.guild_settings import MAX_LIKED_HERE_WEIGHT, MAX_PLAYLIST_WEIGHT
 

@@ -6,7 +6,7 @@ The catalogue is generated (made-up titles, random but plausible audio features,
 fixed seed), ranked by the real engine. The charts are exactly what the bot
 attaches. Discord itself cannot be screenshotted here, so the other pictures are
 *drawings* in Discord's dark colours of what the real code produces: the embeds
-(``bot.rendering.recommendation_embed``, steering made by ``bot.steering_choices``),
+(``bot.render.rendering.recommendation_embed``, steering made by ``bot.render.steering_choices``),
 the /recommend options as the cog declares them (names, descriptions, choices) and
 the message command's name. The text is the bot's, the layout an approximation,
 and emoji are written as their position (``[1]`` like, ``[A]`` dislike) because
@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import charts, rating_scheme, rendering
-from bot.recommending import RecommendOutcome
-from bot.steering_choices import Picks
+from bot.render import charts, rating_scheme, rendering
+from bot.render.steering_choices import Picks
+from bot.services.recommending import RecommendOutcome
 from cogs.recommend import LIKE_THIS, RecommendCog
 from recommender.catalogue import Catalogue
 from recommender.engine import Recommender, Seeds

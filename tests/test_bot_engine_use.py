@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import charts, insights
+from bot.render import charts
+from bot.services import insights
 from recommender.catalogue import Catalogue
 from recommender.track import Track
 from tests import fixtures as fx

@@ -1,4 +1,4 @@
-"""Shard settings, the IDENTIFY pacer and ``check``'s shard lines (bot/sharding.py)."""
+"""Shard settings, the IDENTIFY pacer and ``check``'s shard lines (bot/infra/sharding.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.settings import SettingsError, load_settings
-from bot.sharding import (
+from bot.infra.sharding import (
     IDENTIFY_WINDOW,
     IdentifyPacer,
     SessionBudgetError,
@@ -22,6 +21,7 @@ from bot.sharding import (
     parse_shard_ids,
     shard_of,
 )
+from bot.settings import SettingsError, load_settings
 from tests.fakes.discord import SessionStartLimit, new_id_on_shard, running_fake_discord
 
 # ---------------------------------------------------------------------- shard ids

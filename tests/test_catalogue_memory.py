@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue_budget import CatalogueBudget
-from bot.catalogue_sharing import BuiltCatalogue, SharedCatalogues
-from bot.catalogues import CatalogueService, GuildCatalogue
+from bot.services.catalogue_budget import CatalogueBudget
+from bot.services.catalogue_sharing import BuiltCatalogue, SharedCatalogues
+from bot.services.catalogues import CatalogueService, GuildCatalogue
 from bot.store import SqliteStore
 from recommender.engine import Recommender
 from recommender.resolve import SongResolver

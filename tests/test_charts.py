@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot import charts
+from bot.render import charts
 from tests.pngs import assert_sane_png
 
 

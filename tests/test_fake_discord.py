@@ -30,7 +30,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_urls import (
+from bot.infra.discord_urls import (
     DEFAULT_API_URL,
     DEFAULT_GATEWAY_URL,
     apply_discord_urls,

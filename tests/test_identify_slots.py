@@ -1,6 +1,6 @@
 """IDENTIFY pacing across the processes of a cluster.
 
-:class:`bot.sharding.IdentifyPacer` with shared slots (a fake here, to follow the
+:class:`bot.infra.sharding.IdentifyPacer` with shared slots (a fake here, to follow the
 window on a fake clock), and the PostgreSQL slots themselves
 (:class:`bot.store.postgres.identify.PostgresIdentifySlots`) on a real server:
 two "processes" are two slot objects, each with its own connection.
@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.sharding import IDENTIFY_MARGIN, IDENTIFY_WINDOW, IdentifyPacer
+from bot.infra.sharding import IDENTIFY_MARGIN, IDENTIFY_WINDOW, IdentifyPacer
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.identify import APPLICATION_NAME, PostgresIdentifySlots
 from bot.store.sqlite import SqliteStore

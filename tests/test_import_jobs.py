@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 
-from bot.import_jobs import CancelAnswer, ImportJobs, JobCancelled, JobInterrupted, JobTimedOut
+from bot.services.import_jobs import (
+    CancelAnswer,
+    ImportJobs,
+    JobCancelled,
+    JobInterrupted,
+    JobTimedOut,
+)
 
 GUILD, ADMIN, OTHER = 1, 10, 11
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.message_seeds import MAX_TEXT, find_seeds, phrases_in, track_ids_in
+from bot.services.message_seeds import MAX_TEXT, find_seeds, phrases_in, track_ids_in
 from recommender.catalogue import Catalogue
 from recommender.resolve import SongResolver
 from recommender.track import Track

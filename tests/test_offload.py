@@ -6,7 +6,7 @@ import asyncio
 import gc
 import threading
 
-from bot.offload import BULK_GC_THRESHOLDS, BULK_WORKERS, fewer_collections, run_bulk
+from bot.infra.offload import BULK_GC_THRESHOLDS, BULK_WORKERS, fewer_collections, run_bulk
 
 
 async def test_bulk_work_runs_on_its_own_pool_a_bounded_number_at_a_time() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rendering import progress_text
+from bot.render.rendering import progress_text
 from recommender.progress import BatchProgress, IngestProgress, Stage, notify
 
 

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.early_reactions import EarlyReactions, ReactionEvent
-from bot.ordered_lanes import OrderedLanes
-from bot.rating import RatingService
-from bot.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
+from bot.render.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
+from bot.services.early_reactions import EarlyReactions, ReactionEvent
+from bot.services.ordered_lanes import OrderedLanes
+from bot.services.rating import RatingService
 from bot.store import RecommendationItem, RecommendationMessage, SqliteStore
 from bot.store.errors import DatabaseLockedError
 

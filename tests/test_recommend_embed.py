@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from bot import rendering
-from bot.recommending import RecommendOutcome
-from bot.steering_choices import Picks
+from bot.render import rendering
+from bot.render.steering_choices import Picks
+from bot.render.untrusted_text import inline
+from bot.services.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
-from bot.untrusted_text import inline
 from recommender.answer import Recommendation, ScoreBreakdown
 from recommender.query import Steering
 from recommender.track import Track

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import discord
 import pytest
 
-from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
-from bot.rating import RatingService
-from bot.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
-from bot.reconcile import (
+from bot.infra.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
+from bot.render.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
+from bot.services.rating import RatingService
+from bot.services.reconcile import (
     DiscordReactionReader,
     MessageUnreadable,
     ReactionCount,

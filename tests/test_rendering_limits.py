@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import insight_embeds, rendering
-from bot.charts import CatalogueStats, _short
 from bot.errors import csv_problem, upstream_message
-from bot.insights import MemberProfile
-from bot.privacy import ratings_csv
+from bot.render import insight_embeds, rendering
+from bot.render.charts import CatalogueStats, _short
+from bot.render.untrusted_text import inline
+from bot.services.insights import MemberProfile
+from bot.services.privacy import ratings_csv
 from bot.store.models import PlaylistSource, RatedTrack, Rating
-from bot.untrusted_text import inline
 from recommender.track import Track
 from tests.discord_payloads import hostile_problems
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage_replies import ADMIN_FALLBACK, ADMIN_REPLIES, MEMBER_REPLY, storage_reply
+from bot.render.storage_replies import ADMIN_FALLBACK, ADMIN_REPLIES, MEMBER_REPLY, storage_reply
 from bot.store import SqliteStore, StoreError
 from bot.store.errors import (
     DatabaseCorruptError,

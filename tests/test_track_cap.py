@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogues import CatalogueService
 from bot.errors import UserFacingError
-from bot.sources import SourceService
+from bot.services.catalogues import CatalogueService
+from bot.services.sources import SourceService
 from bot.store import SqliteStore
 from recommender.ingest.service import Ingestion
 from recommender.spotify.settings import SpotifySettings

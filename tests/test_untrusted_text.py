@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import discord_limits
-from bot.untrusted_text import (
+from bot.render import discord_limits
+from bot.render.untrusted_text import (
     PLACEHOLDER,
     clean,
     code,

@@ -42,7 +42,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from bot.sharding import IdentifySlots, ShardLayout
+from bot.infra.sharding import IdentifySlots, ShardLayout
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
     ForgetResult,

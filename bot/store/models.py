@@ -51,7 +51,7 @@ class PlaylistSource:
 @dataclass(frozen=True, slots=True)
 class StoredCatalogue:
     """Everything needed to rebuild a guild's catalogue without calling any API (the
-    rows the store holds; the built, searchable one is ``bot.catalogues.GuildCatalogue``).
+    rows the store holds; the built, searchable one is ``bot.services.catalogues.GuildCatalogue``).
 
     ``tracks`` holds each track once, in order of first appearance (sources in the
     order they were added, then playlist position), as this guild sees it: the

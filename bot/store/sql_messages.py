@@ -6,7 +6,7 @@ import json
 
 import aiosqlite
 
-from bot.sharding import ShardLayout
+from bot.infra.sharding import ShardLayout
 from bot.store.errors import DuplicateMessageError
 from bot.store.models import RecommendationItem, RecommendationMessage
 from bot.store.rows import chunks, from_db_time, to_db_time

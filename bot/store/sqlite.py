@@ -53,7 +53,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.sharding import ShardLayout
+from bot.infra.sharding import ShardLayout
 from bot.store import (
     sql_guilds,
     sql_messages,

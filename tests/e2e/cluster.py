@@ -32,8 +32,8 @@ import discord
 from pydantic import SecretStr
 
 from bot.client import MusicBot
+from bot.infra.sharding import parse_shard_ids
 from bot.settings import BotSettings, Settings
-from bot.sharding import parse_shard_ids
 from recommender.spotify.settings import SpotifySettings
 from tests.e2e import backend as e2e_backend
 from tests.e2e.world import BOT_MISTAKES, SONG_NAMES

@@ -33,7 +33,7 @@ from typing import TypeVar
 import asyncpg
 import pytest
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from bot.store.models import LIKE, Rating, RecommendationMessage
 from bot.store.postgres import PostgresStore
 from tests.e2e.cluster import (

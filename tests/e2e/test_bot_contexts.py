@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot import guards
+from bot.infra import guards
 from tests.e2e.world import add_playlist, running_music_bot, running_world
 from tests.fakes.discord import FakeAttachment
 

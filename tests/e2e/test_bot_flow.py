@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_answer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_and_rate,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot import rating_scheme
 from bot.client import MusicBot
-from bot.recommending import NOTHING_IN_MESSAGE
+from bot.render import rating_scheme
+from bot.services.recommending import NOTHING_IN_MESSAGE
 from cogs.recommend import LIKE_THIS
 from tests.e2e.world import (
     World,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import charts, rating_scheme
+from bot.render import charts, rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_and_rate,

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
 
 

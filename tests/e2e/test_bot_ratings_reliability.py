@@ -19,8 +19,8 @@ import pytest
 
 from bot.__main__ import _sync
 from bot.client import MusicBot
-from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
-from bot.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
+from bot.infra.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
+from bot.render.rating_scheme import DISLIKE_EMOJIS, LIKE_EMOJIS
 from bot.store.models import RecommendationMessage
 from bot.store.rows import to_db_time
 from tests.e2e import backend as e2e_backend

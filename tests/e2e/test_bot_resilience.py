@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from tests.e2e.world import (
     add_playlist,
     recommend_answer,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import rating_scheme
-from bot.sharding import parse_shard_ids
+from bot.infra.sharding import parse_shard_ids
+from bot.render import rating_scheme
 from tests.e2e.cluster import (
     SHARD_COUNT,
     ClusterWorld,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.client import MusicBot
-from bot.steering_choices import DECADES
+from bot.render.steering_choices import DECADES
 from recommender.features import FEATURE_NAMES
 from tests.e2e.world import World, add_playlist, recommend_answer, running_music_bot, running_world
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bot import rating_scheme
 from bot.client import MusicBot
-from bot.storage_replies import ADMIN_REPLIES, MEMBER_REPLY
+from bot.render import rating_scheme
+from bot.render.storage_replies import ADMIN_REPLIES, MEMBER_REPLY
 from bot.store.errors import DatabaseCorruptError, DatabaseFullError, DatabaseReadOnlyError
 from tests.e2e.world import add_playlist, recommend_answer, running_music_bot, running_world
 from tests.storage_faults import corrupt_table_root_page, run_bot_command

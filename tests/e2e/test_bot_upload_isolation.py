@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot import rating_scheme
+from bot.render import rating_scheme
 from tests.e2e.world import (
     SONG_NAMES,
     World,

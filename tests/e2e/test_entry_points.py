@@ -12,7 +12,7 @@ import pytest
 
 from bot.__main__ import _sync
 from bot.client import MusicBot
-from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
+from bot.infra.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
 from bot.store.models import RecommendationMessage
 from bot.store.sqlite import SqliteStore
 from tests.e2e.world import running_music_bot, running_world

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from bot import rating_scheme
 from bot.errors import REFUSED_ANSWER
+from bot.render import rating_scheme
 from tests.discord_payloads import disguises, foreign_links, hostile_problems, links
 from tests.e2e.world import (
     World,
@@ -268,7 +268,7 @@ async def test_a_refused_answer_still_reaches_the_member(
     """If Discord refuses an answer anyway (here: forced oversize), a short one follows."""
     import discord
 
-    from bot import insight_embeds, rendering
+    from bot.render import insight_embeds, rendering
 
     def oversized(*_args: object, **_kwargs: object) -> discord.Embed:
         return discord.Embed(title="t" * 300, description="d" * 5000)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import discord
 
-from bot import rating_scheme
 from bot.client import MusicBot
+from bot.render import rating_scheme
 from bot.settings import BotSettings, Settings
 from bot.store.models import Rating, RecommendationMessage
 from recommender.spotify.settings import SpotifySettings

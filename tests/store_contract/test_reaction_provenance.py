@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from bot.sharding import ShardLayout
+from bot.infra.sharding import ShardLayout
 from bot.store import DISLIKE, LIKE, Store
 from tests.store_contract.test_ratings import ALICE, BOB, GUILD, OTHER, message
 from tests.test_store_support import T0, track

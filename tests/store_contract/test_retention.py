@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from bot.retention import Pruned, RetentionPolicy, prune, run_retention
+from bot.services.retention import Pruned, RetentionPolicy, prune, run_retention
 from bot.store import LIKE, RecommendationItem, RecommendationMessage, Store
 from bot.store.postgres import PostgresStore
 from tests.store_contract.conftest import Backend

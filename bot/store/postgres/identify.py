@@ -5,7 +5,7 @@ rate-limit key ``shard_id % max_concurrency``, whichever process starts them
 (https://discord.com/developers/docs/events/gateway#sharding-max-concurrency).
 Processes sharing one database take a session-level advisory lock
 ``(IDENTIFY_LOCK_SPACE, key)`` before a shard of that key IDENTIFYs and keep it for
-the window (:class:`bot.sharding.IdentifyPacer`), so two processes starting at
+the window (:class:`bot.infra.sharding.IdentifyPacer`), so two processes starting at
 once take turns instead of one of them meeting an Invalid Session.
 
 The locks live on one connection of their own, apart from the store's pool: a
@@ -37,7 +37,7 @@ _CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.Inte
 
 
 class PostgresIdentifySlots:
-    """:class:`bot.sharding.IdentifySlots` on advisory locks of one PostgreSQL database.
+    """:class:`bot.infra.sharding.IdentifySlots` on advisory locks of one PostgreSQL database.
 
     Connects on first use. When the database cannot be reached, :meth:`take`
     answers ``False`` (the pacer then paces this process alone) and logs a warning.

@@ -6,7 +6,7 @@ import datetime as dt
 
 import asyncpg
 
-from bot.sharding import ShardLayout
+from bot.infra.sharding import ShardLayout
 from bot.store.errors import DuplicateMessageError
 from bot.store.models import RecommendationItem, RecommendationMessage
 from bot.store.postgres.rows import affected

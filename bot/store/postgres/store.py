@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.sharding import IdentifySlots, ShardLayout
+from bot.infra.sharding import IdentifySlots, ShardLayout
 from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildChanged, GuildWatch, Store

@@ -3,7 +3,7 @@
 The bot under test is the real ``commands.Bot``: it logs in over REST, connects to
 the gateway (HELLO, IDENTIFY, READY, GUILD_CREATE, heartbeats, RESUME), syncs its
 commands, and answers interactions over HTTP, exactly as against Discord. Only
-the URLs differ (:func:`bot.discord_urls.apply_discord_urls`, the same settings
+the URLs differ (:func:`bot.infra.discord_urls.apply_discord_urls`, the same settings
 ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` a REST or gateway proxy uses).
 Protocol: https://discord.com/developers/docs/events/gateway and
 https://discord.com/developers/docs/interactions/receiving-and-responding, and what

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
+from bot.infra.discord_urls import DEFAULT_GATEWAY_URL, apply_discord_urls, current_discord_urls
 
 from .server import FakeDiscord
 from .sharding import shard_of
@@ -80,7 +80,7 @@ async def start_bot(
 ) -> asyncio.Task[None]:
     """Start ``client`` against ``fake``; return once it is ready and has its shards' guilds.
 
-    Points discord.py at the fake with :func:`bot.discord_urls.apply_discord_urls`
+    Points discord.py at the fake with :func:`bot.infra.discord_urls.apply_discord_urls`
     (process-global; :func:`running_bot` restores the previous URLs). Runs
     ``client.start(token)`` in a task, which is returned for :func:`stop_bot`.
     If the client fails to start (e.g. ``discord.LoginFailure`` for a token the

@@ -3,7 +3,7 @@
 Every check collects the broken fields under their path in the request body and
 raises one :func:`~.errors.invalid_form_body` (400 / 50035) naming them all, as
 Discord does. Numbers: Discord's docs and OpenAPI spec (discord/discord-api-spec), as
-cited in ``bot/discord_limits.py``.
+cited in ``bot/render/discord_limits.py``.
 """
 
 from __future__ import annotations

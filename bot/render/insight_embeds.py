@@ -6,11 +6,11 @@ import io
 
 import discord
 
-from bot.charts import CatalogueStats
-from bot.discord_limits import EMBED_DESCRIPTION, EMBED_FIELD_VALUE, fit_embed
-from bot.insights import MemberProfile
-from bot.rendering import ACCENT, ARTISTS_WIDTH, NAME_WIDTH, SOURCE_NAME_WIDTH, fit_lines
-from bot.untrusted_text import inline, shorten_list, spotify_link
+from bot.render.charts import CatalogueStats
+from bot.render.discord_limits import EMBED_DESCRIPTION, EMBED_FIELD_VALUE, fit_embed
+from bot.render.rendering import ACCENT, ARTISTS_WIDTH, NAME_WIDTH, SOURCE_NAME_WIDTH, fit_lines
+from bot.render.untrusted_text import inline, shorten_list, spotify_link
+from bot.services.insights import MemberProfile
 
 PROFILE_TOP = 10
 MEMBER_NAME_WIDTH = 100

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot import rating_scheme
-from bot.discord_limits import (
+from bot.render import rating_scheme
+from bot.render.discord_limits import (
     AUTOCOMPLETE_CHOICES,
     CHOICE_NAME,
     CHOICE_VALUE,
@@ -17,10 +17,10 @@ from bot.discord_limits import (
     clamp,
     fit_embed,
 )
-from bot.recommending import RecommendOutcome
+from bot.render.untrusted_text import code, inline, plain, spotify_link
+from bot.services.recommending import RecommendOutcome
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import PlaylistSource, RatedTrack
-from bot.untrusted_text import code, inline, plain, spotify_link
 from recommender.progress import IngestProgress, Stage
 from recommender.query import Steering
 from recommender.track import Track
@@ -242,7 +242,7 @@ def summary_text(title: str, lines: list[str]) -> str:
     """A short multi-line message: a bold title, then one fact per line.
 
     ``title`` and ``lines`` are markdown the bot composed, with every untrusted part
-    already rendered by :mod:`bot.untrusted_text`; lines that do not fit Discord's
+    already rendered by :mod:`bot.render.untrusted_text`; lines that do not fit Discord's
     2,000 characters end in "… and N more".
     """
     head = f"**{clamp(title, EMBED_TITLE)}**"

@@ -15,8 +15,8 @@ import time
 
 import discord
 
-from bot.discord_limits import fit_content
-from bot.rendering import progress_text
+from bot.render.discord_limits import fit_content
+from bot.render.rendering import progress_text
 from recommender.progress import IngestProgress, Stage
 
 log = logging.getLogger(__name__)

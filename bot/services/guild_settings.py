@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.catalogues import CatalogueService
+from bot.services.catalogues import CatalogueService
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildStore
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from bot import rating_scheme
-from bot.discord_limits import fit_embed
-from bot.rendering import ACCENT
+from bot.render import rating_scheme
+from bot.render.discord_limits import fit_embed
+from bot.render.rendering import ACCENT
 
 MEMBER_COMMANDS = (
     ("/recommend song:", "songs from this server's playlists that sound like one you pick "

@@ -1,7 +1,7 @@
 """Which guilds' catalogues stay in memory: least recently used first out, under a budget.
 
 A catalogue is counted once however many guilds share it
-(:mod:`bot.catalogue_sharing`), and it leaves memory only with the last guild that
+(:mod:`bot.services.catalogue_sharing`), and it leaves memory only with the last guild that
 holds it. So the unit of eviction is the built catalogue: its last use is the latest
 use by any of its guilds, and evicting it evicts all of them. A catalogue that a
 running command holds is never evicted, nor the one just asked for: a guild larger
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from bot.catalogue_sharing import BuiltCatalogue
+from bot.services.catalogue_sharing import BuiltCatalogue
 
 
 class CatalogueBudget:

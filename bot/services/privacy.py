@@ -7,10 +7,10 @@ import csv
 import io
 from dataclasses import dataclass
 
-from bot.discord_limits import ATTACHMENT_BYTES
+from bot.render.discord_limits import ATTACHMENT_BYTES
+from bot.render.untrusted_text import file_cell
 from bot.store.interface import RatingStore
 from bot.store.models import ForgetResult, RatedTrack
-from bot.untrusted_text import file_cell
 
 CSV_COLUMNS = ("track_id", "name", "artists", "album", "rating", "rated_at", "spotify_url")
 #: The file must fit Discord's upload limit, with room for the multipart envelope.

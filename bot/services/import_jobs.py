@@ -8,7 +8,7 @@ leaves the previous tracks in place until the swap either way). A cancel or an
 expired deadline therefore always leaves the playlist's previous tracks intact.
 
 Nothing here knows Discord: the cog shows the job's progress and its summary
-(:mod:`bot.job_message`) and turns a button press into :meth:`ImportJobs.cancel`.
+(:mod:`bot.render.job_message`) and turns a button press into :meth:`ImportJobs.cancel`.
 """
 
 from __future__ import annotations

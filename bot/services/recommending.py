@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from bot.catalogues import CatalogueService, GuildCatalogue
 from bot.errors import UserFacingError, upstream_message
-from bot.message_seeds import find_seeds
-from bot.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
-from bot.steering_choices import Picks
+from bot.render.rating_scheme import LIKE_EMOJIS, MAX_SUGGESTIONS
+from bot.render.steering_choices import Picks
+from bot.render.untrusted_text import inline, shorten_list
+from bot.services.catalogues import CatalogueService, GuildCatalogue
+from bot.services.message_seeds import find_seeds
 from bot.store import Store
 from bot.store.busy import retry_when_busy
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import LIKE, Rating, RecommendationItem, RecommendationMessage
-from bot.untrusted_text import inline, shorten_list
 from recommender.answer import Answer, Fallback, Recommendation
 from recommender.catalogue import Catalogue
 from recommender.engine import (

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot import charts
-from bot.catalogues import CatalogueService
-from bot.recommending import RecommendOutcome
+from bot.render import charts
+from bot.services.catalogues import CatalogueService
+from bot.services.recommending import RecommendOutcome
 from bot.store import Store
 from bot.store.models import RatedTrack
 from recommender.catalogue import Catalogue
@@ -155,7 +155,7 @@ class InsightService:
 def catalogue_mean(catalogue: Catalogue) -> dict[str, float] | None:
     """Feature values whose radar position is the mean radar position of the catalogue.
 
-    :func:`bot.charts.mean_profile` clips each track to its axis before averaging;
+    :func:`bot.render.charts.mean_profile` clips each track to its axis before averaging;
     the same is done here column by column, and each mean is mapped back into the
     axis range so that the chart places it exactly there. ``None`` without features.
     """

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image  # a matplotlib dependency
 
-from bot.untrusted_text import plain
+from bot.render.untrusted_text import plain
 
 # Headless: never try to open a window on a server. The charts only use Figure and
 # its Agg canvas, never pyplot, so the backend choice is a safety net.
@@ -256,7 +256,7 @@ def profile_chart(
 
 @dataclass(frozen=True)
 class CatalogueStats:
-    """What /stats draws (plain numbers; built by :mod:`bot.insights`)."""
+    """What /stats draws (plain numbers; built by :mod:`bot.services.insights`)."""
 
     tracks_by_source: list[tuple[str, int]]
     feature_sources: dict[str, int]

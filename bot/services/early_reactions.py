@@ -29,7 +29,7 @@ DEFAULT_MAX_EVENTS = 2000
 class ReactionEvent:
     """A member added (or removed) a rating reaction on a message.
 
-    ``position`` and ``value`` are what the emoji means (:mod:`bot.rating_scheme`);
+    ``position`` and ``value`` are what the emoji means (:mod:`bot.render.rating_scheme`);
     ``seq`` numbers events in arrival order.
     """
 

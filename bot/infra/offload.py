@@ -51,7 +51,7 @@ def fewer_collections() -> Iterator[None]:
     generation is collected every 50k allocations instead of 700, the middle one
     every 10 of those (at most ~500k objects to walk, ~0.1 s) and a full collection
     practically never, until the last bulk job ends; the catalogue build then
-    freezes what stays (:mod:`bot.catalogues`). Enter it on the event loop (not
+    freezes what stays (:mod:`bot.services.catalogues`). Enter it on the event loop (not
     thread-safe).
     """
     global _relaxed, _saved_thresholds

@@ -1,7 +1,7 @@
 """Per-guild catalogues in memory: a recommender and a name index for each guild.
 
 Built from the store (no API calls), so a restart serves every guild at once.
-A rebuild happens off the event loop (on the bounded bulk pool, :mod:`bot.offload`)
+A rebuild happens off the event loop (on the bounded bulk pool, :mod:`bot.infra.offload`)
 and replaces the guild's entry in one assignment: readers never see a half-built
 catalogue, and a failed rebuild leaves the previous one in place. A change that
 needs no answer from the rebuild (a removed playlist, a new half-life) asks for one
@@ -9,9 +9,9 @@ in the background (:meth:`CatalogueService.refresh_soon`) and the command replie
 at once; the guild is served the previous catalogue until the new one is ready.
 
 Memory is bounded (issue 11): guilds whose catalogues are identical share one built
-object (:mod:`bot.catalogue_sharing`), and when the catalogues in memory pass the
+object (:mod:`bot.services.catalogue_sharing`), and when the catalogues in memory pass the
 budget (``CATALOGUE_MEMORY_MB``) the least recently used ones are evicted
-(:mod:`bot.catalogue_budget`) and rebuilt from the store when their guild next asks.
+(:mod:`bot.services.catalogue_budget`) and rebuilt from the store when their guild next asks.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-from bot.catalogue_budget import CatalogueBudget
-from bot.catalogue_sharing import BuildInputs, BuiltCatalogue, SharedCatalogues
-from bot.memory import return_freed_memory
-from bot.offload import run_bulk
+from bot.infra.memory import return_freed_memory
+from bot.infra.offload import run_bulk
+from bot.services.catalogue_budget import CatalogueBudget
+from bot.services.catalogue_sharing import BuildInputs, BuiltCatalogue, SharedCatalogues
 from bot.store import Store
 from bot.store.errors import StorageError
 from bot.store.guild_settings import GuildSettings

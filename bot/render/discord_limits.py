@@ -10,7 +10,7 @@ Discord counts characters as Unicode code points (its API is Python: ``len``),
 so ``len`` here measures exactly what Discord measures.
 
 Builders keep each piece of untrusted text short on the way in
-(:mod:`bot.untrusted_text`); the functions here are the safety net on the way
+(:mod:`bot.render.untrusted_text`); the functions here are the safety net on the way
 out, so a payload over a limit is never sent: Discord would answer 400 (50035)
 and the member would be left at "thinking...".
 """

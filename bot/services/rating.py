@@ -14,7 +14,7 @@ the lane:
   (:func:`~bot.store.busy.retry_when_busy`) instead of failing.
 
 Reactions made while the bot was down are fixed after a restart by
-:mod:`bot.reconcile`, through :meth:`RatingService.correct` in the same lanes.
+:mod:`bot.services.reconcile`, through :meth:`RatingService.correct` in the same lanes.
 """
 
 from __future__ import annotations
@@ -26,9 +26,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from bot import rating_scheme
-from bot.early_reactions import DEFAULT_MAX_AGE, DEFAULT_MAX_EVENTS, EarlyReactions, ReactionEvent
-from bot.ordered_lanes import OrderedLanes
+from bot.render import rating_scheme
+from bot.services.early_reactions import (
+    DEFAULT_MAX_AGE,
+    DEFAULT_MAX_EVENTS,
+    EarlyReactions,
+    ReactionEvent,
+)
+from bot.services.ordered_lanes import OrderedLanes
 from bot.store import Store
 from bot.store.busy import DEFAULT_BUDGET, retry_when_busy
 from bot.store.errors import StorageError
@@ -116,7 +121,7 @@ class RatingService:
         """Store what is queued for up to ``grace`` seconds; drop the rest.
 
         What is dropped here (and anything held early) is recovered from Discord
-        by the reconciliation at the next start (:mod:`bot.reconcile`).
+        by the reconciliation at the next start (:mod:`bot.services.reconcile`).
         """
         await self._lanes.close(grace)
 

@@ -1,6 +1,6 @@
 """Adding, removing and refreshing a guild's playlist sources (Spotify or CSV).
 
-Adding is two phases, so an import job (:mod:`bot.import_jobs`) can cancel or time
+Adding is two phases, so an import job (:mod:`bot.services.import_jobs`) can cancel or time
 out the first and never the second: *prepare* reads the playlist from Spotify or
 parses the file (on the bulk pool, off the event loop) and writes nothing to the
 guild; :meth:`SourceService.save` stores what was read (the store swaps a big
@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.catalogues import CatalogueService
 from bot.errors import UserFacingError, csv_problem, upstream_message
-from bot.import_jobs import JobStopped
-from bot.offload import run_bulk
+from bot.infra.offload import run_bulk
+from bot.render.untrusted_text import code, inline
+from bot.services.catalogues import CatalogueService
+from bot.services.import_jobs import JobStopped
+from bot.services.track_cap import TrackCap
 from bot.store import Store
 from bot.store.models import PlaylistSource
-from bot.track_cap import TrackCap
-from bot.untrusted_text import code, inline
 from recommender.ingest.pipeline import IngestResult
 from recommender.ingest.service import Ingestion
 from recommender.ingest.summary import IngestSummary
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 MAX_CSV_BYTES = 8 * 1024 * 1024
 T = TypeVar("T")
 Step = Callable[[Awaitable[T]], Awaitable[T]]
-"""Runs one cancellable phase of a job (:meth:`bot.import_jobs.ImportJob.step`)."""
+"""Runs one cancellable phase of a job (:meth:`bot.services.import_jobs.ImportJob.step`)."""
 
 
 async def _unbounded(work: Awaitable[T]) -> T:

@@ -22,7 +22,7 @@ messages are chosen by shard in the database), so every message is reconciled by
 exactly one process; ``RECONCILE_REACTIONS_MESSAGES`` is per process.
 
 The corrections go through the members' rating lanes
-(:meth:`bot.rating.RatingService.correct`): a live reaction that arrives while
+(:meth:`bot.services.rating.RatingService.correct`): a live reaction that arrives while
 this runs is never undone by the older picture. A message that is gone, or that
 the bot may no longer read, is skipped; so is one whose reactions could not all
 be read (nothing is removed on half a picture).
@@ -45,9 +45,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import discord
 
-from bot import rating_scheme
-from bot.rating import RatingService
-from bot.sharding import ShardLayout
+from bot.infra.sharding import ShardLayout
+from bot.render import rating_scheme
+from bot.services.rating import RatingService
 from bot.store import Store
 from bot.store.busy import retry_when_busy
 from bot.store.errors import StorageError

@@ -1,0 +1,3 @@
+"""What members see: the one path for untrusted text, Discord's limits, embeds, texts,
+charts.
+"""

@@ -1,0 +1,3 @@
+"""Use cases the cogs call: catalogues, recommending, sources and imports, ratings,
+settings, insights, privacy, retention.
+"""
