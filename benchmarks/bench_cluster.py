@@ -52,6 +52,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import importlib
 import itertools
 import json
 import linecache
@@ -445,6 +446,18 @@ def postgres_pss_kb(pg: Postgres) -> int | None:
 # -- inside a bot process: probes ------------------------------------------------------------
 
 
+def first_module(*names: str) -> Any:
+    """The first of ``names`` that exists: the package layout differs between the commits
+    this benchmark may measure (``--commit``)."""
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is None or not name.startswith(error.name):
+                raise  # the module exists but something it imports does not
+    raise ModuleNotFoundError(f"none of {names}")
+
+
 def thread_group(thread: threading.Thread) -> str:
     """A thread's role: the event loop, a SQLite connection, the bulk pool, ..."""
     if thread is threading.main_thread():
@@ -564,14 +577,15 @@ class Probes:
         """Wrap the bot's classes (before the bot exists, so every instance is timed)."""
         import discord.state
 
-        import bot.services.recommending
         from bot.client import MusicBot
-        from bot.services.catalogues import CatalogueService
-        from bot.services.recommending import RecommendationService
         from bot.store.postgres.store import PostgresStore
         from bot.store.sqlite import SqliteStore
         from recommender.engine import Recommender
 
+        recommending = first_module("bot.services.recommending", "bot.recommending")
+        catalogues = first_module("bot.services.catalogues", "bot.catalogues")
+        CatalogueService = catalogues.CatalogueService
+        RecommendationService = recommending.RecommendationService
         probes = self
         for store in (SqliteStore, PostgresStore):
             for method in (
@@ -588,7 +602,7 @@ class Probes:
         self.time_method(RecommendationService, "recommend", "service.recommend")
         self.time_method(RecommendationService, "remember", "service.remember")
         self.time_method(Recommender, "recommend", "engine.recommend (thread)")
-        as_rows = bot.recommending._as_rows
+        as_rows = recommending._as_rows
 
         @functools.wraps(as_rows)
         def timed_rows(*args: Any, **kwargs: Any) -> Any:
@@ -599,7 +613,7 @@ class Probes:
                 end = time.time()
                 probes.calls["ratings -> rows (thread)"].append((end, end - start))
 
-        setattr(bot.recommending, "_as_rows", timed_rows)  # noqa: B010 - a module global
+        setattr(recommending, "_as_rows", timed_rows)  # noqa: B010 - a module global
 
         # The one place a catalogue is read and built: _load (with the memory budget of
         # issue 11), reload in older code.
@@ -620,7 +634,8 @@ class Probes:
 
         setattr(CatalogueService, loader, counted_load)
         with contextlib.suppress(ImportError):
-            from bot.services.catalogue_budget import CatalogueBudget
+            budget = first_module("bot.services.catalogue_budget", "bot.catalogue_budget")
+            CatalogueBudget = budget.CatalogueBudget
 
             evict = CatalogueBudget.evict
 
@@ -804,17 +819,17 @@ def apply_patches(root: Path, patches: Sequence[Path]) -> None:
         subprocess.run(["git", "apply", "--verbose", str(patch.resolve())], cwd=root, check=True)
 
 
-def export_committed(into: Path) -> str:
-    """Write ``git archive HEAD`` into ``into``; return the commit."""
+def export_committed(into: Path, revision: str = "HEAD") -> str:
+    """Write ``git archive <revision>`` into ``into``; return the commit."""
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
+        ["git", "rev-parse", "--short", revision],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", "HEAD"], cwd=REPO, capture_output=True, check=True
+        ["git", "archive", "--format=tar", commit], cwd=REPO, capture_output=True, check=True
     )
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
     return commit
@@ -968,16 +983,29 @@ async def wait_quiet(processes: list[Process], limit: float, threshold: float = 
     return time.time() - start
 
 
-def burst_jobs(plan: Plan, world: World, pool: Sequence[Any], count: int, seed: int) -> list[Any]:
-    """``count`` (guild, member, seed track id): members picked uniformly over the population."""
+def burst_jobs(
+    plan: Plan,
+    world: World,
+    pool: Sequence[Any],
+    count: int,
+    seed: int,
+    same_as: list[Any] | None = None,
+) -> list[Any]:
+    """``count`` (guild, member, seed track id, guild index): members picked uniformly over
+    the population, or the members of ``same_as`` again (with new seeds)."""
     import random
 
     rng = random.Random(seed)
-    everyone = [(g, m) for g, n in enumerate(plan.members) for m in range(n)]
+    if same_as is not None:
+        picked = [(g, plan_member) for *_, g, plan_member in same_as]
+    else:
+        everyone = [(g, m) for g, n in enumerate(plan.members) for m in range(n)]
+        picked = rng.sample(everyone, min(count, len(everyone)))
     jobs = []
-    for g, m in rng.sample(everyone, min(count, len(everyone))):
+    for g, m in picked:
         tracks = [i for ids in plan.sources[g] for i in ids]
-        jobs.append((world.guilds[g], world.members[g][m], pool[rng.choice(tracks)].id, g))
+        song = pool[rng.choice(tracks)].id
+        jobs.append((world.guilds[g], world.members[g][m], song, g, m))
     return jobs
 
 
@@ -1000,7 +1028,7 @@ async def run_burst(world: World, jobs: list[Any]) -> dict[str, Any]:
         return handle, fake.now() - handle.dispatched_at
 
     start = time.time()
-    outcomes = await asyncio.gather(*(one(guild, member, song) for guild, member, song, _ in jobs))
+    outcomes = await asyncio.gather(*(one(guild, member, song) for guild, member, song, *_ in jobs))
     end = time.time()
     handles = [h for h, _ in outcomes]
     answers = [a for _, a in outcomes if a is not None]
@@ -1008,7 +1036,7 @@ async def run_burst(world: World, jobs: list[Any]) -> dict[str, Any]:
     with_suggestions = sum(1 for h in handles if h.original is not None and h.original.embeds)
     return {
         "interactions": len(jobs),
-        "guilds": len({g for *_, g in jobs}),
+        "guilds": len({job[3] for job in jobs}),
         "acknowledged": len(acks),
         "answered": len(answers),
         "with_suggestions": with_suggestions,
@@ -1036,7 +1064,7 @@ class Config:
 
 async def run_config(config: Config, setup: Setup, database: dict[str, str]) -> dict[str, Any]:
     """Start the configuration's bot processes, measure, stop them; every number."""
-    from bot.infra.sharding import format_shard_ids
+    format_shard_ids = first_module("bot.infra.sharding", "bot.sharding").format_shard_ids
 
     world, plan, pool, workdir, args = (
         setup.world,
@@ -1084,14 +1112,20 @@ async def run_config(config: Config, setup: Setup, database: dict[str, str]) -> 
         result["cold_start_window"] = [min(p.spawned for p in processes), max(done.values())]
         print(f"[{config.name}] cold start {cluster_ready:.1f} s", flush=True)
         bursts = []
-        for b in range(args.bursts):
+        first: list[Any] | None = None
+        kinds = ["new guilds"] * args.bursts + ["same guilds again"] * args.repeat_burst
+        for b, kind in enumerate(kinds):
             waited = await wait_quiet(processes, args.quiet_limit)
-            jobs = burst_jobs(plan, world, pool, args.burst, seed=args.seed * 100 + b)
+            same = first if kind == "same guilds again" else None
+            jobs = burst_jobs(plan, world, pool, args.burst, args.seed * 100 + b, same)
+            first = first or jobs
             burst = await run_burst(world, jobs)
+            burst["kind"] = kind
             burst["quiet_wait_s"] = waited
             bursts.append(burst)
             print(
-                f"[{config.name}] burst {b + 1}: {burst['answered']}/{burst['interactions']} "
+                f"[{config.name}] burst {b + 1} ({kind}): {burst['answered']}/"
+                f"{burst['interactions']} "
                 f"answered ({burst['with_suggestions']} with suggestions), answer p50 "
                 f"{burst['answer']['p50_ms']:.0f} ms p95 {burst['answer']['p95_ms']:.0f} ms, ack "
                 f"p95 {burst['ack']['p95_ms']:.0f} ms",
@@ -1382,7 +1416,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", type=int, default=10, help="shard count (~1,000 guilds a shard)")
     p.add_argument("--max-concurrency", type=int, default=1, help="IDENTIFYs per 5 s (Discord's)")
     p.add_argument("--burst", type=int, default=200, help="concurrent /recommend")
-    p.add_argument("--bursts", type=int, default=1, help="bursts per configuration")
+    p.add_argument("--bursts", type=int, default=1, help="bursts over random members")
+    p.add_argument(
+        "--repeat-burst",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="then one more with the first burst's members (their catalogues in memory)",
+    )
     p.add_argument("--configs", default=",".join(c.name for c in CONFIGS))
     p.add_argument("--cold-timeout", type=float, default=1800.0)
     p.add_argument("--quiet-limit", type=float, default=30.0, help="max wait for idle CPU (s)")
@@ -1391,6 +1432,9 @@ def parser() -> argparse.ArgumentParser:
         choices=("committed", "worktree"),
         default="committed",
         help="run the bot from a snapshot of HEAD (default) or the working tree as it is",
+    )
+    p.add_argument(
+        "--commit", default="HEAD", help="the commit to measure with --code committed (HEAD)"
     )
     p.add_argument(
         "--patch",
@@ -1424,7 +1468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     snapshot = None
     if args.code == "committed" and not args.from_json:
         snapshot = Path(tempfile.mkdtemp(prefix="bench-cluster-code-"))
-        args.commit = export_committed(snapshot)
+        args.commit = export_committed(snapshot, args.commit)
         apply_patches(snapshot, args.patch)
         use_code(snapshot)
     else:
@@ -1674,7 +1718,8 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
     for run in runs:
         for i, b in enumerate(run["bursts"], start=1):
             out.append(
-                f"| {run['config']['name']} | {i} | {b['answered']}/{b['interactions']} "
+                f"| {run['config']['name']} | {i}: {b.get('kind', 'new guilds')} | "
+                f"{b['answered']}/{b['interactions']} "
                 f"({b['with_suggestions']}) | **{_ms(b['answer']['p50_ms'])}** | "
                 f"**{_ms(b['answer']['p95_ms'])}** | {_ms(b['ack']['p50_ms'])} | "
                 f"{_ms(b['ack']['p95_ms'])} | {b['acked_within_3s']}/{b['interactions']} |"
