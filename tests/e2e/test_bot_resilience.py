@@ -147,9 +147,12 @@ async def test_csv_source_and_removal(tmp_path: Path) -> None:
 
 async def test_unreadable_playlist_is_explained_and_changes_nothing(tmp_path: Path) -> None:
     async with running_world(tmp_path) as world, running_music_bot(world) as bot:
-        world.spotify.config.mode = "development"  # the app may not read others' playlists
+        # Development mode: only the owner's (or a collaborator's) token reads the items,
+        # and the bot logged in as "owner".
+        entries = world.spotify.playlists[world.playlist_id].entries
+        theirs = world.spotify.add_playlist(list(entries), owner="stranger", name="Not Ours")
         handle = await world.discord.invoke(
-            world.guild, world.admin, "setplaylist", options={"playlist": world.playlist_id}
+            world.guild, world.admin, "setplaylist", options={"playlist": theirs}
         )
         final = await handle.wait_final(lambda m: "Reading" not in (m.content or ""))
         assert "Traceback" not in final.content

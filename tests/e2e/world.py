@@ -1,4 +1,13 @@
-"""A complete test world: fake Discord + fake Spotify + the real MusicBot on a real SQLite file."""
+"""A complete test world: fake Discord + fake Spotify + fake ReccoBeats + the real MusicBot
+on a real SQLite file (or PostgreSQL).
+
+The default world is the one an operator who registers a Spotify app today lives in:
+Spotify's development mode (no audio features, no popularity, no batch endpoints;
+playlists read with the owner's user token) with ReccoBeats filling in features and
+popularity. ``running_world(..., mode="full")`` is the variant for an app with the full
+API. The fake ReccoBeats knows every track of the fake Spotify as it is when asked, so
+tracks a test adds after the bot started get features too.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +42,9 @@ from tests.fakes.discord.errors import (
     REQUEST_TOO_LARGE,
     UNKNOWN_INTERACTION,
 )
-from tests.fakes.spotify import FakeSpotify, FakeSpotifyConfig, running_fake_spotify
+from tests.fakes.fixtures import running_spotify_world
+from tests.fakes.reccobeats import FakeReccoBeats
+from tests.fakes.spotify import FakeSpotify, Mode
 
 SONG_NAMES = [
     "Midnight Drive", "Golden Hour", "Paper Planes", "Neon Lights", "Slow Burn",
@@ -49,6 +60,7 @@ class World:
 
     discord: FakeDiscord
     spotify: FakeSpotify
+    reccobeats: FakeReccoBeats
     database: Path
     playlist_id: str
     guild: object
@@ -58,6 +70,8 @@ class World:
     other_member: object
     #: PostgreSQL instead of ``database`` (tests/e2e/conftest.py runs each test on both).
     database_url: str | None = None
+    #: The fake Spotify's behaviour: an app in development mode (default) or with the full API.
+    mode: Mode = "development"
 
     def settings(self) -> Settings:
         """Settings pointing the real bot at the fakes and the test database."""
@@ -68,8 +82,11 @@ class World:
             discord_api_url=self.discord.api_url,
             discord_gateway_url=self.discord.gateway_url,
         )
-        spotify = SpotifySettings.from_env(self.spotify.env())
-        return Settings(bot=bot, spotify=spotify)
+        # In development mode only the playlist owner's token reads its items: the
+        # operator has run `spotify-login` as the owner of the playlists added here.
+        env = self.spotify.env(user="owner" if self.mode == "development" else None)
+        env["RECCOBEATS_API_URL"] = self.reccobeats.url
+        return Settings(bot=bot, spotify=SpotifySettings.from_env(env))
 
 
 #: Refusals that mean the bot broke one of Discord's rules (a payload over a limit, a
@@ -88,9 +105,16 @@ BOT_MISTAKES = (
 
 @contextlib.asynccontextmanager
 async def running_world(
-    tmp_path: Path, tracks: int = 40, *, expect_refusals: bool = False
+    tmp_path: Path,
+    tracks: int = 40,
+    *,
+    expect_refusals: bool = False,
+    mode: Mode = "development",
 ) -> AsyncIterator[World]:
     """Fakes with two guilds (an admin and a member each side) and one Spotify playlist.
+
+    ``mode``: the fake Spotify's behaviour, development mode with ReccoBeats by default
+    (``"full"``: an app with the full API, ReccoBeats still configured).
 
     The fake Discord is as strict as Discord (payload limits, rate limits, the 3 s
     acknowledgement, the 15-minute token). When the block ends without an error, no
@@ -99,7 +123,7 @@ async def running_world(
     """
     async with (
         running_fake_discord(guilds=["Rock Club", "Jazz Club"]) as discord_fake,
-        running_fake_spotify(FakeSpotifyConfig(mode="full")) as spotify_fake,
+        running_spotify_world(mode) as (spotify_fake, recco_fake),
     ):
         guild, other = list(discord_fake.guilds.values())[:2]
         names = SONG_NAMES + [f"Track {i}" for i in range(tracks - len(SONG_NAMES))]
@@ -108,6 +132,7 @@ async def running_world(
         yield World(
             discord=discord_fake,
             spotify=spotify_fake,
+            reccobeats=recco_fake,
             database=tmp_path / "bot.sqlite3",
             playlist_id=playlist_id,
             guild=guild,
@@ -116,6 +141,7 @@ async def running_world(
             member=discord_fake.add_member(guild, "bob"),
             other_member=discord_fake.add_member(other, "carol", permissions=MANAGE_GUILD),
             database_url=e2e_backend.database_url(),
+            mode=mode,
         )
         if not expect_refusals:
             mistakes = [(r.route, r.status, r.error) for r in discord_fake.refusals(*BOT_MISTAKES)]

@@ -3,13 +3,20 @@
 Like the real one: ids are Spotify ids or ReccoBeats UUIDs, at most 40 a call,
 given as ``ids=a,b`` or ``ids=a&ids=b``; unknown tracks are omitted from the
 ``content`` list (not null), and each entry links back to Spotify in ``href``.
+
+What it knows: tracks added with :meth:`FakeReccoBeats.add_track` (or copied with
+``mirror``), and, when built with ``live=`` a fake Spotify's track registry, every
+track that registry holds *at the time of the request*: a track a test adds to the
+fake Spotify after the bot started is known here too, with the same features and
+popularity, as ReccoBeats knows the tracks Spotify has. ``forget`` hides a track
+(ReccoBeats does not know every track).
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +25,7 @@ from aiohttp import web
 from tests.fakes._common import FaultInjector, Faults, RequestLog, logging_middleware, serve
 
 MAX_IDS = 40
+_UUID_LENGTH = 36  # "8f3c...-...": a ReccoBeats id; Spotify ids have 22 characters
 
 
 @dataclass
@@ -36,14 +44,25 @@ class ReccoTrack:
     popularity: int | None
 
 
+def recco_uuid(spotify_id: str) -> str:
+    """The (stable) ReccoBeats id of a Spotify track."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, spotify_id))
+
+
 class FakeReccoBeats:
     """State and handlers; see :func:`running_fake_reccobeats`."""
 
-    def __init__(self, config: FakeReccoBeatsConfig | None = None) -> None:
+    def __init__(
+        self, config: FakeReccoBeatsConfig | None = None, *, live: Mapping[str, Any] | None = None
+    ) -> None:
+        """``live``: a fake Spotify's ``tracks`` (by id), read at every request."""
         self.config = config or FakeReccoBeatsConfig()
         self.log = RequestLog()
         self.faults = FaultInjector(self.config.faults)
         self.tracks: dict[str, ReccoTrack] = {}  # by Spotify id
+        self.live = live
+        self.forgotten: set[str] = set()  # Spotify ids it must not know
+        self._uuids: dict[str, str] = {}
         self.base = ""
 
     @property
@@ -69,7 +88,25 @@ class FakeReccoBeats:
     ) -> None:
         """Make ReccoBeats know a track (``features=None``: known, but no features)."""
         self.tracks[spotify_id] = ReccoTrack(
-            str(uuid.uuid5(uuid.NAMESPACE_URL, spotify_id)), spotify_id, name, features, popularity
+            recco_uuid(spotify_id), spotify_id, name, features, popularity
+        )
+
+    def forget(self, spotify_id: str) -> None:
+        """Make ReccoBeats not know a track (added here or in the live registry)."""
+        self.forgotten.add(spotify_id)
+
+    def known(self, spotify_id: str) -> ReccoTrack | None:
+        """What it answers for a Spotify id now (``None``: unknown)."""
+        if spotify_id in self.forgotten:
+            return None
+        found = self.tracks.get(spotify_id)
+        if found is not None or self.live is None:
+            return found
+        track = self.live.get(spotify_id)
+        if track is None:
+            return None
+        return ReccoTrack(
+            recco_uuid(spotify_id), spotify_id, track.name, track.features, track.popularity
         )
 
     def mirror(self, spotify_tracks: Iterable[Any], *, skip_every: int | None = None) -> None:
@@ -87,9 +124,18 @@ class FakeReccoBeats:
             return web.json_response(
                 {"error": f"Maximum {MAX_IDS} ids per request", "status": 400}, status=400
             )
-        by_uuid = {t.uuid: t for t in self.tracks.values()}
-        found = (self.tracks.get(i) or by_uuid.get(i) for i in ids)
+        found = (self.known(i) if len(i) != _UUID_LENGTH else self._by_uuid(i) for i in ids)
         return [t for t in found if t is not None]
+
+    def _by_uuid(self, wanted: str) -> ReccoTrack | None:
+        # Rarely asked (the bot sends Spotify ids): a scan, remembering what it computed.
+        for spotify_id in [*self.tracks, *(self.live or ())]:
+            known = self._uuids.get(spotify_id)
+            if known is None:
+                known = self._uuids[spotify_id] = recco_uuid(spotify_id)
+            if known == wanted:
+                return self.known(spotify_id)
+        return None
 
     async def audio_features(self, request: web.Request) -> web.Response:
         found = self._lookup(request)
@@ -138,10 +184,13 @@ class FakeReccoBeats:
 
 @contextlib.asynccontextmanager
 async def running_fake_reccobeats(
-    config: FakeReccoBeatsConfig | None = None,
+    config: FakeReccoBeatsConfig | None = None, *, live: Mapping[str, Any] | None = None
 ) -> AsyncIterator[FakeReccoBeats]:
-    """Start a fake ReccoBeats on 127.0.0.1 (random port); yield it with ``.url`` set."""
-    fake = FakeReccoBeats(config)
+    """Start a fake ReccoBeats on 127.0.0.1 (random port); yield it with ``.url`` set.
+
+    ``live``: a fake Spotify's ``tracks``, known here as they are at each request.
+    """
+    fake = FakeReccoBeats(config, live=live)
     async with serve(fake.app()) as base:
         fake.base = base
         yield fake
