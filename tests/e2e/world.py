@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import discord
 
@@ -72,6 +73,9 @@ class World:
     database_url: str | None = None
     #: The fake Spotify's behaviour: an app in development mode (default) or with the full API.
     mode: Mode = "development"
+    #: Operator settings for the bot, e.g. ``{"catalogue_memory_mb": 0.05}`` (set before
+    #: the bot starts).
+    bot_settings: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> Settings:
         """Settings pointing the real bot at the fakes and the test database."""
@@ -81,6 +85,7 @@ class World:
             database_url=self.database_url,
             discord_api_url=self.discord.api_url,
             discord_gateway_url=self.discord.gateway_url,
+            **self.bot_settings,
         )
         # In development mode only the playlist owner's token reads its items: the
         # operator has run `spotify-login` as the owner of the playlists added here.
