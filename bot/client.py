@@ -257,9 +257,10 @@ class MusicBot(commands.AutoShardedBot):
         log.info("ready: %d servers on %s", len(self.guilds), self.served_shards.describe())
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        """Build the guild's catalogue from the store when the guild comes online."""
+        """Build the guild's catalogue from the store when the guild comes online (while
+        the catalogues fit their memory budget; past it, when the guild first asks)."""
         try:
-            await self.catalogues.ensure(guild.id)
+            await self.catalogues.preload(guild.id)
         except StorageError as error:
             # Members hear about it when they ask; the operator reads it here.
             log.error("guild %s: could not load its catalogue: %s", guild.id, error)

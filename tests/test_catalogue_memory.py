@@ -263,3 +263,19 @@ def _fake_built(nbytes: int) -> BuiltCatalogue:
     built = BuiltCatalogue(b"", *_tiny_recommender_and_resolver())
     built.nbytes = nbytes
     return built
+
+
+async def test_start_up_preloads_stop_once_the_budget_evicted_a_catalogue(
+    store: SqliteStore,
+) -> None:
+    for guild_id in (1, 2, 3):
+        await add_playlist(store, guild_id, tracks=range(guild_id * 100, guild_id * 100 + 60))
+    one_catalogue = _built(await CatalogueService(store, shared=None).ensure(1)).nbytes
+    service = CatalogueService(store, shared=None, memory_budget_mb=1.5 * one_catalogue / 2**20)
+
+    for guild_id in (1, 2, 3):
+        await service.preload(guild_id)  # as each guild comes online
+
+    assert not service.resident(1) and service.resident(2)  # 2 evicted 1
+    assert not service.resident(3), "preloaded past the budget"
+    assert len(await service.ensure(3)) == 60  # built when it first asks

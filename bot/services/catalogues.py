@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 SHARED = SharedCatalogues()
 """The process's built catalogues by content (every :class:`CatalogueService` shares it)."""
 
+PRELOAD_AT_ONCE = 2
+"""Start-up preloads at once (the bulk pool's width: more would only queue there)."""
+
 _SERVICE_REFERENCES = 2
 """References to a resident :class:`GuildCatalogue` while nobody uses it, as
 ``sys.getrefcount(self._catalogues[guild_id])`` counts them: the service's dict and
@@ -92,6 +95,8 @@ class CatalogueService:
         self._locks: dict[int, asyncio.Lock] = {}
         self._refreshing: dict[int, asyncio.Task[None]] = {}
         self._stale: set[int] = set()
+        # Start-up preloads wait here, as many at a time as the bulk pool builds.
+        self._preloading = asyncio.Semaphore(PRELOAD_AT_ONCE)
 
     def get(self, guild_id: int) -> GuildCatalogue:
         """The guild's catalogue if it is in memory (an empty one otherwise)."""
@@ -122,6 +127,22 @@ class CatalogueService:
                     catalogue = await self._load(guild_id)
                     log.info("guild %s: %d tracks loaded", guild_id, len(catalogue))
         return self.get(guild_id)
+
+    async def preload(self, guild_id: int) -> None:
+        """Load a guild's catalogue as the guild comes online, while they fit the budget.
+
+        Once the budget has evicted a catalogue, preloading more would only build
+        catalogues to evict others (with 10,000 guilds the start-up built every one,
+        minutes of CPU, and kept a tenth: docs/benchmarks.md, "Cluster"); the rest are
+        built when their guild first asks (:meth:`ensure`). A few at a time, so the
+        records read for later guilds do not pile up in memory waiting for a build;
+        checked again after the wait, since every guild of a shard arrives at once.
+        """
+        if self.budget.evictions:
+            return
+        async with self._preloading:
+            if not self.budget.evictions:
+                await self.ensure(guild_id)
 
     def forget(self, guild_id: int) -> None:
         """Drop a guild's catalogue from memory (its data was deleted)."""
