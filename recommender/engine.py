@@ -245,6 +245,11 @@ class Recommender:
         return len(self.catalogue)
 
     @property
+    def index_nbytes(self) -> int:
+        """Bytes the search index holds (its matrix and orderings), for memory budgets."""
+        return self.index.nbytes
+
+    @property
     def recency_popularity(self) -> np.ndarray:
         """Read-only release-weighted popularity of every row, in [0, 1]."""
         return self.index.prior

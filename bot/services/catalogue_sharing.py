@@ -109,7 +109,7 @@ def estimated_bytes(recommender: Recommender) -> int:
     """Bytes a built catalogue holds: its arrays exactly, its Python objects estimated."""
     catalogue = recommender.catalogue
     arrays = (
-        recommender.index.nbytes
+        recommender.index_nbytes
         + catalogue.features.nbytes
         + catalogue.popularity.nbytes
         + sum(rows.nbytes for rows in catalogue.memberships.values())

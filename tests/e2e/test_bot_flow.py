@@ -12,6 +12,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 
@@ -89,7 +90,7 @@ async def test_recommend_autocomplete_ratings_and_myratings(tmp_path: Path) -> N
         await world.discord.wait_until(lambda: len(message.reactions) == len(expected))
         assert list(message.reactions) == expected
 
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
+        stored = await stored_recommendation(bot, world.guild.id, message.id)
         first_track = stored.items[0].track_id
         await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
         rating = await wait_rating(bot, world.guild.id, world.member.id, first_track)

@@ -11,6 +11,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 
@@ -26,7 +27,7 @@ async def test_no_song_without_ratings_offers_the_servers_favourites(tmp_path: P
         assert embed["description"].count("open.spotify.com/track/") == 5
         message = await handle.wait_final()
         # The admin likes the first favourite; the member then sees it first among favourites.
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
+        stored = await stored_recommendation(bot, world.guild.id, message.id)
         liked = stored.items[2].track_id
         await world.discord.react(world.admin, message, rating_scheme.LIKE_EMOJIS[2])
         await wait_rating(bot, world.guild.id, world.admin.id, liked)

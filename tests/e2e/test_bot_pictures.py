@@ -15,6 +15,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 from tests.pngs import assert_sane_png
@@ -140,7 +141,7 @@ async def test_stats_shows_sources_coverage_likes_and_raters_without_pinging(
             world.guild, world.member, "recommend", options={"song": "Golden Hour", "count": 2}
         )
         message = await handle.wait_final()
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
+        stored = await stored_recommendation(bot, world.guild.id, message.id)
         for rater in (world.member, world.admin):
             await world.discord.react(rater, message, rating_scheme.LIKE_EMOJIS[0])
             await wait_rating(bot, world.guild.id, rater.id, stored.items[0].track_id)

@@ -9,7 +9,13 @@ import io
 from pathlib import Path
 
 from bot.render import rating_scheme
-from tests.e2e.world import add_playlist, running_music_bot, running_world, wait_rating
+from tests.e2e.world import (
+    add_playlist,
+    running_music_bot,
+    running_world,
+    stored_recommendation,
+    wait_rating,
+)
 
 
 async def _rate_two(world, bot, member) -> list[str]:
@@ -18,7 +24,7 @@ async def _rate_two(world, bot, member) -> list[str]:
         world.guild, member, "recommend", options={"song": "Golden Hour", "count": 3}
     )
     message = await handle.wait_final()
-    stored = await bot.store.get_recommendation(world.guild.id, message.id)
+    stored = await stored_recommendation(bot, world.guild.id, message.id)
     await world.discord.react(member, message, rating_scheme.LIKE_EMOJIS[0])
     await world.discord.react(member, message, rating_scheme.DISLIKE_EMOJIS[1])
     first, second = stored.items[0].track_id, stored.items[1].track_id

@@ -14,6 +14,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 from tests.fakes.discord import FakeAttachment
@@ -41,7 +42,7 @@ async def test_restart_keeps_sources_catalogue_and_ratings_without_spotify_calls
                 world.guild, world.member, "recommend", options={"song": "Golden Hour"}
             )
             message = await handle.wait_final()
-            stored = await bot.store.get_recommendation(world.guild.id, message.id)
+            stored = await stored_recommendation(bot, world.guild.id, message.id)
             await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[0])
             await wait_rating(bot, world.guild.id, world.member.id, stored.items[0].track_id)
 

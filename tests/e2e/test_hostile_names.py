@@ -28,6 +28,7 @@ from tests.e2e.world import (
     recommend_answer,
     running_music_bot,
     running_world,
+    stored_recommendation,
     wait_rating,
 )
 from tests.fakes.discord import FakeAttachment
@@ -136,7 +137,7 @@ async def test_hostile_names_never_become_links_mentions_or_oversized_payloads(
         assert foreign_links(description) == []
 
         # Rate five suggestions; the ratings views show the same names.
-        stored = await bot.store.get_recommendation(world.guild.id, message.id)
+        stored = await stored_recommendation(bot, world.guild.id, message.id)
         assert stored is not None
         for position in range(5):
             await world.discord.react(world.member, message, rating_scheme.LIKE_EMOJIS[position])
