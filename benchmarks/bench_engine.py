@@ -57,7 +57,7 @@ K = 10
 ALPHA = 0.5
 JITTER = 0.02  # synthetic rows: noise std as a fraction of each feature's std
 POPULARITY_JITTER = 1.0  # synthetic rows: noise std in Spotify popularity points (0-100)
-SLOWER = 1.10  # "slower than before" only past this ratio: run-to-run noise is ~5-10%
+SLOWER = 1.10  # --previous flags search as slower past this ratio (faiss-adjusted)
 TIE_TOLERANCE = 1e-6  # float32 dot products of unit vectors agree to about this
 
 sys.path.insert(0, str(REPO))
@@ -247,27 +247,46 @@ def build_all(data: Dataset) -> Built:
 
 def query_functions(built: Built) -> dict[str, Callable[[int], Any]]:
     """One callable per method: answer the query whose seed is row ``s``."""
-    import numpy as np
     from sklearn.metrics.pairwise import cosine_similarity
 
-    from recommender.engine import Seeds
-
-    index, unit = built.index, built.unit
+    unit = built.unit
 
     def tutorial(s: int) -> Any:
         scores = cosine_similarity([built.tutorial[s]], built.tutorial)
         return scores.argsort()[0][::-1][1 : K + 1]
 
     # The order is the order of the interleaved loop, and what runs just before a
-    # method decides what is left of its data in the caches: at 100k, ``search`` right
-    # after a ``recommend`` on the same index copy takes 0.37 ms, after the tutorial
-    # 0.65 ms. So neither of ours runs right after a call that scanned its own copy,
-    # and the order is the one of the runs docs/benchmarks.md compares with.
+    # method decides what is left of its data in the caches and the allocator: at
+    # 100k, ``search`` right after the tutorial takes 0.63 ms, right after a
+    # ``recommend`` 0.43 ms. So this loop keeps the order of the earlier runs that
+    # docs/benchmarks.md compares with, and ``recommend`` is timed in a pass of its
+    # own (engine_functions).
     return {
-        "ours": lambda s: index.search(unit[s], K, ALPHA, exclude=np.array([s])),
+        "ours": search_function(built),
         "faiss": lambda s: built.faiss_index.search(unit[s : s + 1], K),
         "sklearn-nn": lambda s: built.nn.kneighbors(unit[s : s + 1], n_neighbors=K + 1),
         "tutorial": tutorial,
+    }
+
+
+def search_function(built: Built) -> Callable[[int], Any]:
+    """``FeatureIndex.search`` for the seed in row ``s`` (hybrid, seed excluded)."""
+    import numpy as np
+
+    index, unit = built.index, built.unit
+    return lambda s: index.search(unit[s], K, ALPHA, exclude=np.array([s]))
+
+
+def engine_functions(built: Built) -> dict[str, Callable[[int], Any]]:
+    """The scan and the one engine call, to interleave with each other only.
+
+    Each has its own copy of the index, and each runs right after the other: the
+    same conditions for both, so the difference is what the call adds to the scan.
+    """
+    from recommender.engine import Seeds
+
+    return {
+        "ours": search_function(built),
         RECOMMEND: lambda s: built.recommender.recommend(Seeds([s]), K, alpha=ALPHA),
     }
 
@@ -474,6 +493,14 @@ def print_size(result: dict[str, Any]) -> None:
             f"| {name} | {row['median_ms']:.3f} | {row['p95_ms']:.3f} | {row['queries']} "
             f"| {ratio:.1f}x |"
         )
+    engine = result["engine"]
+    search, call = engine["ours"], engine[RECOMMEND]
+    print(
+        f"\nScan and one call interleaved: search {search['median_ms']:.3f} ms, "
+        f"recommend {call['median_ms']:.3f} ms (p95 {search['p95_ms']:.3f} / "
+        f"{call['p95_ms']:.3f}); in a row: search {result['batch']['singles'] * 1e3:.3f}, "
+        f"recommend {result['batch']['recommend singles'] * 1e3:.3f} ms/query"
+    )
     b = result["batch"]
     print(
         f"\nBatch of {b['queries']}: search_batch {b['batch'] * 1e3:.3f} ms/query, "
@@ -495,14 +522,21 @@ def print_size(result: dict[str, Any]) -> None:
     )
 
 
-def parse_previous(text: str) -> dict[str, float]:
-    """``"28k=0.177,1M=2.851"`` -> ``{"28k": 0.177, "1M": 2.851}`` (ms, ``search``)."""
-    previous: dict[str, float] = {}
+def parse_previous(text: str) -> dict[str, tuple[float, float | None]]:
+    """``"28k=0.177/0.138,1M=2.851"`` -> ``{"28k": (0.177, 0.138), "1M": (2.851, None)}``.
+
+    Per size an earlier run's median ms of ``search`` and, optionally, of faiss.
+    """
+    previous: dict[str, tuple[float, float | None]] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         size, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"expected SIZE=MS, got {item!r}")
-        previous[size.strip()] = float(value)
+        ours, slash, faiss_ms = value.partition("/")
+        try:
+            if not sep:
+                raise ValueError(item)
+            previous[size.strip()] = (float(ours), float(faiss_ms) if slash else None)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected SIZE=MS[/MS], got {item!r}") from None
     return previous
 
 
@@ -529,7 +563,7 @@ def markdown(
     info: dict[str, Any],
     results: list[dict[str, Any]],
     command: str,
-    previous: dict[str, float],
+    previous: dict[str, tuple[float, float | None]],
 ) -> str:
     """The engine section's tables for docs/benchmarks.md, computed from one run."""
     blas = ", ".join(
@@ -572,38 +606,51 @@ def markdown(
             )
     out += [
         "",
-        "What the one engine call costs on top of the scan, in ms: medians of the "
-        "interleaved queries above, and per query of "
+        "The one engine call `Recommender.recommend(Seeds([seed]), k=10, alpha=0.5)` "
+        "next to the scan `FeatureIndex.search`, in ms: the two interleaved with each other "
+        "only (same seeds; median and p95), and per query of "
         f"{results[0]['batch']['queries']} calls in a row (data warm in the caches):",
         "",
-        "| tracks | interleaved `search` | `recommend` | difference "
-        "| in a row `search` | `recommend` | difference |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| tracks | `search` median | `recommend` median | difference | `search` p95 "
+        "| `recommend` p95 | in a row: `search` | `recommend` | difference |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        search, call = r["latency"]["ours"]["median_ms"], r["latency"][RECOMMEND]["median_ms"]
+        search, call = r["engine"]["ours"], r["engine"][RECOMMEND]
         warm, warm_call = r["batch"]["singles"] * 1e3, r["batch"]["recommend singles"] * 1e3
         out.append(
-            f"| {r['label']} | {search:.3f} | {call:.3f} | {call - search:+.3f} "
-            f"| {warm:.3f} | {warm_call:.3f} | {warm_call - warm:+.3f} |"
+            f"| {r['label']} | {search['median_ms']:.3f} | {call['median_ms']:.3f} "
+            f"| {call['median_ms'] - search['median_ms']:+.3f} | {search['p95_ms']:.3f} "
+            f"| {call['p95_ms']:.3f} | {warm:.3f} | {warm_call:.3f} | {warm_call - warm:+.3f} |"
         )
     if previous:
         out += [
             "",
-            f"`search` against the earlier run (a ratio above {SLOWER:.2f} counts as slower; "
-            "noise between runs is smaller than that):",
+            "`search` against the earlier run given by `--previous`; faiss, unchanged code, "
+            "shows how much the machine itself differs between the runs. Flagged when ours "
+            f"moved more than {SLOWER - 1:.0%} beyond faiss:",
             "",
-            "| tracks | before ms | now ms | now / before | |",
-            "| --- | ---: | ---: | ---: | --- |",
+            "| tracks | ours before | ours now | now / before | faiss before | faiss now "
+            "| now / before | ours relative to faiss | |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for r in results:
-            before = previous.get(r["size"])
-            if before is None:
+            if r["size"] not in previous:
                 continue
-            now = r["latency"]["ours"]["median_ms"]
-            ratio = now / before
-            word = "**slower**" if ratio > SLOWER else "no slowdown"
-            out.append(f"| {r['label']} | {before:.3f} | {now:.3f} | {ratio:.2f} | {word} |")
+            before, faiss_before = previous[r["size"]]
+            now, faiss_now = r["latency"]["ours"]["median_ms"], r["latency"]["faiss"]["median_ms"]
+            drift = faiss_now / faiss_before if faiss_before else 1.0
+            relative = now / before / drift
+            word = "**slower**" if relative > SLOWER else "no slowdown"
+            faiss_cells = (
+                f"{faiss_before:.3f} | {faiss_now:.3f} | {drift:.2f}"
+                if faiss_before
+                else f"- | {faiss_now:.3f} | -"
+            )
+            out.append(
+                f"| {r['label']} | {before:.3f} | {now:.3f} | {now / before:.2f} | {faiss_cells} "
+                f"| {relative:.2f} | {word} |"
+            )
     batch = results[0]["batch"]["queries"]
     out += [
         "",
@@ -687,12 +734,14 @@ def run_size(
     batch_seeds = np.random.default_rng(args.seed + 2).choice(has_vector, args.batch).tolist()
     slow = args.slow_queries or max(20, min(args.queries, args.queries * 100_000 // n))
     times = latencies(query_functions(built), seeds, {"tutorial": slow, "sklearn-nn": slow})
+    paired = latencies(engine_functions(built), seeds, {})
     return {
         "label": data.label,
         "size": size_name,
         "threads": args.threads,
         "n": n,
         "latency": summarise(times),
+        "engine": summarise(paired),
         "batch": batch_timing(built, batch_seeds, args.batch, repeats=7),
         "build_s": built.build_s,
         "memory": built.memory,
@@ -725,7 +774,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--previous",
         type=parse_previous,
         default={},
-        help="an earlier run's search medians in ms, e.g. 28k=0.177,100k=0.572,1M=2.851",
+        help="an earlier run's medians in ms, search[/faiss] per size, e.g. "
+        "28k=0.177/0.138,100k=0.572/0.367,1M=2.851/3.413",
     )
     return parser.parse_args(argv)
 
