@@ -447,15 +447,17 @@ def postgres_pss_kb(pg: Postgres) -> int | None:
 
 
 def first_module(*names: str) -> Any:
-    """The first of ``names`` that exists: the package layout differs between the commits
-    this benchmark may measure (``--commit``)."""
+    """The first of ``names`` whose file is in the code measured (:data:`CODE`): the package
+    layout differs between the commits this benchmark may measure (``--commit``).
+
+    Decided by the files, not by trying the import: the editable install's finder would
+    import a module the snapshot lacks from the working tree instead.
+    """
     for name in names:
-        try:
+        path = CODE.joinpath(*name.split("."))
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
             return importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name is None or not name.startswith(error.name):
-                raise  # the module exists but something it imports does not
-    raise ModuleNotFoundError(f"none of {names}")
+    raise ModuleNotFoundError(f"none of {names} in {CODE}")
 
 
 def thread_group(thread: threading.Thread) -> str:
@@ -515,6 +517,16 @@ def _code_tag(filename: str, name: str) -> tuple[str, int] | None:
     if "/bot/" in path or "/cogs/" in path:
         return "bot (other)", 7
     return None
+
+
+def _build_part(engine_file: str) -> str:
+    """Which part of a catalogue build a sample is in, by the engine module it entered."""
+    name = engine_file.rsplit("/", 1)[-1]
+    if name in ("resolve.py", "name_index.py", "song_match.py"):
+        return "song index"
+    if name in ("catalogue.py", "features.py", "track.py", "validation.py", "strings.py"):
+        return "catalogue"
+    return "engine index" if name else "other"
 
 
 class Probes:
@@ -699,16 +711,19 @@ class Probes:
             if "tx.get()" in line:
                 return None
         best: tuple[str, int] | None = None
+        engine_file = ""  # the outermost engine frame seen: what a build is constructing
         while frame is not None:
             code = frame.f_code
             if code in self._codes:
                 tag = self._codes[code]
             else:
                 tag = self._codes[code] = _code_tag(code.co_filename, code.co_name)
+            if tag is not None and tag[0] == "engine":
+                engine_file = code.co_filename
             if tag is not None and (best is None or tag[1] < best[1]):
                 best = tag
                 if best[1] == 0:
-                    break
+                    return f"catalogue build ({_build_part(engine_file)})"
             frame = frame.f_back
         return best[0] if best else "other (asyncio, logging, ...)"
 
@@ -786,8 +801,23 @@ class Probes:
             "settings": self.settings,
             "rss_kb": _proc_status_kb("VmRSS"),
             "hwm_kb": _proc_status_kb("VmHWM"),
+            "foreign_modules": foreign_modules(),
         }
         _write_json(self.status_dir / f"full-{self._seq}.json", data)
+
+
+def foreign_modules() -> list[str]:
+    """The project's modules this process imported from anywhere but :data:`CODE` (must be
+    none: the measured code is the snapshot's alone)."""
+    root = str(CODE.resolve())
+    out = []
+    for name, module in list(sys.modules.items()):
+        if name.split(".", 1)[0] not in ("bot", "cogs", "recommender", "tests"):
+            continue
+        where = getattr(module, "__file__", None)
+        if where and not str(Path(where).resolve()).startswith(root):
+            out.append(f"{name} ({where})")
+    return out
 
 
 def _proc_status_kb(key: str, pid: int | str = "self") -> int:
@@ -891,13 +921,17 @@ class Process:
         except OSError:
             return ""
 
-    def log_counts(self) -> dict[str, int]:
+    def log_counts(self) -> dict[str, float]:
         try:
             text = (self.directory / "bot.log").read_text()
         except OSError:
             return {}
+        behind = [float(x) for x in re.findall(r"Can't keep up, .* is ([0-9.]+)s behind", text)]
         return {level: len(re.findall(rf" {level}\s", text)) for level in ("WARNING", "ERROR")} | {
-            "tracebacks": text.count("Traceback")
+            "tracebacks": text.count("Traceback"),
+            # discord.py's heartbeat thread waited this long for the event loop.
+            "gateway_behind": len(behind),
+            "gateway_behind_max_s": max(behind, default=0.0),
         }
 
 
@@ -1092,6 +1126,7 @@ async def run_config(config: Config, setup: Setup, database: dict[str, str]) -> 
         **database,
     }
     refusals_before = len(world.fake.identify_refusals)
+    load_start = os.getloadavg()
     print(f"[{config.name}] starting {len(processes)} process(es) ...", flush=True)
     for p in processes:
         spawn(p, child_env(base | {"SHARD_IDS": format_shard_ids(p.shards)}))
@@ -1141,6 +1176,7 @@ async def run_config(config: Config, setup: Setup, database: dict[str, str]) -> 
         await stop_processes(processes)
     for p in processes:
         result["processes"][p.name]["log"] = p.log_counts()
+    result["loadavg"] = [load_start, os.getloadavg()]
     result["identify_refusals"] = [
         dataclasses.asdict(r) for r in world.fake.identify_refusals[refusals_before:]
     ]
@@ -1161,7 +1197,12 @@ async def collect_profile(p: Process, result: dict[str, Any]) -> dict[str, Any]:
     else:
         raise TimeoutError(f"{p.name} wrote no profile")
     cold = (p.spawned, result["cold_start_window"][1])
+    if data.get("foreign_modules"):
+        print(
+            f"WARNING {p.name} imported code from outside the snapshot: {data['foreign_modules']}"
+        )
     profile = {
+        "foreign_modules": data.get("foreign_modules", []),
         "settings": data["settings"],
         "rss_mb": data["rss_kb"] / 1024,
         "peak_rss_mb": data["hwm_kb"] / 1024,
@@ -1689,8 +1730,8 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", [])
     out = [
         "| configuration | process: shards (guilds) | cold start | catalogues loaded / "
-        "evicted | RSS after start | peak RSS |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "evicted | RSS after start | peak RSS | heartbeat late (times, worst) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
         name = run["config"]["name"]
@@ -1702,12 +1743,12 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
                 f"| {name} | {pname.split()[-1]}: {p['shards']} ({_n(p['guilds'])}) | "
                 f"**{_s(p['cold_start_s'])}** | {_n(loads)} / {_n(evicted)} | "
                 f"{_mb(p['rss_after_start_mb'])} | "
-                f"{_mb(p.get('profile', {}).get('peak_rss_mb', 0))} |"
+                f"{_mb(p.get('profile', {}).get('peak_rss_mb', 0))} | {_behind(p)} |"
             )
         if run.get("postgres_pss_mb"):
             out.append(
                 f"| {name} | the PostgreSQL server (PSS of its processes, after the burst) | | |"
-                f" | {_mb(run['postgres_pss_mb'])} |"
+                f" | {_mb(run['postgres_pss_mb'])} | |"
             )
     out += [
         "",
@@ -1779,17 +1820,56 @@ def _headline(run: dict[str, Any], key: str) -> float:
     return float(burst["answer"].get(f"{key}_ms", float("nan")))
 
 
+def _behind(process: dict[str, Any]) -> str:
+    """discord.py's "Can't keep up" warnings: its heartbeat thread waited for the loop."""
+    log = process.get("log", {})
+    if "gateway_behind" not in log:
+        return "-"
+    if not log["gateway_behind"]:
+        return "0"
+    return f"{log['gateway_behind']} ({log['gateway_behind_max_s']:.0f} s)"
+
+
+#: Sampler categories as the docs name them (older runs used shorter labels).
+CATEGORY_NAMES = {
+    "Discord REST / interactions": "discord.py outside its gateway parsers, aiohttp",
+}
+
+
 def _top(
     samples: dict[str, dict[str, int]], groups: Sequence[str] | None = None, k: int = 3
 ) -> str:
     counts: Counter[str] = Counter()
     for group, categories in samples.items():
         if groups is None or group in groups:
-            counts.update(categories)
+            for category, n in categories.items():
+                # The parts of a build are shown on their own (_build_split).
+                counts[
+                    category.split(" (", 1)[0]
+                    if category.startswith("catalogue build")
+                    else category
+                ] += n
     total = sum(counts.values())
     if not total:
         return "-"
-    return ", ".join(f"{c} {100 * n / total:.0f}%" for c, n in counts.most_common(k) if n)
+    return ", ".join(
+        f"{CATEGORY_NAMES.get(c, c)} {100 * n / total:.0f}%" for c, n in counts.most_common(k) if n
+    )
+
+
+def _build_split(results: dict[str, Any]) -> str | None:
+    """Busy samples inside catalogue builds by part, over every process and window."""
+    parts: Counter[str] = Counter()
+    for _label, _p, profile in _processes(results):
+        for window in [profile["cold_start"], *profile["bursts"]]:
+            for categories in window["samples"].values():
+                for category, n in categories.items():
+                    if category.startswith("catalogue build ("):
+                        parts[category[len("catalogue build (") : -1]] += n
+    total = sum(parts.values())
+    if not total:
+        return None
+    return ", ".join(f"{part} {100 * n / total:.0f}%" for part, n in parts.most_common())
 
 
 def _call(calls: dict[str, Any], label: str, field: str = "p50_ms") -> float:
@@ -1936,6 +2016,13 @@ def _where_paragraphs(results: dict[str, Any], rows: int) -> list[str]:
                 f"; the store's first read of a request (guild settings) waited p50 "
                 f"{_ms(settings)} for its turn, the engine took p50 {_ms(engine)}."
             )
+            again = [b for b in run["bursts"][1:] if b.get("kind") == "same guilds again"]
+            if again:
+                warm = again[0]["answer"]
+                text += (
+                    f" The same members again, their catalogues now in memory: answer p50 "
+                    f"{_ms(warm['p50_ms'])}, p95 {_ms(warm['p95_ms'])}."
+                )
         out += [_wrap(text), ""]
     return out
 
