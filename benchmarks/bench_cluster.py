@@ -488,9 +488,11 @@ _IDLE = {
 
 def _code_tag(filename: str, name: str) -> tuple[str, int] | None:
     path = filename.replace("\\", "/")
-    if path.endswith("bot/services/catalogues.py") and name == "_build":
+    # By file name inside bot/: the package layout differs between commits.
+    in_bot = "/bot/" in path
+    if in_bot and path.endswith("/catalogues.py") and name == "_build":
         return "catalogue build", 0
-    if "/matplotlib/" in path or path.endswith("bot/render/charts.py"):
+    if "/matplotlib/" in path or (in_bot and path.endswith("/charts.py")):
         return "charts", 1
     if "/aiosqlite/" in path or "/sqlite3/" in path:
         return "store: sqlite", 2
@@ -521,6 +523,8 @@ def _code_tag(filename: str, name: str) -> tuple[str, int] | None:
 
 def _build_part(engine_file: str) -> str:
     """Which part of a catalogue build a sample is in, by the engine module it entered."""
+    if engine_file.startswith("bot:"):  # no engine frame: the bot's own glue
+        return engine_file[len("bot:") :]
     name = engine_file.rsplit("/", 1)[-1]
     if name in ("resolve.py", "name_index.py", "song_match.py"):
         return "song index"
@@ -720,6 +724,8 @@ class Probes:
                 tag = self._codes[code] = _code_tag(code.co_filename, code.co_name)
             if tag is not None and tag[0] == "engine":
                 engine_file = code.co_filename
+            elif not engine_file and tag is not None and tag[0] == "bot (other)":
+                engine_file = engine_file or "bot:" + code.co_filename.rsplit("/", 1)[-1]
             if tag is not None and (best is None or tag[1] < best[1]):
                 best = tag
                 if best[1] == 0:
