@@ -18,6 +18,7 @@ import discord
 from bot.check import run_check
 from bot.client import MusicBot
 from bot.infra.discord_urls import apply_discord_urls
+from bot.infra.memory import limit_malloc_arenas
 from bot.infra.sharding import SessionBudgetError, ShardLayout, ShardSettingError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import StoreError
@@ -144,6 +145,7 @@ def _with_shard_options(settings: Settings, args: argparse.Namespace) -> Setting
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    limit_malloc_arenas()  # before any thread allocates (bot.infra.memory says why)
     args = _parser().parse_args(argv)
     if args.command == "migrate-db":  # needs no Discord token
         return run_migrate_db(args.source, args.to, force=args.force, env_file=args.env_file)

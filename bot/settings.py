@@ -45,8 +45,8 @@ class BotSettings(BaseSettings):
     max_sources_per_guild: int = Field(default=10, ge=1, le=100)
     # Tracks one server's playlists may hold together: ten full Spotify playlists
     # (10,000 tracks each, Spotify's own limit) at the default of ten sources. One such
-    # catalogue takes ~100 MB and a rebuild some seconds (docs/benchmarks.md), so no
-    # server can take more than a tenth of the default catalogue memory below.
+    # catalogue takes ~120 MB and a rebuild some seconds (docs/benchmarks.md), so no
+    # server takes more than about an eighth of the default catalogue memory below.
     max_tracks_per_guild: int = Field(default=100_000, ge=1, le=10_000_000)
     # Memory the servers' catalogues may take together (estimated, MB); past it the
     # least recently used are evicted and rebuilt from the store when next asked for.

@@ -34,11 +34,15 @@ from recommender.engine import Recommender
 from recommender.features import FEATURE_NAMES
 from recommender.resolve import SongResolver
 
-PYTHON_BYTES_PER_TRACK = 900
+PYTHON_BYTES_PER_TRACK = 1100
 """Estimated bytes of Python objects a built catalogue keeps per track (list slots, the
-id lookup, the artists, the resolver's song forms and name indexes), beyond its numpy
-arrays, which are counted exactly. Measured with benchmarks/bench_memory.py (RSS of
-guilds with distinct catalogues); an estimate, so the memory budget is one too."""
+id lookup, the artists, the resolver's song forms and name indexes, and the allocator's
+slack around them), beyond its numpy arrays, which are counted exactly."""
+CATALOGUE_OVERHEAD_BYTES = 64 * 1024
+"""Estimated bytes every built catalogue costs whatever its size (its objects, small
+arrays and indexes). With the constant above, the estimate came to 77-103% of the RSS
+that catalogues built without sharing took in benchmarks/bench_memory.py (1,000 guilds
+of 200 tracks, one of 243,000); an estimate, so the memory budget is one too."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def estimated_bytes(recommender: Recommender) -> int:
         + catalogue.popularity.nbytes
         + sum(rows.nbytes for rows in catalogue.memberships.values())
     )
-    return int(arrays + len(catalogue) * PYTHON_BYTES_PER_TRACK)
+    return int(arrays + CATALOGUE_OVERHEAD_BYTES + len(catalogue) * PYTHON_BYTES_PER_TRACK)
 
 
 class SharedCatalogues:
