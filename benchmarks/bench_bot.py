@@ -409,6 +409,9 @@ async def running_world(
                 discord_api_url=fake.api_url,
                 discord_gateway_url=fake.gateway_url,
                 log_level="WARNING",
+                # The issue's 8 MB file has ~243k rows: above the default cap of tracks
+                # per guild, which would refuse it before any heavy work.
+                max_tracks_per_guild=1_000_000,
             ),
             spotify=SpotifySettings.from_env(spotify_env),
         )
@@ -725,9 +728,12 @@ async def bench_import(
             )
             await asyncio.sleep(args.import_interval)
         finished = time.monotonic()
-        for h in handles:
+
+        async def answered(h: Any) -> None:
             with contextlib.suppress(AssertionError):
                 await h.wait_final(lambda m: bool(m.embeds) or m.ephemeral, timeout=30)
+
+        await asyncio.gather(*(answered(h) for h in handles))
         summary = _import_summary(handle)
         return {
             "handles": handles,
@@ -992,13 +998,15 @@ def reference_behaviour() -> Any:
     * the SQLite store has one connection for reads and writes (no reader pool) and
       writes a big source, a big batch of tracks, in one transaction;
     * an uploaded CSV is parsed on the event loop (catalogue builds stay in a thread,
-      as they were).
+      as they were);
+    * the garbage collector keeps its default pace during imports.
 
     Kept as they are now: everything else (e.g. the catalogue put together off the
     loop), so the reference is if anything kinder than the old code.
     """
     import discord
 
+    import bot.infra.offload
     import bot.services.catalogues
     import bot.services.sources
     from bot.store import SqliteStore
@@ -1021,8 +1029,11 @@ def reference_behaviour() -> Any:
     async def on_the_loop(function: Any, *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
 
-    patch(bot.sources, "run_bulk", on_the_loop)
-    patch(bot.catalogues, "run_bulk", asyncio.to_thread)
+    patch(bot.services.sources, "run_bulk", on_the_loop)
+    patch(bot.services.catalogues, "run_bulk", asyncio.to_thread)
+    # On the source module: each bot loads its cogs afresh (load_extension executes
+    # the module again), so the cog's own name would be re-imported from here.
+    patch(bot.infra.offload, "fewer_collections", contextlib.nullcontext)
 
     defer = discord.InteractionResponse.defer
     edit = discord.Interaction.edit_original_response
@@ -1187,14 +1198,15 @@ def markdown(results: dict[str, Any], command: str) -> str:
             f"**Bursts**: {a['bursts']} bursts of {a['interactions'] // a['bursts']} concurrent "
             f"`/recommend` across the burst guilds ({a['interactions']:,} calls):",
             "",
-            "| bot | acknowledged within 3 s | answered | answer p50 | answer p95 | answer max "
-            "| loop lag max |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| bot | acknowledged within 3 s | ack p95 / max | answered | answer p50 "
+            "| answer p95 | answer max | loop lag max |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, r in runs:
             d = r["deadlines"]["all"]
             out.append(
-                f"| {name} | {share(d)} | {d['answered']:,} | {d['answer']['median_ms']:.0f} ms "
+                f"| {name} | {share(d)} | {d['ack']['p95_ms']:.0f} / {d['ack']['max_ms']:.0f} ms "
+                f"| {d['answered']:,} | {d['answer']['median_ms']:.0f} ms "
                 f"| {d['answer']['p95_ms']:.0f} ms | {d['answer']['max_ms']:.0f} ms "
                 f"| {d['loop_lag_max_ms']:.0f} ms |"
             )
@@ -1209,17 +1221,19 @@ def markdown(results: dict[str, Any], command: str) -> str:
             "Spotify, full API); meanwhile the other guilds send a `/recommend` every "
             f"{results['args']['import_interval']} s:",
             "",
-            "| bot | import | import took | others acknowledged within 3 s | answer p50 "
-            "| answer p95 | loop lag p99 | loop lag max |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| bot | import | import took | others acknowledged within 3 s | ack max "
+            "| answer p50 | answer p95 | loop lag p99 | loop lag max | full GCs; longest GC |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, r in runs:
             for what in ("csv", "playlist"):
                 i = r["imports"][what]
                 out.append(
                     f"| {name} | {what} | {i['import_seconds']:.1f} s | {share(i)} "
+                    f"| {i['ack']['max_ms']:.0f} ms "
                     f"| {i['answer']['median_ms']:.0f} ms | {i['answer']['p95_ms']:.0f} ms "
-                    f"| {i['loop_lag']['p99_ms']:.0f} ms | {i['loop_lag']['max_ms']:.0f} ms |"
+                    f"| {i['loop_lag']['p99_ms']:.0f} ms | {i['loop_lag']['max_ms']:.0f} ms "
+                    f"| {i['gc']['gen2_collections']}; {i['gc']['max_pause_ms']:.0f} ms |"
                 )
         out.append("")
     return "\n".join(out)

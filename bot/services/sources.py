@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.errors import UserFacingError, csv_problem, upstream_message
-from bot.infra.offload import run_bulk
+from bot.infra.offload import release, run_bulk
 from bot.render.untrusted_text import code, inline
 from bot.services.catalogues import CatalogueService
 from bot.services.import_jobs import JobStopped
@@ -228,7 +228,7 @@ class SourceService:
 
     async def save(self, prepared: PreparedSource) -> SourceResult:
         """Store a prepared source (replacing the guild's source of that key as a
-        whole) and rebuild the guild's catalogue."""
+        whole) and rebuild the guild's catalogue; ``prepared.tracks`` is emptied."""
         source = prepared.source
         previous = await self._store.get_source(source.guild_id, source.key)
         if prepared.upload:
@@ -236,6 +236,9 @@ class SourceService:
             saved = await self._store.save_upload(source, prepared.tracks)
         else:
             saved = await self._store.save_source(source, [t.id for t in prepared.tracks])
+        # The store has them now (the catalogue is rebuilt from it): let them go in a
+        # worker, not all at once on the event loop when the job ends.
+        await release(prepared.tracks)
         await self._catalogues.reload(source.guild_id)
         changed = previous is None or previous.snapshot_id != saved.snapshot_id
         return SourceResult(saved, prepared.lines, changed=prepared.upload or changed)

@@ -20,6 +20,7 @@ from bot.store.rows import (
     decode_off_loop,
     from_db_time,
     optional_time,
+    release_in_slices,
     rows_to_tracks,
     to_db_time,
     track_select,
@@ -230,6 +231,7 @@ def _assemble(
     sources_of: dict[str, list[str]] = {}  # insertion order = first appearance
     for key, rows in members:
         ids = memberships[key] = [row[0] for row in rows]
+        release_in_slices(rows)  # here, not as one long free on the event loop
         for track_id in ids:
             keys = sources_of.get(track_id)
             if keys is None:
