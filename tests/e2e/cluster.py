@@ -47,7 +47,9 @@ from tests.fakes.discord import (
     running_fake_discord,
     shard_of,
 )
-from tests.fakes.spotify import Entry, FakeSpotify, FakeSpotifyConfig, running_fake_spotify
+from tests.fakes.fixtures import running_spotify_world
+from tests.fakes.reccobeats import FakeReccoBeats
+from tests.fakes.spotify import Entry, FakeSpotify
 
 SHARD_COUNT = 4
 #: Seconds a process may take to connect its shards: with max_concurrency 1 four
@@ -95,6 +97,16 @@ class ClusterWorld:
     members: dict[int, FakeMember] = field(default_factory=dict)
     #: PostgreSQL shared by every process; ``None``: a SQLite file per process.
     database_url: str | None = None
+    #: Fills in features and popularity (the world is Spotify's development mode).
+    reccobeats: FakeReccoBeats | None = None
+
+    def spotify_env(self) -> dict[str, str]:
+        """Spotify and ReccoBeats settings: development mode, logged in as the playlists'
+        owner (the default e2e world, tests/e2e/world.py)."""
+        env = self.spotify.env(user="owner")
+        if self.reccobeats is not None:
+            env["RECCOBEATS_API_URL"] = self.reccobeats.url
+        return env
 
     def settings(self, shards: str) -> Settings:
         """Settings of the process running ``shards`` (e.g. ``"0-1"``) of :data:`SHARD_COUNT`."""
@@ -107,7 +119,7 @@ class ClusterWorld:
             shard_count=SHARD_COUNT,
             shard_ids=shards,
         )
-        return Settings(bot=bot, spotify=SpotifySettings.from_env(self.spotify.env()))
+        return Settings(bot=bot, spotify=SpotifySettings.from_env(self.spotify_env()))
 
     def guilds_of(self, shards: str) -> list[FakeGuild]:
         """The guilds a process running ``shards`` serves."""
@@ -130,7 +142,7 @@ async def running_cluster_world(
         running_fake_discord(
             guilds=(), shard_count=SHARD_COUNT, session_start_limit=limit
         ) as discord_fake,
-        running_fake_spotify(FakeSpotifyConfig(mode="full")) as spotify_fake,
+        running_spotify_world("development") as (spotify_fake, recco_fake),
     ):
         names = SONG_NAMES + [f"Track {i}" for i in range(tracks - len(SONG_NAMES))]
         ids: list[Entry | str] = [spotify_fake.add_track(name=name) for name in names[:tracks]]
@@ -140,6 +152,7 @@ async def running_cluster_world(
             playlist_id=spotify_fake.add_playlist(ids, name="Club Classics"),
             tmp_path=tmp_path,
             database_url=e2e_backend.database_url(),
+            reccobeats=recco_fake,
         )
         for shard in range(SHARD_COUNT):
             guild = discord_fake.add_guild(f"Club on shard {shard}", shard=shard)
@@ -183,7 +196,7 @@ def process_environment(
         DATABASE_URL=world.database_url,
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
-        **world.spotify.env(),
+        **world.spotify_env(),
     )
     if shards is not None:
         env.update(SHARD_COUNT=str(SHARD_COUNT), SHARD_IDS=shards)
