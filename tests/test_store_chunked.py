@@ -150,6 +150,12 @@ async def test_a_cancelled_upload_leaves_the_previous_one(store: SqliteStore) ->
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await members(store, GUILD, csv_source().key) == [t.id for t in before]
+    if hidden_sources(store.path):
+        # A cancel can land while the staging step's transaction is still open on the
+        # writer; the cleanup then leaves the hidden rows for the next start, as the
+        # store documents (a loaded machine makes that window wide). Hold it to that.
+        async with SqliteStore.open(store.path, chunk_rows=STEP) as reopened:
+            assert await members(reopened, GUILD, csv_source().key) == [t.id for t in before]
     assert count_rows(store.path, "uploaded_tracks") == 30
     assert hidden_sources(store.path) == 0
 
