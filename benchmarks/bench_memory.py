@@ -388,6 +388,13 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "what each part does.",
         "",
     ]
+    if "before_label" in results and "before" in results.get("csv", {}):
+        out += [
+            f"`../before` is a checkout of the previous code ({results['before_label']}), "
+            "e.g. `git worktree add ../before REV`; without `--before-repo` the "
+            "previous code's rows are left out.",
+            "",
+        ]
     if "csv" in results:
         csv = results["csv"]
         now = csv["now"]
@@ -409,6 +416,20 @@ def markdown(results: dict[str, Any], command: str) -> str:
         out.append("")
     if "guilds" in results:
         previous = "previous" in results["guilds"][0]
+        out += [
+            "Guilds whose catalogues are identical (same tracks and values, same playlists, "
+            "same settings) share one built catalogue: recommender, index and name resolver "
+            "(`bot/services/catalogue_sharing.py`, content-addressed, held weakly). Whole "
+            "built objects rather than a process-wide vector table that each guild's index "
+            "points into: the index answers with one fused scan over a contiguous "
+            "column-major float32 matrix, and an index of references would gather the "
+            "guild's rows into a new matrix for every query or scan every guild's tracks "
+            "under a mask. What overlapping, different catalogues have in common (ids, "
+            "names, artists, the resolver's forms, trigrams and words) is interned and kept "
+            "once. Past `CATALOGUE_MEMORY_MB` the least recently used catalogues are "
+            "evicted (never one a command holds) and rebuilt when their guild asks again.",
+            "",
+        ]
         out += [
             "**Guilds with overlapping catalogues** (playlists of the shared dataset, 1-10 "
             "per guild by a Zipf law, so popular playlists are in many guilds). Every guild "
@@ -441,11 +462,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
                 f"| {budget.get('answered', 0)}/{budget.get('asked_again', 0)} |"
             )
         out += [""]
-        ratios = [g["own"]["estimated_mb"] / g["own"]["rss_mb"] for g in results["guilds"]]
+        sized = [g for g in results["guilds"] if g["track_rows"] >= 5000]
         out += [
             "*Estimate*: what the budget counts (`bot/services/catalogue_sharing.py`, "
             "`estimated_bytes`); with sharing off it came to "
-            + ", ".join(f"{r:.0%}" for r in ratios)
+            + ", ".join(
+                f"{g['own']['estimated_mb'] / g['own']['rss_mb']:.0%} ({g['guilds']:,} guilds)"
+                for g in sized
+            )
             + " of the RSS measured.",
             "",
         ]
