@@ -294,6 +294,58 @@ def engine_functions(built: Built) -> dict[str, Callable[[int], Any]]:
 RECOMMEND = "ours Recommender.recommend"
 
 
+def previous_index_class(commit: str) -> Any:
+    """``FeatureIndex`` as of ``commit``: its index.py and topk.py, today's other modules.
+
+    Loaded under private module names next to today's, so both scan in one process,
+    query by query: machine noise then hits both alike, which two separate runs on a
+    shared machine cannot promise.
+    """
+    import types
+
+    def load(name: str, path: str, source: str) -> types.ModuleType:
+        module = types.ModuleType(name)
+        sys.modules[name] = module  # dataclasses look their module up while building
+        exec(compile(source, f"{commit}:{path}", "exec"), module.__dict__)
+        return module
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{commit}:{path}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    load("_previous_topk", "recommender/topk.py", show("recommender/topk.py"))
+    source = show("recommender/index.py")
+    rewired = source.replace("from recommender.topk import", "from _previous_topk import")
+    if rewired == source:
+        raise SystemExit(f"--against {commit}: its index.py does not import recommender.topk")
+    return load("_previous_index", "recommender/index.py", rewired).FeatureIndex
+
+
+def against_previous(
+    built: Built, data: Dataset, previous_class: Any, seeds: Sequence[int]
+) -> dict[str, Any]:
+    """``search`` now and at the previous commit, interleaved; their top-10s compared."""
+    import numpy as np
+
+    from recommender.scaling import FeatureScaler
+
+    previous = previous_class(FeatureScaler.reference().transform(data.raw), data.prior)
+    unit = built.unit
+    functions = {
+        "previous": lambda s: previous.search(unit[s], K, ALPHA, exclude=np.array([s])),
+        "current": search_function(built),
+    }
+    same = sum(
+        np.array_equal(functions["previous"](s).rows, functions["current"](s).rows) for s in seeds
+    )
+    return summarise(latencies(functions, seeds, {})) | {"same_top10": int(same)}
+
+
 # -- measurements ------------------------------------------------------------------------
 
 
@@ -623,6 +675,28 @@ def markdown(
             f"| {call['median_ms'] - search['median_ms']:+.3f} | {search['p95_ms']:.3f} "
             f"| {call['p95_ms']:.3f} | {warm:.3f} | {warm_call:.3f} | {warm_call - warm:+.3f} |"
         )
+    if results[0]["against"] is not None:
+        commit = info["against"]
+        out += [
+            "",
+            f"`search` now against `search` as of `{commit}` (that commit's index.py and "
+            "topk.py, in this process, interleaved query by query on the same seeds and the "
+            f"same data; flagged when now / before exceeds {SLOWER:.2f}):",
+            "",
+            f"| tracks | at `{commit}` median | now median | now / before "
+            f"| at `{commit}` p95 | now p95 | same top-10 | |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for r in results:
+            a = r["against"]
+            before, now = a["previous"], a["current"]
+            ratio = now["median_ms"] / before["median_ms"]
+            word = "**slower**" if ratio > SLOWER else "no slowdown"
+            out.append(
+                f"| {r['label']} | {before['median_ms']:.3f} | {now['median_ms']:.3f} "
+                f"| {ratio:.2f} | {before['p95_ms']:.3f} | {now['p95_ms']:.3f} "
+                f"| {a['same_top10']}/{now['queries']} | {word} |"
+            )
     if previous:
         out += [
             "",
@@ -735,6 +809,9 @@ def run_size(
     slow = args.slow_queries or max(20, min(args.queries, args.queries * 100_000 // n))
     times = latencies(query_functions(built), seeds, {"tutorial": slow, "sklearn-nn": slow})
     paired = latencies(engine_functions(built), seeds, {})
+    against = None
+    if args.against:
+        against = against_previous(built, data, args.previous_class, seeds)
     return {
         "label": data.label,
         "size": size_name,
@@ -742,6 +819,7 @@ def run_size(
         "n": n,
         "latency": summarise(times),
         "engine": summarise(paired),
+        "against": against,
         "batch": batch_timing(built, batch_seeds, args.batch, repeats=7),
         "build_s": built.build_s,
         "memory": built.memory,
@@ -771,6 +849,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--markdown", type=Path, help="write the tables for docs/benchmarks.md to this file"
     )
     parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also time FeatureIndex.search as of COMMIT (its index.py and topk.py) against "
+        "today's, interleaved in this process",
+    )
+    parser.add_argument(
         "--previous",
         type=parse_previous,
         default={},
@@ -787,12 +871,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmark skipped: {args.data} not found (needs ../shared/data)")
         return 0
     sizes = [(s.strip(), parse_size(s)) for s in args.sizes.split(",") if s.strip()]
+    if args.against:
+        args.previous_class = previous_index_class(args.against)
     import faiss
     from threadpoolctl import threadpool_limits
 
     faiss.omp_set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        info = machine_info(args.threads)
+        info = machine_info(args.threads) | {"against": args.against}
         if info["OPENBLAS_CORETYPE"]:
             print(
                 "warning: OPENBLAS_CORETYPE is set and slows numpy; for numbers comparable to "
