@@ -30,8 +30,10 @@ its id), and the prior is the engine's weighted popularity, so ``search`` and
 and exits 0.
 
 ``--markdown FILE`` writes the tables that go into docs/benchmarks.md (with the
-command, the commit and the thread settings); ``--previous 28k=0.177,...`` adds a
-comparison of ``search``'s median with an earlier run's.
+command, the commit and the thread settings). Two ways to ask "is it slower than
+before": ``--against COMMIT`` times ``search`` as of that commit against today's in
+this process, interleaved (robust to a busy machine); ``--previous 28k=0.177/0.138,...``
+compares with an earlier run's medians of ``search`` and faiss.
 
 Queries are interleaved (one query of each method in turn, same seeds) so that noise
 from other processes on the machine hits every method alike.
@@ -310,13 +312,12 @@ def previous_index_class(commit: str) -> Any:
         return module
 
     def show(path: str) -> str:
-        return subprocess.run(
-            ["git", "show", f"{commit}:{path}"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        done = subprocess.run(
+            ["git", "show", f"{commit}:{path}"], cwd=REPO, capture_output=True, text=True
+        )
+        if done.returncode:
+            raise SystemExit(f"--against {commit}: {done.stderr.strip()}")
+        return done.stdout
 
     load("_previous_topk", "recommender/topk.py", show("recommender/topk.py"))
     source = show("recommender/index.py")
