@@ -139,7 +139,17 @@ async def retire(db: aiosqlite.Connection, guild_id: int, key: str, token: str) 
 
 async def delete_some(db: aiosqlite.Connection, source_id: int, limit: int) -> bool:
     """Delete up to ``limit`` rows of a hidden source (its uploads first, then its
-    membership, then the row itself); return whether anything is left to delete."""
+    membership, then the row itself); return whether anything is left to delete.
+
+    A source that is not hidden (any more) is never touched.
+    """
+    hidden = list(
+        await db.execute_fetchall(
+            f"SELECT 1 FROM sources WHERE source_id = ? AND NOT {visible()}", (source_id,)
+        )
+    )
+    if not hidden:
+        return False
     # Primary-key lookups for each step (guild, id, source), not a scan of the source.
     cursor = await db.execute(
         """DELETE FROM uploaded_tracks
@@ -159,6 +169,15 @@ async def delete_some(db: aiosqlite.Connection, source_id: int, limit: int) -> b
         return True
     await db.execute(f"DELETE FROM sources WHERE source_id = ? AND NOT {visible()}", (source_id,))
     return False
+
+
+async def of_token(db: aiosqlite.Connection, token: str) -> list[int]:
+    """The hidden rows one big write left: its staging row, or the source it retired."""
+    rows = await db.execute_fetchall(
+        "SELECT source_id FROM sources WHERE source_key IN (?, ?)",
+        (STAGING + token, RETIRED + token),
+    )
+    return [int(row[0]) for row in rows]
 
 
 async def leftovers(db: aiosqlite.Connection, staged_before: str) -> list[int]:

@@ -286,20 +286,29 @@ class SqliteStore(Store):
         self, db: aiosqlite.Connection, begin: str
     ) -> AsyncIterator[aiosqlite.Connection]:
         with storage_errors(self.path):
-            await db.execute(begin)
             try:
+                await db.execute(begin)
                 yield db
                 await db.execute("COMMIT")
+            except asyncio.CancelledError:
+                # aiosqlite runs calls in order on its thread, and a call it was given
+                # still runs after the caller is cancelled: even a BEGIN not answered
+                # yet, or a COMMIT. This ROLLBACK runs after it, so the connection is
+                # never left inside a transaction (holding SQLite's write lock).
+                await self._rollback(db, quiet=True)
+                raise
             except BaseException:
-                # Also on cancellation: aiosqlite runs calls in order, so this
-                # ROLLBACK follows whatever statement was still running.
                 if db.in_transaction:
                     await self._rollback(db)
                 raise
 
-    async def _rollback(self, db: aiosqlite.Connection) -> None:
+    async def _rollback(self, db: aiosqlite.Connection, *, quiet: bool = False) -> None:
         try:
             await db.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            if quiet and "no transaction is active" in str(error):
+                return  # the cancelled statement was a COMMIT, or the BEGIN failed
+            log.warning("database %s: ROLLBACK failed", self.path, exc_info=True)
         except sqlite3.Error:
             # SQLite may already have rolled back (e.g. SQLITE_FULL, SQLITE_CORRUPT);
             # the error that got us here is the one to report.
@@ -332,9 +341,9 @@ class SqliteStore(Store):
         now = _stamp(None)
         token = uuid.uuid4().hex
         step = self.chunk_rows
-        async with self._write() as db:
-            staging_id = await sql_staging.create(db, source, token, now)
         try:
+            async with self._write() as db:
+                staging_id = await sql_staging.create(db, source, token, now)
             for start in range(0, len(track_ids), step):
                 async with self._write() as db:
                     await sql_staging.add_members(
@@ -353,12 +362,26 @@ class SqliteStore(Store):
                 retired = await sql_staging.swap(db, source, staging_id, len(track_ids), token, now)
                 saved = await sql_sources.get_source(db, source.guild_id, source.key)
         except BaseException:
-            await self._delete_hidden(staging_id)
+            # By the write's token, not by id: a cancel can land after a COMMIT went
+            # through (the staging row exists, or the swap happened and the retired
+            # source is left), and the id may never have reached this coroutine.
+            await self._discard(token)
             raise
         if retired is not None:
             await self._delete_hidden(retired)
         assert saved is not None  # swapped in above
         return saved
+
+    async def _discard(self, token: str) -> None:
+        """Delete what the big write ``token`` left hidden (never a visible source)."""
+        try:
+            async with self._read() as db:
+                hidden = await sql_staging.of_token(db, token)
+        except Exception as error:
+            log.warning("database %s: hidden rows left for the next start: %s", self.path, error)
+            return
+        for source_id in hidden:
+            await self._delete_hidden(source_id)
 
     async def _delete_hidden(self, source_id: int) -> None:
         """Delete a hidden source in steps; a failure is logged (the rows stay hidden
