@@ -935,7 +935,9 @@ class Process:
         behind = [float(x) for x in re.findall(r"Can't keep up, .* is ([0-9.]+)s behind", text)]
         return {level: len(re.findall(rf" {level}\s", text)) for level in ("WARNING", "ERROR")} | {
             "tracebacks": text.count("Traceback"),
-            # discord.py's heartbeat thread waited this long for the event loop.
+            # discord.py's heartbeat thread could not send for 10 s: the loop was held up.
+            "heartbeat_blocked": text.count("heartbeat blocked for more than"),
+            # "Can't keep up": see _render_heartbeats (not a delay measurement here).
             "gateway_behind": len(behind),
             "gateway_behind_max_s": max(behind, default=0.0),
         }
@@ -1495,7 +1497,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write every number here")
     p.add_argument("--write-docs", action="store_true", help=f"write the section into {DOCS}")
     p.add_argument("--from-json", type=Path, help="only render the docs section from a JSON")
-    p.add_argument("--compare-json", type=Path, help="a second run to show beside this one")
+    p.add_argument(
+        "--compare-json",
+        action="append",
+        default=[],
+        metavar="FILE[::LABEL]",
+        help="another run of the same population to list beside this one (repeatable)",
+    )
     return p
 
 
@@ -1534,8 +1542,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"done in {results['wall_s']:.0f} s", flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2, default=str))
-    compare = json.loads(args.compare_json.read_text()) if args.compare_json else None
-    section = render_section(results, compare)
+    others = []
+    for spec in args.compare_json:
+        path, _, label = spec.partition("::")
+        other = json.loads(Path(path).read_text())
+        other["label"] = label or _default_label(other)
+        others.append(other)
+    results["label"] = _default_label(results)
+    section = render_section(results, others)
     print(section)
     if args.write_docs:
         write_docs(section)
@@ -1566,10 +1580,11 @@ def _wrap(paragraph: str) -> str:
     return textwrap.fill(paragraph, width=90, break_long_words=False, break_on_hyphens=False)
 
 
-def render_section(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
+def render_section(results: dict[str, Any], others: Sequence[dict[str, Any]] = ()) -> str:
     """The docs section: how to reproduce, the set-up, the tables, where the time goes.
 
-    ``compare``: a second run (e.g. with a proposal applied) shown beside this one.
+    ``others``: runs of the same population (another commit, a proposal applied), each
+    with a ``label``, listed beside this one.
     """
     args, machine, population = results["args"], results["machine"], results["population"]
     store = results["store"]
@@ -1609,7 +1624,7 @@ def render_section(results: dict[str, Any], compare: dict[str, Any] | None = Non
             "`--configs sqlite-1,postgresql-1,postgresql-2`, one burst (`--bursts N`); "
             "`--cache DIR` keeps the generated SQLite file for the next run; `--patch FILE` "
             "measures a proposal applied to the committed code; `--from-json OUT.json "
-            "[--compare-json OTHER.json]` renders this section again.) " + run_note
+            "[--compare-json OTHER.json::LABEL ...]` renders this section again.) " + run_note
         ),
         "",
         _wrap(
@@ -1627,11 +1642,11 @@ def render_section(results: dict[str, Any], compare: dict[str, Any] | None = Non
     lines += _render_setup(results)
     lines += ["### Results", ""]
     lines += _render_tables(results)
-    if compare is not None:
-        lines += _render_compare(results, compare)
+    if others:
+        lines += _render_others(results, others)
     lines += _render_where(results)
-    if compare is not None:
-        lines += _render_where_compare(compare)
+    lines += _render_build_split([results, *others])
+    lines += _render_heartbeats([results, *others])
     return "\n".join(lines) + "\n"
 
 
@@ -1736,8 +1751,8 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
     runs = results.get("runs", [])
     out = [
         "| configuration | process: shards (guilds) | cold start | catalogues loaded / "
-        "evicted | RSS after start | peak RSS | heartbeat late (times, worst) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "evicted | RSS after start | peak RSS |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
         name = run["config"]["name"]
@@ -1749,12 +1764,12 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
                 f"| {name} | {pname.split()[-1]}: {p['shards']} ({_n(p['guilds'])}) | "
                 f"**{_s(p['cold_start_s'])}** | {_n(loads)} / {_n(evicted)} | "
                 f"{_mb(p['rss_after_start_mb'])} | "
-                f"{_mb(p.get('profile', {}).get('peak_rss_mb', 0))} | {_behind(p)} |"
+                f"{_mb(p.get('profile', {}).get('peak_rss_mb', 0))} |"
             )
         if run.get("postgres_pss_mb"):
             out.append(
                 f"| {name} | the PostgreSQL server (PSS of its processes, after the burst) | | |"
-                f" | {_mb(run['postgres_pss_mb'])} | |"
+                f" | {_mb(run['postgres_pss_mb'])} |"
             )
     out += [
         "",
@@ -1774,33 +1789,46 @@ def _render_tables(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def _render_compare(results: dict[str, Any], compare: dict[str, Any]) -> list[str]:
+def _default_label(results: dict[str, Any]) -> str:
+    args = results["args"]
+    label = f"`{args.get('commit', '?')}`" if args.get("code") == "committed" else "working tree"
+    if args.get("patch"):
+        label += " + " + _patches(results)
+    return label
+
+
+def _render_others(results: dict[str, Any], others: Sequence[dict[str, Any]]) -> list[str]:
     out = [
-        f"### With {_patches(compare)} (a second run, same population and settings)",
+        "### Other runs of the same population",
         "",
         _wrap(
-            f"Committed code -> with the proposal (commit `{compare['args'].get('commit')}`; "
-            f"that run took {compare['wall_s'] / 60:.0f} minutes, load average "
-            f"{compare['machine']['loadavg_start'][0]:.1f} to "
-            f"{compare['machine']['loadavg_end'][0]:.1f})."
+            "Same population, settings and machine; each run is the whole benchmark. Answer "
+            "times are p50 / p95 of the burst over new guilds and, where the run had it, of "
+            "the burst repeated with the same members (their catalogues in memory)."
         ),
         "",
-        "| configuration | cold start | catalogues loaded at start | RSS after start (largest "
-        "process) | peak RSS | answer p50 | answer p95 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | configuration | cold start | loaded at start | RSS after start (largest) | "
+        "peak RSS | answer, new guilds | answer, same guilds again |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    other = {r["config"]["name"]: r for r in compare.get("runs", [])}
-    for run in results.get("runs", []):
-        name = run["config"]["name"]
-        if name not in other:
-            continue
-        cells = []
-        for key in ("cold", "loads", "rss", "peak", "p50", "p95"):
-            before, after = _headline(run, key), _headline(other[name], key)
-            fmt = {"cold": _s, "loads": _n, "rss": _mb, "peak": _mb}.get(key, _ms)
-            cells.append(f"{fmt(before)} -> **{fmt(after)}**")
-        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    for run_results in [*others, results]:
+        label = run_results.get("label", "")
+        for run in run_results.get("runs", []):
+            new = [b for b in run["bursts"] if b.get("kind", "new guilds") == "new guilds"]
+            again = [b for b in run["bursts"] if b.get("kind") == "same guilds again"]
+            out.append(
+                f"| {label} | {run['config']['name']} | {_s(_headline(run, 'cold'))} | "
+                f"{_n(_headline(run, 'loads'))} | {_mb(_headline(run, 'rss'))} | "
+                f"{_mb(_headline(run, 'peak'))} | {_pair(new)} | {_pair(again)} |"
+            )
     return [*out, ""]
+
+
+def _pair(bursts: list[dict[str, Any]]) -> str:
+    if not bursts:
+        return "-"
+    answer = bursts[0]["answer"]
+    return f"{_ms(answer['p50_ms'])} / {_ms(answer['p95_ms'])}"
 
 
 def _headline(run: dict[str, Any], key: str) -> float:
@@ -1823,17 +1851,45 @@ def _headline(run: dict[str, Any], key: str) -> float:
         return max(p["rss_after_start_mb"] for p in processes)
     if key == "peak":
         return max(p.get("profile", {}).get("peak_rss_mb", 0.0) for p in processes)
+    if key == "late":
+        return float(sum(p.get("log", {}).get("gateway_behind", 0) for p in processes))
     return float(burst["answer"].get(f"{key}_ms", float("nan")))
 
 
-def _behind(process: dict[str, Any]) -> str:
-    """discord.py's "Can't keep up" warnings: its heartbeat thread waited for the loop."""
-    log = process.get("log", {})
-    if "gateway_behind" not in log:
-        return "-"
-    if not log["gateway_behind"]:
-        return "0"
-    return f"{log['gateway_behind']} ({log['gateway_behind_max_s']:.0f} s)"
+def _render_heartbeats(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """What discord.py's heartbeat warnings say about the event loop, over every run shown."""
+    blocked = behind = 0
+    worst = 0.0
+    counted_blocks = True  # runs before that counter existed did not record it
+    for results in runs:
+        for run in results.get("runs", []):
+            for process in run["processes"].values():
+                log = process.get("log", {})
+                counted_blocks = counted_blocks and "heartbeat_blocked" in log
+                blocked += int(log.get("heartbeat_blocked", 0))
+                behind += int(log.get("gateway_behind", 0))
+                worst = max(worst, float(log.get("gateway_behind_max_s", 0.0)))
+    if not behind and not blocked:
+        return []
+    return [
+        _wrap(
+            (
+                'discord.py\'s watchdog, "heartbeat blocked for more than 10 seconds" (the '
+                f"event loop held up), fired {_n(blocked)} times in these runs. "
+                if counted_blocks
+                else ""
+            )
+            + f"discord.py's \"Can't keep "
+            f'up, ... websocket is N s behind" warning appeared {_n(behind)} times (largest '
+            f"N {worst:.0f} s). N is the time since the send discord.py last recorded, and "
+            "its keep-alive thread records a send only once it gets the GIL back after the "
+            "loop sent it (discord/gateway.py, `KeepAliveHandler.run` and `ack`): when the "
+            "ACK is handled first, N is the time since the previous heartbeat. So these "
+            "warnings say the process was busy, not that the loop stood still for N s; the "
+            "acknowledgement times above say how late members' interactions were handled."
+        ),
+        "",
+    ]
 
 
 #: Sampler categories as the docs name them (older runs used shorter labels).
@@ -2033,9 +2089,23 @@ def _where_paragraphs(results: dict[str, Any], rows: int) -> list[str]:
     return out
 
 
-def _render_where_compare(compare: dict[str, Any]) -> list[str]:
-    rows = compare["population"]["catalogue_rows"]
-    return [f"With {_patches(compare)}:", "", *_where_paragraphs(compare, rows)]
+def _render_build_split(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Where catalogue builds spend their time, from the first run whose sampler split them."""
+    for results in runs:
+        split = _build_split(results)
+        if split:
+            return [
+                _wrap(
+                    "Inside catalogue builds (busy samples of the bulk pool, start-up and "
+                    f"bursts, run {results.get('label', '')}): {split}. The engine index "
+                    "includes fitting the similarity calibration; the song index "
+                    "(`SongResolver`'s name indexes) serves autocomplete and songs typed by "
+                    "name, while a seed given as a track id, which is what autocomplete "
+                    "sends, is found by `Catalogue.row_of` and never touches it."
+                ),
+                "",
+            ]
+    return []
 
 
 def write_docs(section: str) -> None:
