@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -113,10 +114,36 @@ class _Reading:
 
 
 class SongResolver:
-    """Name and id lookup over one catalogue (built once, queried many times)."""
+    """Name and id lookup over one catalogue (built once, queried many times).
+
+    A track id or link is looked up in the catalogue directly. The name indexes that
+    lookups by name and autocomplete need are built on the first such lookup, or by
+    :meth:`prepare`: most of a bot's catalogues are only ever asked by id (which is what
+    autocomplete sends), and the indexes were about 70% of building a big one
+    (docs/benchmarks.md, "Cluster"). Safe to share between threads.
+    """
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
+        self._lock = threading.Lock()
+        self._ready = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether the name indexes are built (lookups by name cost no build)."""
+        return self._ready
+
+    def prepare(self) -> None:
+        """Build the name indexes now, once; a caller that must not wait on a build (an
+        event loop) calls this in a worker thread before looking up a name."""
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                self._build_indexes()
+                self._ready = True
+
+    def _build_indexes(self) -> None:
         self._build_songs()
         titles: dict[str, list[int]] = {}
         artists: dict[str, list[int]] = {}
@@ -201,8 +228,9 @@ class SongResolver:
 
         The ranking of :meth:`resolve`, with the last word allowed to be unfinished; an
         empty text offers the best-known songs. Fast enough for Discord autocomplete
-        at 100k tracks (docs/lookup.md).
+        at 100k tracks (docs/lookup.md), once the name indexes are built.
         """
+        self.prepare()
         if not fold(text[:MAX_QUERY_CHARS]):
             return [int(self._best_row[s]) for s in self._by_prominence[:limit]]
         return [m.row for m in self.rank(text, typing=True)[:limit]]
@@ -212,6 +240,7 @@ class SongResolver:
 
         ``typing`` (autocomplete): the last word may be unfinished.
         """
+        self.prepare()
         query = fold(text[:MAX_QUERY_CHARS])
         if not query:
             return []

@@ -57,6 +57,27 @@ def test_featureless_zero_rows_are_ignored_when_fitting() -> None:
     assert with_zeros.floor == pytest.approx(alone.floor, abs=0.03)
 
 
+def test_a_small_catalogue_uses_every_pair_exactly() -> None:
+    vectors = unit_rows(200, seed=4)
+    upper = np.triu_indices(200, k=1)  # 19,900 distinct pairs: fewer than ``samples``
+    exact = np.quantile((vectors @ vectors.T)[upper], 0.7)
+    fitted = SimilarityCalibration.fit(vectors, floor_quantile=0.7, samples=20_000)
+    assert fitted.floor == pytest.approx(exact, abs=1e-12)
+    # No sampling: the seed cannot change it.
+    again = SimilarityCalibration.fit(vectors, floor_quantile=0.7, samples=20_000, seed=9)
+    assert again.floor == fitted.floor
+
+
+def test_a_catalogue_with_more_pairs_than_samples_is_sampled() -> None:
+    vectors = unit_rows(300, seed=5)  # 44,850 pairs > 20,000
+    one = SimilarityCalibration.fit(vectors, floor_quantile=0.7, samples=20_000, seed=1)
+    two = SimilarityCalibration.fit(vectors, floor_quantile=0.7, samples=20_000, seed=2)
+    assert one.floor != two.floor
+    upper = np.triu_indices(300, k=1)
+    exact = np.quantile((vectors @ vectors.T)[upper], 0.7)
+    assert one.floor == pytest.approx(exact, abs=0.02)
+
+
 def test_too_few_tracks_give_the_identity_above_zero() -> None:
     assert SimilarityCalibration.fit(np.zeros((5, 12))).floor == 0.0
     assert SimilarityCalibration.fit(unit_rows(1)).floor == 0.0

@@ -378,3 +378,59 @@ def test_suggest_offers_best_known_songs_for_empty_text_and_respects_the_limit(
     assert len(resolver.suggest("l", limit=2)) == 2
     rows = resolver.suggest("l", limit=25)
     assert len(rows) == len(set(rows))
+
+
+# -- name indexes built on first use ---------------------------------------------------
+
+
+def test_an_id_lookup_builds_no_name_index() -> None:
+    lazy = SongResolver(catalogue_of(SONGS))
+    assert not lazy.ready
+    wanted = tid("bad guy", "Billie Eilish")
+    for text in (wanted, f"spotify:track:{wanted}", f"https://open.spotify.com/track/{wanted}"):
+        assert lazy.resolve(text).row == lazy.catalogue.row_of(wanted)
+    assert lazy.resolve("https://open.spotify.com/playlist/" + "x" * 22).problem == (
+        Problem.NOT_A_TRACK_LINK
+    )
+    assert not lazy.ready
+
+
+def test_the_first_name_lookup_builds_the_index_and_answers_as_a_built_one() -> None:
+    built = SongResolver(catalogue_of(SONGS))
+    built.prepare()
+    for ask in (
+        lambda r: r.resolve("smels like teen sprit").row,
+        lambda r: r.closest("enter sandman"),
+        lambda r: r.suggest("hallel"),
+        lambda r: r.suggest(""),
+        lambda r: [m.row for m in r.rank("shape of you")],
+    ):
+        lazy = SongResolver(built.catalogue)
+        assert ask(lazy) == ask(built)
+        assert lazy.ready
+
+
+def test_threads_asking_at_once_build_the_index_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lazy = SongResolver(catalogue_of(SONGS))
+    builds = 0
+    entered = threading.Barrier(8)
+    build = SongResolver._build_indexes
+
+    def counted(self: SongResolver) -> None:
+        nonlocal builds
+        builds += 1
+        build(self)
+
+    monkeypatch.setattr(SongResolver, "_build_indexes", counted)
+
+    def ask(_: int) -> int | None:
+        entered.wait()  # all eight ask together
+        return lazy.resolve("bohemian rhapsody").row
+
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(ask, range(8)))
+    assert builds == 1
+    assert len(set(rows)) == 1 and rows[0] is not None

@@ -122,6 +122,7 @@ class RecommendationService:
         guild = await self._catalogues.ensure(guild_id)
         if guild.resolver is None or guild.catalogue is None:
             return []
+        await _names_ready(guild)
         catalogue = guild.catalogue
         return [catalogue.track(row) for row in guild.resolver.suggest(text, limit=limit)]
 
@@ -316,6 +317,8 @@ class RecommendationService:
 
     async def _seed(self, guild: GuildCatalogue, song: str) -> Track:
         assert guild.resolver is not None and guild.catalogue is not None
+        if parse_spotify_id(song, "track") is None:
+            await _names_ready(guild)  # a name (an id, what autocomplete sends, needs none)
         resolution = guild.resolver.resolve(song)
         catalogue = guild.catalogue
         if resolution.row is not None:
@@ -414,6 +417,16 @@ def _boosts(recommender: Recommender, settings: GuildSettings, ratings: _Ratings
         likes=ratings.likes_by_member,
         co_like_weight=settings.liked_here_weight,
     )
+
+
+async def _names_ready(guild: GuildCatalogue) -> None:
+    """Build the guild's name indexes in a worker thread if they are not built yet.
+
+    They are built on first use (recommender/resolve.py); on the event loop that
+    would hold every guild's interactions for as long as a big catalogue takes.
+    """
+    if guild.resolver is not None and not guild.resolver.ready:
+        await asyncio.to_thread(guild.resolver.prepare)
 
 
 def _recommender_of(guild: GuildCatalogue) -> Recommender:
