@@ -71,7 +71,7 @@ import textwrap
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1821,7 +1821,57 @@ def _render_others(results: dict[str, Any], others: Sequence[dict[str, Any]]) ->
                 f"{_n(_headline(run, 'loads'))} | {_mb(_headline(run, 'rss'))} | "
                 f"{_mb(_headline(run, 'peak'))} | {_pair(new)} | {_pair(again)} |"
             )
-    return [*out, ""]
+    out.append("")
+    for other in others:
+        out += _render_ratios(results, other)
+    return out
+
+
+#: What the ratio table compares: (column, how to read it from one configuration's run).
+_RATIO_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], float]], ...] = (
+    ("cold start", lambda run: _headline(run, "cold")),
+    ("RSS after start", lambda run: _headline(run, "rss")),
+    ("peak RSS", lambda run: _headline(run, "peak")),
+    ("answer p50, new guilds", lambda run: _burst_answer(run, "new guilds", "p50_ms")),
+    ("answer p95, new guilds", lambda run: _burst_answer(run, "new guilds", "p95_ms")),
+    ("answer p50, same again", lambda run: _burst_answer(run, "same guilds again", "p50_ms")),
+    ("answer p95, same again", lambda run: _burst_answer(run, "same guilds again", "p95_ms")),
+)
+
+
+def _burst_answer(run: dict[str, Any], kind: str, key: str) -> float:
+    for burst in run["bursts"]:
+        if burst.get("kind", "new guilds") == kind:
+            return float(burst["answer"].get(key, float("nan")))
+    return float("nan")
+
+
+def _render_ratios(results: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """This run's numbers divided by ``other``'s, configuration by configuration."""
+    theirs = {run["config"]["name"]: run for run in other.get("runs", [])}
+    rows = []
+    for run in results.get("runs", []):
+        base = theirs.get(run["config"]["name"])
+        if base is None:
+            continue
+        cells = []
+        for _, value in _RATIO_COLUMNS:
+            mine, before = value(run), value(base)
+            ok = math.isfinite(mine) and math.isfinite(before) and before > 0
+            cells.append(f"{mine / before:.2f}" if ok else "-")
+        rows.append(f"| {run['config']['name']} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    header = " | ".join(name for name, _ in _RATIO_COLUMNS)
+    return [
+        f"Ratios, {results.get('label', 'this run')} / {other.get('label', 'the other run')} "
+        "(below 1: less time or memory):",
+        "",
+        f"| configuration | {header} |",
+        "| --- |" + " ---: |" * len(_RATIO_COLUMNS),
+        *rows,
+        "",
+    ]
 
 
 def _pair(bursts: list[dict[str, Any]]) -> str:
