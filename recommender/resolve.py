@@ -235,6 +235,32 @@ class SongResolver:
             return [int(self._best_row[s]) for s in self._by_prominence[:limit]]
         return [m.row for m in self.rank(text, typing=True)[:limit]]
 
+    def quick_suggest(self, text: str, limit: int = 25) -> list[int]:
+        """Rows to offer while the name indexes are not built yet, without building them.
+
+        The best-known releases whose title contains ``text`` (case ignored), one per
+        title and first artist: no typo tolerance, no artists, but at 100k tracks a
+        scan in well under a second, for the moments before :meth:`prepare` is done
+        (an autocomplete must answer within 3 s).
+        """
+        needle = " ".join(text[:MAX_QUERY_CHARS].casefold().split())
+        catalogue = self.catalogue
+        popularity = np.nan_to_num(catalogue.popularity, nan=-1.0)
+        rows: list[int] = []
+        seen: set[tuple[str, str]] = set()
+        for row in np.argsort(-popularity, kind="stable").tolist():
+            name = catalogue.names[row].casefold()
+            if not name.strip() or needle not in name:
+                continue
+            artists = catalogue.artists[row]
+            key = (name, artists[0].casefold() if artists else "")
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+                if len(rows) == limit:
+                    break
+        return rows
+
     def rank(self, text: str, *, typing: bool = False) -> list[Match]:
         """Plausible songs for ``text``, best first, one :class:`Match` per song.
 

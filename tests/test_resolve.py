@@ -434,3 +434,19 @@ def test_threads_asking_at_once_build_the_index_once(monkeypatch: pytest.MonkeyP
         rows = list(pool.map(ask, range(8)))
     assert builds == 1
     assert len(set(rows)) == 1 and rows[0] is not None
+
+
+def test_quick_suggest_offers_titles_containing_the_text_without_building() -> None:
+    lazy = SongResolver(catalogue_of(SONGS))
+    rows = lazy.quick_suggest("LIGHTS")
+    names = [lazy.catalogue.names[r] for r in rows]
+    # Best-known first; the 2020 remaster is another title, so it is offered too.
+    assert names == ["Blinding Lights", "Lights Up", "Blinding Lights - Remastered 2020"]
+    assert lazy.quick_suggest("hello", limit=1) == [lazy.catalogue.row_of(tid("Hello", "Adele"))]
+    # Untitled rows are never offered; an empty text offers the best-known titles.
+    assert [lazy.catalogue.names[r] for r in lazy.quick_suggest("", limit=2)] == [
+        "Blinding Lights",  # 98; the untitled rows at 99 and 97 are skipped
+        "RITMO (Bad Boys For Life)",
+    ]
+    assert lazy.quick_suggest("zzz-no-such-title") == []
+    assert not lazy.ready

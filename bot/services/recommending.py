@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -40,10 +41,15 @@ from recommender.engine import (
 from recommender.ids import parse_spotify_id
 from recommender.ingest.service import Ingestion
 from recommender.query import MAX_SEEDS, Steering
+from recommender.resolve import SongResolver
 from recommender.spotify.errors import SpotifyError
 from recommender.track import Track
 
 log = logging.getLogger(__name__)
+
+NAME_INDEX_PATIENCE = 1.0
+"""Seconds autocomplete waits for a guild's name indexes before answering without them
+(about 2 s to build at 66k tracks; Discord drops an autocomplete not answered in 3 s)."""
 
 Mode = Literal["song", "profile", "favourites"]
 
@@ -110,6 +116,8 @@ class RecommendationService:
         self._store = store
         self._catalogues = catalogues
         self._ingestion = ingestion
+        # One build of a guild's name indexes at a time, however many members type.
+        self._name_builds: dict[int, asyncio.Task[None]] = {}
 
     async def needs_fetch(self, guild_id: int, song: str | None) -> bool:
         """Whether ``song`` is a Spotify track link to a track outside the guild's catalogue."""
@@ -120,11 +128,39 @@ class RecommendationService:
     async def suggest_songs(self, guild_id: int, text: str, limit: int = 25) -> list[Track]:
         """Autocomplete: the guild's tracks matching what was typed so far (from memory)."""
         guild = await self._catalogues.ensure(guild_id)
-        if guild.resolver is None or guild.catalogue is None:
+        resolver, catalogue = guild.resolver, guild.catalogue
+        if resolver is None or catalogue is None:
             return []
-        await _names_ready(guild)
-        catalogue = guild.catalogue
-        return [catalogue.track(row) for row in guild.resolver.suggest(text, limit=limit)]
+        building = self._name_build(resolver)
+        await asyncio.wait([building], timeout=NAME_INDEX_PATIENCE)
+        if building.done():
+            building.result()  # a failed build fails like any other lookup
+            rows = resolver.suggest(text, limit=limit)
+        else:
+            # A big catalogue's first keystroke: offer titles containing the text now
+            # rather than miss Discord's 3 s; the build goes on for the next keystroke.
+            rows = await asyncio.to_thread(resolver.quick_suggest, text, limit)
+        return [catalogue.track(row) for row in rows]
+
+    def _name_build(self, resolver: SongResolver) -> asyncio.Task[None]:
+        """The (possibly finished) task building ``resolver``'s name indexes off the loop.
+
+        They are built on first use (recommender/resolve.py); on the event loop that
+        would hold every guild's interactions for as long as a big catalogue takes.
+        """
+        key = id(resolver)
+        task = self._name_builds.get(key)
+        if task is None:
+            task = asyncio.create_task(asyncio.to_thread(resolver.prepare))
+            self._name_builds[key] = task
+            task.add_done_callback(functools.partial(self._name_build_done, key))
+        return task
+
+    def _name_build_done(self, key: int, task: asyncio.Task[None]) -> None:
+        self._name_builds.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Also raised to whoever awaits it; logged here for a build nobody awaited.
+            log.warning("could not build a guild's name index: %r", task.exception())
 
     async def recommend(
         self,
@@ -317,8 +353,9 @@ class RecommendationService:
 
     async def _seed(self, guild: GuildCatalogue, song: str) -> Track:
         assert guild.resolver is not None and guild.catalogue is not None
-        if parse_spotify_id(song, "track") is None:
-            await _names_ready(guild)  # a name (an id, what autocomplete sends, needs none)
+        if parse_spotify_id(song, "track") is None and not guild.resolver.ready:
+            # A name needs the name indexes (an id, what autocomplete sends, does not).
+            await asyncio.shield(self._name_build(guild.resolver))
         resolution = guild.resolver.resolve(song)
         catalogue = guild.catalogue
         if resolution.row is not None:
@@ -417,16 +454,6 @@ def _boosts(recommender: Recommender, settings: GuildSettings, ratings: _Ratings
         likes=ratings.likes_by_member,
         co_like_weight=settings.liked_here_weight,
     )
-
-
-async def _names_ready(guild: GuildCatalogue) -> None:
-    """Build the guild's name indexes in a worker thread if they are not built yet.
-
-    They are built on first use (recommender/resolve.py); on the event loop that
-    would hold every guild's interactions for as long as a big catalogue takes.
-    """
-    if guild.resolver is not None and not guild.resolver.ready:
-        await asyncio.to_thread(guild.resolver.prepare)
 
 
 def _recommender_of(guild: GuildCatalogue) -> Recommender:
