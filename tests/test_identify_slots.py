@@ -128,6 +128,22 @@ async def test_a_slot_is_held_for_the_window_and_its_margin() -> None:
     assert shared.holder == {}
 
 
+async def test_a_process_stopped_at_once_keeps_its_slot_until_the_window_is_over() -> None:
+    """A new shard layout started right after the old one stopped: Discord counts the
+    window from the old process's IDENTIFY, so the new process must still wait."""
+    time = FakeTime()
+    shared = RecordingSlots(time)
+    old = IdentifyPacer(1, slots=shared.of("old"), clock=time, sleep=time.sleep)
+    await old.wait(0)
+    closing = asyncio.create_task(old.close())
+    new = IdentifyPacer(1, slots=shared.of("new"), clock=time, sleep=time.sleep)
+    await new.wait(0)
+    assert time() >= 100.0 + IDENTIFY_WINDOW
+    await closing
+    await new.close()
+    assert shared.holder == {}
+
+
 async def test_unusable_slots_fall_back_to_pacing_in_this_process() -> None:
     time = FakeTime()
     shared = RecordingSlots(time, usable=False)
