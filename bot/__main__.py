@@ -19,7 +19,7 @@ from bot.check import run_check
 from bot.client import MusicBot
 from bot.infra.discord_urls import apply_discord_urls
 from bot.infra.memory import limit_malloc_arenas
-from bot.infra.sharding import SessionBudgetError, ShardLayout, ShardSettingError
+from bot.infra.sharding import SessionBudgetError, ShardLayout, ShardSettingError, ShardsTakenError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import StoreError
 from bot.store.open import open_store
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {_SHARD_CLOSE_CODES[error.code]}", file=sys.stderr)
         return EXIT_CONFIG
-    except SessionBudgetError as error:
+    except (SessionBudgetError, ShardsTakenError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except _UNREACHABLE as error:

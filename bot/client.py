@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.errors import REFUSED_ANSWER, UserFacingError
 from bot.infra.guards import NOT_IN_A_SERVER, GuardedTree, NotInGuildError
-from bot.infra.sharding import IdentifyPacer, ShardLayout, check_session_budget
+from bot.infra.sharding import IdentifyPacer, ShardClaims, ShardLayout, check_session_budget
 from bot.render.discord_limits import fit_content
 from bot.render.storage_replies import storage_reply
 from bot.render.untrusted_text import plain
@@ -104,6 +104,7 @@ class MusicBot(commands.AutoShardedBot):
         self._guild_watch: GuildWatch | None = None
         #: Paces IDENTIFYs by Discord's max_concurrency (set in :meth:`connect`).
         self.identify_pacer = IdentifyPacer()
+        self._shard_claims: ShardClaims | None = None
 
     async def setup_hook(self) -> None:
         """Open the store, build the services, load the cogs (one failure doesn't stop others)."""
@@ -164,6 +165,12 @@ class MusicBot(commands.AutoShardedBot):
             )
         shard_ids = self.shard_ids or range(self.shard_count)
         check_session_budget(limit, len(shard_ids))
+        if self._shard_claims is None:
+            # No other process on this database may run these shards (or another count).
+            claims = self.store.shard_claims()
+            if claims is not None:
+                await claims.claim(self.shard_count, list(shard_ids))
+                self._shard_claims = claims
         await self.identify_pacer.close()
         # Shared with the cluster's other processes when the store is (PostgreSQL).
         slots = self.store.identify_slots()
@@ -232,6 +239,8 @@ class MusicBot(commands.AutoShardedBot):
             await self._guild_watch.close()
         await super().close()
         await self.identify_pacer.close()  # gives back a cluster IDENTIFY slot still held
+        if self._shard_claims is not None:
+            await self._shard_claims.close()  # the shards are free for another process
         if hasattr(self, "ratings"):
             await self.ratings.close()  # store queued reactions before the database closes
         if self.ingestion is not None:

@@ -46,6 +46,11 @@ class SessionBudgetError(RuntimeError):
     """Discord's daily session starts cannot pay for the shards this process would start."""
 
 
+class ShardsTakenError(RuntimeError):
+    """Another process sharing the database runs some of these shards, or runs another
+    shard count; the message says which and what to change."""
+
+
 def shard_of(guild_id: int, shard_count: int) -> int:
     """The shard that receives a guild's events (Discord's sharding formula)."""
     return (guild_id >> 22) % shard_count
@@ -205,6 +210,27 @@ class IdentifySlots(Protocol):
         ...
 
 
+class ShardClaims(Protocol):
+    """Which process runs which shard, across the processes sharing one database.
+
+    Two processes running the same shard both receive its guilds' interactions and
+    both answer them; two shard counts split guilds differently, so some guilds would
+    be served twice and others not at all. PostgreSQL: advisory locks held by a
+    connection of the process's own (:mod:`bot.store.postgres.shard_claims`), released
+    by the server when the process ends, however it ends.
+    """
+
+    async def claim(self, shard_count: int, shard_ids: Sequence[int]) -> None:
+        """Hold ``shard_ids`` of ``shard_count`` for this process until :meth:`close`;
+        raises :class:`ShardsTakenError` when another process holds one of them, or
+        runs with another shard count, and still does after a short wait."""
+        ...
+
+    async def close(self) -> None:
+        """Release the shards."""
+        ...
+
+
 class IdentifyPacer:
     """Spaces IDENTIFYs by Discord's ``max_concurrency`` rule.
 
@@ -264,10 +290,14 @@ class IdentifyPacer:
         await self.slots.give_back(key)
 
     async def close(self) -> None:
-        """Give back the shared slots still held (at shutdown)."""
+        """Give back the shared slots, each once its window is over (at shutdown).
+
+        Not before: Discord counts the window from this process's IDENTIFY however
+        soon the process stops, so a process started in its place at once (a new
+        shard layout) would otherwise identify too early and be refused. A process
+        stopped within seconds of connecting waits out the rest of the window.
+        """
         holds, self._holds = list(self._holds.values()), {}
-        for hold in holds:
-            hold.cancel()
         await asyncio.gather(*holds, return_exceptions=True)
         if self.slots is not None:
             await self.slots.close()

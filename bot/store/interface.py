@@ -42,7 +42,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from bot.infra.sharding import IdentifySlots, ShardLayout
+from bot.infra.sharding import IdentifySlots, ShardClaims, ShardLayout
 from bot.store.guild_settings import GuildSettings
 from bot.store.models import (
     ForgetResult,
@@ -305,6 +305,11 @@ class ClusterStore(Protocol):
     def identify_slots(self) -> IdentifySlots | None:
         """IDENTIFY slots shared with every process using the database (the caller
         closes them), or ``None``: this process paces its shards alone."""
+        return None
+
+    def shard_claims(self) -> ShardClaims | None:
+        """Claims on shards shared with every process using the database (the caller
+        closes them), or ``None``: only one process uses the database."""
         return None
 
 

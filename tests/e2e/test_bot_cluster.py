@@ -327,3 +327,23 @@ async def test_check_names_the_database_and_the_shards_of_a_cluster_process(
         assert "PostgreSQL at postgresql://" in database_line
         assert "SQLite" not in out  # no warning about a file of its own
         assert world.discord.identifies == []  # check never opens the gateway
+
+
+async def test_a_process_on_shards_another_runs_stops_with_one_line(tmp_path: Path) -> None:
+    """Both would receive shard 1's guilds and both would answer every interaction."""
+    async with running_cluster_world(tmp_path) as world, running_bot_processes(world, "0-1"):
+        code, out = await run_to_completion(
+            world, "run", env={"SHARD_COUNT": "4", "SHARD_IDS": "1-2"}
+        )
+        assert code == 2, out
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        assert errors == [
+            "error: shards 1 of 4 are already run by another process on this database; "
+            "give each process its own SHARD_IDS"
+        ]
+        assert "Traceback" not in out
+        # It never opened a gateway connection for shard 2 (nor for shard 1).
+        assert sorted(c.shard for c in world.discord.gateway_connections if c.shard) == [
+            (0, SHARD_COUNT),
+            (1, SHARD_COUNT),
+        ]

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.infra.sharding import IdentifySlots, ShardLayout
+from bot.infra.sharding import IdentifySlots, ShardClaims, ShardLayout
 from bot.store.errors import SchemaTooNewError, StoreError
 from bot.store.guild_settings import GuildSettings
 from bot.store.interface import GuildChanged, GuildWatch, Store
@@ -64,6 +64,7 @@ from bot.store.postgres.errors import (
 from bot.store.postgres.identify import PostgresIdentifySlots
 from bot.store.postgres.migrations import LATEST_VERSION, migrate, schema_version
 from bot.store.postgres.rows import aware
+from bot.store.postgres.shard_claims import PostgresShardClaims
 from bot.store.rows import utcnow
 from recommender.track import Track
 
@@ -314,6 +315,10 @@ class PostgresStore(Store):
     def identify_slots(self) -> IdentifySlots:
         """Advisory locks on a connection of their own (bot.store.postgres.identify)."""
         return PostgresIdentifySlots(self._dsn)
+
+    def shard_claims(self) -> ShardClaims:
+        """Advisory locks on a connection of their own (bot.store.postgres.shard_claims)."""
+        return PostgresShardClaims(self._dsn)
 
     # -- track cache -----------------------------------------------------------------
 
