@@ -11,6 +11,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.infra.sharding import (
+    IDENTIFY_MARGIN,
     IDENTIFY_WINDOW,
     IdentifyPacer,
     SessionBudgetError,
@@ -194,7 +195,7 @@ async def test_the_pacer_lets_each_key_identify_once_per_window() -> None:
     assert time.sleeps == []
     time.now += 1.0
     await pacer.wait(2)  # key 0 again, 1 s after its last IDENTIFY
-    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW - 1.0)]
+    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW + IDENTIFY_MARGIN - 1.0)]
     await pacer.wait(3)  # key 1: its window ended while key 0 waited
     assert len(time.sleeps) == 1
 
@@ -205,7 +206,7 @@ async def test_a_refused_identify_is_retried_a_whole_window_later() -> None:
     pacer = IdentifyPacer(1, clock=time, sleep=time.sleep)
     await pacer.wait(0)  # refused by Discord: another process had the slot
     await pacer.wait(0)
-    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW)]
+    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW + IDENTIFY_MARGIN)]
     time.now += 60.0  # long after: no wait
     await pacer.wait(0)
     assert len(time.sleeps) == 1
@@ -215,7 +216,7 @@ async def test_concurrent_identifies_of_one_key_queue_up() -> None:
     time = FakeTime()
     pacer = IdentifyPacer(1, clock=time, sleep=time.sleep)
     await asyncio.gather(*(pacer.wait(shard) for shard in range(3)))
-    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW)] * 2
+    assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW + IDENTIFY_MARGIN)] * 2
     assert pacer.key(5) == 0 and IdentifyPacer(0).max_concurrency == 1
 
 

@@ -28,9 +28,10 @@ from typing import Any, Protocol
 
 #: Seconds of Discord's IDENTIFY rate-limit window.
 IDENTIFY_WINDOW = 5.0
-#: Seconds a cluster's IDENTIFY slot is kept past the window: the IDENTIFY leaves a
-#: moment after its slot is taken, and another process's must not arrive within the
-#: window of it at Discord.
+#: Seconds added to the window between two IDENTIFYs on one key, in one process as in a
+#: cluster: Discord times them as they arrive, and one that arrives late (a busy loop,
+#: the network) brings the next one closer. Without it, 4 of 14 IDENTIFYs of a busy
+#: 10-shard start were refused (docs/benchmarks.md, "Cluster").
 IDENTIFY_MARGIN = 0.5
 #: The largest shard count accepted from settings (Discord's biggest bots run a few thousand).
 MAX_SHARD_COUNT = 65_536
@@ -277,7 +278,7 @@ class IdentifyPacer:
                 await held  # this process's own turn on the key: given back after its window
             last = self._last.get(key)
             if last is not None:
-                delay = last + self.window - self._clock()
+                delay = last + self.window + IDENTIFY_MARGIN - self._clock()
                 if delay > 0:
                     await self._sleep(delay)
             if self.slots is not None and await self.slots.take(key):
