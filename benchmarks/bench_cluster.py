@@ -2139,23 +2139,37 @@ def _where_paragraphs(results: dict[str, Any], rows: int) -> list[str]:
     return out
 
 
+#: Build parts named by the bot module a sample was in, as the docs name them.
+_BUILD_PART_NAMES = {
+    "catalogue_sharing.py": "content key (catalogue_sharing.py)",
+    "catalogues.py": "catalogue service (catalogues.py)",
+}
+
+
 def _render_build_split(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """Where catalogue builds spend their time, from the first run whose sampler split them."""
+    """Where catalogue builds spend their time, in every run whose sampler split them."""
+    lines = []
     for results in runs:
         split = _build_split(results)
         if split:
-            return [
-                _wrap(
-                    "Inside catalogue builds (busy samples of the bulk pool, start-up and "
-                    f"bursts, run {results.get('label', '')}): {split}. The engine index "
-                    "includes fitting the similarity calibration; the song index "
-                    "(`SongResolver`'s name indexes) serves autocomplete and songs typed by "
-                    "name, while a seed given as a track id, which is what autocomplete "
-                    "sends, is found by `Catalogue.row_of` and never touches it."
-                ),
-                "",
-            ]
-    return []
+            for module, name in _BUILD_PART_NAMES.items():
+                split = re.sub(rf"(?<![\w(]){re.escape(module)}", name, split)
+            lines.append(f"- {results.get('label', '')}: {split}")
+    if not lines:
+        return []
+    return [
+        _wrap(
+            "Inside catalogue builds (busy samples of the bulk pool, start-up and bursts). "
+            "The engine index includes fitting the similarity calibration; the song index is "
+            "`SongResolver`'s name indexes, which serve autocomplete and songs typed by name "
+            "(a seed given as a track id, which is what autocomplete sends and what these "
+            "bursts send, is found by `Catalogue.row_of`); the content key is the digest by "
+            "which guilds with identical catalogues share one."
+        ),
+        "",
+        *lines,
+        "",
+    ]
 
 
 def write_docs(section: str) -> None:
