@@ -299,6 +299,12 @@ class IdentifyPacer:
         stopped within seconds of connecting waits out the rest of the window.
         """
         holds, self._holds = list(self._holds.values()), {}
-        await asyncio.gather(*holds, return_exceptions=True)
+        if holds:
+            # Never longer than a window: a give-back that cannot finish (a database
+            # gone quiet) must not hold up shutdown; closing the slots frees them too.
+            _done, late = await asyncio.wait(holds, timeout=self.window + IDENTIFY_MARGIN + 1.0)
+            for hold in late:
+                hold.cancel()
+            await asyncio.gather(*holds, return_exceptions=True)
         if self.slots is not None:
             await self.slots.close()
