@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -106,10 +107,45 @@ async def _open_database(settings: Settings) -> None:
         pass
 
 
+#: Signals that stop ``run`` cleanly: Ctrl-C, and what service managers send (systemd,
+#: Docker, Kubernetes). Both are handled by the bot itself, so they work even when the
+#: process started with SIGINT ignored (as anything started in the background by a
+#: shell is).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 async def _run(settings: Settings) -> None:
     await _open_database(settings)
     async with MusicBot(settings) as bot:
-        await bot.start(settings.bot.discord_token.get_secret_value())
+        received: list[signal.Signals] = []
+        main = asyncio.current_task()
+        assert main is not None
+        loop = asyncio.get_running_loop()
+        for stop_signal in STOP_SIGNALS:
+            loop.add_signal_handler(stop_signal, _request_stop, main, stop_signal, received)
+        try:
+            await bot.start(settings.bot.discord_token.get_secret_value())
+        except asyncio.CancelledError:
+            if not received:
+                raise
+            main.uncancel()  # a requested stop, not a cancellation: close as usual
+        finally:
+            for stop_signal in STOP_SIGNALS:
+                loop.remove_signal_handler(stop_signal)
+        # Leaving the block closes the bot: queued ratings are stored, then the database.
+
+
+def _request_stop(
+    main: asyncio.Task[None], stop_signal: signal.Signals, received: list[signal.Signals]
+) -> None:
+    received.append(stop_signal)
+    log.info("stopping on %s: storing queued work, then closing", stop_signal.name)
+    # A second signal acts as if the bot did not handle it (Ctrl-C: KeyboardInterrupt,
+    # SIGTERM: end the process): the way out of a clean-up that does not finish.
+    loop = main.get_loop()
+    for handled in STOP_SIGNALS:
+        loop.remove_signal_handler(handled)
+    main.cancel()
 
 
 async def _sync(settings: Settings, guild_id: int | None) -> int:
