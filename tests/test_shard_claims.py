@@ -15,7 +15,11 @@ import asyncpg
 import pytest
 
 from bot.infra.sharding import ShardsTakenError
-from bot.store.postgres.shard_claims import APPLICATION_NAME, PostgresShardClaims
+from bot.store.postgres.shard_claims import (
+    APPLICATION_NAME,
+    SHARD_LOCK_SPACE,
+    PostgresShardClaims,
+)
 from bot.store.sqlite import SqliteStore
 
 
@@ -23,14 +27,36 @@ def claims(url: str, patience: float = 0.3) -> PostgresShardClaims:
     return PostgresShardClaims(url, patience=patience, poll=0.05)
 
 
+async def held_shards(url: str) -> dict[int, int]:
+    """Shard id -> the server process (pid) holding its claim, as PostgreSQL sees it."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT objid::bigint AS shard, pid FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND classid = $1::bigint::oid AND objsubid = 2",
+            SHARD_LOCK_SPACE,
+        )
+    finally:
+        await conn.close()
+    return {int(row["shard"]): int(row["pid"]) for row in rows}
+
+
 async def test_disjoint_shards_of_one_count_run_side_by_side(postgres_url: str) -> None:
     first, second = claims(postgres_url), claims(postgres_url)
     try:
         await first.claim(4, [0, 1])
         await second.claim(4, [2, 3])
+        held = await held_shards(postgres_url)
+        assert sorted(held) == [0, 1, 2, 3]
+        # Two connections, each holding its own process's shards.
+        assert held[0] == held[1] != held[2] == held[3]
     finally:
         await first.close()
         await second.close()
+    # Closing let them go (the server ends the backend a moment after the disconnect).
+    async with asyncio.timeout(5):
+        while await held_shards(postgres_url):  # noqa: ASYNC110 - state in another process
+            await asyncio.sleep(0.02)
 
 
 async def test_a_shard_already_run_is_refused_naming_it(postgres_url: str) -> None:

@@ -367,11 +367,12 @@ async def test_a_watch_listens_again_after_losing_its_connection(
     ):
         heard = Heard()
         async with await mine.watch_guild_changes(heard):
-            await raw.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            terminated = await raw.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE application_name = $1 AND datname = current_database()",
                 cluster.LISTENER_NAME,
             )
+            assert terminated == 1  # the watch's one listening connection is gone
 
             async def listening_again() -> bool:
                 # Changes sent before the watch is back are missed: keep changing.
@@ -379,6 +380,13 @@ async def test_a_watch_listens_again_after_losing_its_connection(
                 return 7 in heard.ids
 
             await until(listening_again)
+            assert set(heard.ids) == {7}  # what another process changed, nothing else
+            listeners = await raw.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = $1 AND datname = current_database()",
+                cluster.LISTENER_NAME,
+            )
+            assert listeners == 1  # a new connection, and only one
 
 
 async def test_a_periodic_job_is_claimed_once_per_period_across_processes(
