@@ -58,7 +58,6 @@ import logging
 import os
 import platform
 import random
-import statistics
 import string
 import sys
 import tempfile
@@ -68,6 +67,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import bench_common
+from bench_common import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "spotify_songs.csv.gz"
@@ -86,24 +88,11 @@ T = TypeVar("T")
 # -- statistics --------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (nearest rank on the sorted values); NaN when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
-    """Median, p95 and max in milliseconds, and the count."""
-    ms = [s * 1000 for s in seconds]
-    return {
-        "n": len(ms),
-        "median_ms": statistics.median(ms) if ms else float("nan"),
-        "p95_ms": percentile(ms, 95),
-        "max_ms": max(ms) if ms else float("nan"),
-    }
+    """Median, p95 and max in milliseconds, and the count (this script's key names)."""
+    summary = bench_common.summary_ms(seconds)
+    return {"n": summary["n"], "median_ms": summary["p50_ms"], "p95_ms": summary["p95_ms"],
+            "max_ms": summary["max_ms"]}  # fmt: skip
 
 
 # -- data --------------------------------------------------------------------------------
