@@ -140,6 +140,19 @@ class BotOutcome:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
+def bot_environment(database: Path, discord_fake: FakeDiscord) -> dict[str, str]:
+    """This process's environment without Spotify or Discord settings, pointed at the
+    fake Discord and ``database`` (what ``python -m bot`` subprocesses of tests get)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
+    env.update(
+        DISCORD_TOKEN="fake-token",
+        DISCORD_API_URL=discord_fake.api_url,
+        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
+        DATABASE_PATH=str(database),
+    )
+    return env
+
+
 async def run_bot_command(
     command: str, database: Path, discord_fake: FakeDiscord, cwd: Path
 ) -> BotOutcome:
@@ -148,15 +161,8 @@ async def run_bot_command(
     Runs with :func:`without_root_override`; fails the test if it does not end
     within a minute (a start that wrongly succeeded keeps running).
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
-    env.update(
-        DISCORD_TOKEN="fake-token",
-        DISCORD_API_URL=discord_fake.api_url,
-        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
-        DATABASE_PATH=str(database),
-    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", command, cwd=cwd, env=env,
+        sys.executable, "-m", "bot", command, cwd=cwd, env=bot_environment(database, discord_fake),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         preexec_fn=without_root_override,  # file modes hold even when tests run as root
     )  # fmt: skip

@@ -9,7 +9,6 @@ The bot runs as a subprocess against the fake Discord, on a SQLite file.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from bot.store import SqliteStore
 from tests.fakes.discord import running_fake_discord
+from tests.storage_faults import bot_environment
 
 READY = "ready: 1 servers"
 
@@ -41,14 +41,7 @@ async def test_run_stops_cleanly(tmp_path: Path, stop: signal.Signals, inherited
     async with SqliteStore.open(database):
         pass
     async with running_fake_discord(guilds=["Rock Club"]) as discord_fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DISCORD_"))}
-        env.update(
-            DISCORD_TOKEN="fake-token",
-            DISCORD_API_URL=discord_fake.api_url,
-            DISCORD_GATEWAY_URL=discord_fake.gateway_url,
-            DATABASE_PATH=str(database),
-            LOG_LEVEL="INFO",
-        )
+        env = bot_environment(database, discord_fake) | {"LOG_LEVEL": "INFO"}
         log_path = tmp_path / "bot.log"
         with log_path.open("wb") as log_file:
             process = await asyncio.create_subprocess_exec(
