@@ -131,16 +131,16 @@ class RecommendationService:
         resolver, catalogue = guild.resolver, guild.catalogue
         if resolver is None or catalogue is None:
             return []
-        building = self._name_build(resolver)
-        await asyncio.wait([building], timeout=NAME_INDEX_PATIENCE)
-        if building.done():
+        if not resolver.ready:
+            building = self._name_build(resolver)
+            await asyncio.wait([building], timeout=NAME_INDEX_PATIENCE)
+            if not building.done():
+                # A big catalogue's first keystroke: offer titles containing the text
+                # now rather than miss Discord's 3 s; the build goes on for the next one.
+                rows = await asyncio.to_thread(resolver.quick_suggest, text, limit)
+                return [catalogue.track(row) for row in rows]
             building.result()  # a failed build fails like any other lookup
-            rows = resolver.suggest(text, limit=limit)
-        else:
-            # A big catalogue's first keystroke: offer titles containing the text now
-            # rather than miss Discord's 3 s; the build goes on for the next keystroke.
-            rows = await asyncio.to_thread(resolver.quick_suggest, text, limit)
-        return [catalogue.track(row) for row in rows]
+        return [catalogue.track(row) for row in resolver.suggest(text, limit=limit)]
 
     def _name_build(self, resolver: SongResolver) -> asyncio.Task[None]:
         """The (possibly finished) task building ``resolver``'s name indexes off the loop.
