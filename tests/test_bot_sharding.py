@@ -23,6 +23,7 @@ from bot.infra.sharding import (
     shard_of,
 )
 from bot.settings import SettingsError, load_settings
+from tests.fake_time import FakeTime
 from tests.fakes.discord import SessionStartLimit, new_id_on_shard, running_fake_discord
 
 # ---------------------------------------------------------------------- shard ids
@@ -172,23 +173,8 @@ def test_the_session_budget_must_cover_the_shards_to_start() -> None:
 # ---------------------------------------------------------------------- the pacer
 
 
-class FakeTime:
-    """A clock that only moves when the pacer sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 async def test_the_pacer_lets_each_key_identify_once_per_window() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     pacer = IdentifyPacer(2, clock=time, sleep=time.sleep)
     for shard in (0, 1):  # two keys: both at once
         await pacer.wait(shard)
@@ -202,7 +188,7 @@ async def test_the_pacer_lets_each_key_identify_once_per_window() -> None:
 
 async def test_a_refused_identify_is_retried_a_whole_window_later() -> None:
     """discord.py identifies again after Invalid Session; the retry waits a window."""
-    time = FakeTime()
+    time = FakeTime(100.0)
     pacer = IdentifyPacer(1, clock=time, sleep=time.sleep)
     await pacer.wait(0)  # refused by Discord: another process had the slot
     await pacer.wait(0)
@@ -213,7 +199,7 @@ async def test_a_refused_identify_is_retried_a_whole_window_later() -> None:
 
 
 async def test_concurrent_identifies_of_one_key_queue_up() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     pacer = IdentifyPacer(1, clock=time, sleep=time.sleep)
     await asyncio.gather(*(pacer.wait(shard) for shard in range(3)))
     assert time.sleeps == [pytest.approx(IDENTIFY_WINDOW + IDENTIFY_MARGIN)] * 2

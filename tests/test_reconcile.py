@@ -25,6 +25,7 @@ from bot.services.reconcile import (
     reconcile_reactions,
 )
 from bot.store import RecommendationItem, RecommendationMessage, SqliteStore
+from tests.fake_time import FakeTime
 from tests.fakes.discord import FakeMessage, running_fake_discord
 from tests.fakes.discord.models import emoji_key
 
@@ -182,21 +183,6 @@ async def test_a_live_reaction_during_the_reading_wins(store: SqliteStore) -> No
 # -- DiscordReactionReader against the fake Discord -------------------------------------------
 
 
-class FakeTime:
-    """A clock that moves only when the reader sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 async def test_the_reader_pages_through_reactors_and_leaves_the_bot_out() -> None:
     async with running_fake_discord(guilds=["Rock Club"]) as fake:
         guild = fake.guild("Rock Club")
@@ -221,7 +207,7 @@ async def test_the_reader_pages_through_reactors_and_leaves_the_bot_out() -> Non
             await http.static_login("fake-token")
             time = FakeTime()
             reader = DiscordReactionReader(
-                http, fake.bot_user.id, pace=0.5, clock=time.clock, sleep=time.sleep
+                http, fake.bot_user.id, pace=0.5, clock=time, sleep=time.sleep
             )
             counts = await reader.reactions(message.channel_id, message.id)
             assert counts == {

@@ -11,21 +11,7 @@ import pytest
 from bot.store import SqliteStore
 from bot.store.busy import is_busy, retry_when_busy
 from bot.store.errors import DatabaseCorruptError, DatabaseLockedError
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.fake_time import FakeTime
 
 
 def locked() -> DatabaseLockedError:
@@ -48,7 +34,7 @@ def flaky(failures: list[BaseException], result: str = "stored"):
 async def test_busy_answers_are_retried_with_growing_pauses() -> None:
     time = FakeTime()
     operation, calls = flaky([locked() for _ in range(5)])
-    result = await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time.clock)
+    result = await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time)
     assert result == "stored" and len(calls) == 6
     assert len(time.sleeps) == 5
     # Exponential backoff with jitter in [0.5, 1] of the nominal pause.
@@ -60,9 +46,7 @@ async def test_busy_answers_are_retried_with_growing_pauses() -> None:
 async def test_pauses_are_capped() -> None:
     time = FakeTime()
     operation, _ = flaky([locked() for _ in range(12)])
-    await retry_when_busy(
-        operation, what="a rating", max_delay=1.0, sleep=time.sleep, clock=time.clock
-    )
+    await retry_when_busy(operation, what="a rating", max_delay=1.0, sleep=time.sleep, clock=time)
     assert max(time.sleeps) <= 1.0
 
 
@@ -70,9 +54,7 @@ async def test_after_the_budget_the_last_busy_error_is_raised() -> None:
     time = FakeTime()
     operation, calls = flaky([locked() for _ in range(1000)])
     with pytest.raises(DatabaseLockedError):
-        await retry_when_busy(
-            operation, what="a rating", budget=10.0, sleep=time.sleep, clock=time.clock
-        )
+        await retry_when_busy(operation, what="a rating", budget=10.0, sleep=time.sleep, clock=time)
     assert time.now <= 10.0
     assert len(calls) > 5  # it kept trying until the budget was spent
 
@@ -82,10 +64,10 @@ async def test_other_errors_are_not_retried() -> None:
     corrupt = DatabaseCorruptError("bot.sqlite3", "SQLite: file is not a database")
     operation, calls = flaky([corrupt])
     with pytest.raises(DatabaseCorruptError):
-        await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time.clock)
+        await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time)
     operation, calls = flaky([ValueError("a bug")])
     with pytest.raises(ValueError):
-        await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time.clock)
+        await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time)
     assert len(calls) == 1 and time.sleeps == []
 
 
@@ -103,7 +85,7 @@ async def test_one_warning_per_busy_episode_then_one_info(
     time = FakeTime()
     caplog.set_level(logging.INFO, logger="bot.store.busy")
     operation, _ = flaky([locked() for _ in range(3)])
-    await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time.clock)
+    await retry_when_busy(operation, what="a rating", sleep=time.sleep, clock=time)
     levels = [r.levelno for r in caplog.records]
     assert levels == [logging.WARNING, logging.INFO]
     assert "busy" in caplog.records[0].getMessage()
